@@ -1,0 +1,60 @@
+# newsrag — `make run` starts the app, `make test` runs the whole suite. Both set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help setup system-deps run serve ingest test test-fast lint bench clean
+
+help:
+	@echo "make run    set up, index corpus/ and start the web chat on http://127.0.0.1:7860"
+	@echo "make test   set up (Python and Debian packages) and run the whole test suite"
+	@echo "make bench  run the benchmarks in bench/"
+
+# torch first, from its CPU build: anything that pulls torch in by itself would fetch a multi-GB CUDA build.
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(STAMP)
+
+# Debian packages the browser tests need. Installed only when missing, so a second run costs nothing.
+system-deps:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (browser tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+ingest: setup
+	$(BIN)/rag ingest
+
+run: setup
+	$(BIN)/rag ingest
+	$(BIN)/rag search "What was the Platinum Wolf exercise?" -k 3
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup system-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
+
+bench: setup
+	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_resync.py
+	$(BIN)/python bench/bench_search.py
+
+clean:
+	rm -rf .rag

@@ -1,0 +1,108 @@
+"""Parse `[n]` citations out of an answer, drop numbers that name no passage, renumber in order of first use."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# [1]  [1][2]  [1, 2]  [1,2,3]  [1-3]  [1–3]  (the last two are ranges some models write)
+CITATION_RE = re.compile(r"\[\s*(\d+(?:\s*(?:,|-|–)\s*\d+)*)\s*\]")
+# A sentence ends at . ! ? (optionally closing quotes/brackets), then any citation markers that follow the full
+# stop ("... in June. [2]" — they belong to the sentence before), then space and an upper-case letter or digit.
+_BOUNDARY_RE = re.compile(r"[.!?…][\"'”’)]*((?:\s*\[\s*\d[\d\s,\-–]*\])*)\s+(?=[\"“(]?[A-Z0-9])")
+_ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Gen.", "Lt.", "Col.", "U.S.", "U.K.", "No.", "vs.",
+                  "e.g.", "i.e.", "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.", "Inc.", "Ltd.", "Co.")
+
+
+@dataclass
+class CitedSentence:
+    text: str  # the sentence without its citation markers
+    citations: list[int] = field(default_factory=list)  # renumbered, in order of appearance
+    supported: bool | None = None  # set by the citation check
+    support: float | None = None
+
+
+@dataclass
+class ParsedAnswer:
+    text: str  # the answer with citations renumbered, e.g. "… in June [1]. … [2][1]."
+    sentences: list[CitedSentence]
+    order: list[int]  # order[i] = original passage number (1-based) of new citation i + 1
+    dropped: list[int]  # citation numbers that named no passage
+
+
+def _expand(group: str) -> list[int]:
+    numbers: list[int] = []
+    for part in re.split(r"\s*,\s*", group.strip()):
+        bounds = re.split(r"\s*[-–]\s*", part)
+        if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit():
+            lo, hi = int(bounds[0]), int(bounds[1])
+            # A long range is more likely a typo than a real citation of many passages.
+            numbers.extend(range(lo, hi + 1) if 0 < hi - lo < 10 else [lo, hi])
+        elif part.isdigit():
+            numbers.append(int(part))
+    return numbers
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping each sentence's trailing citation markers with it."""
+    protected = text
+    for i, abbr in enumerate(_ABBREVIATIONS):
+        protected = protected.replace(abbr, abbr.replace(".", f"\x00{i}\x00"))
+    parts: list[str] = []
+    # Paragraphs and list items are always separate sentences.
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.)\s)", protected):
+        start = 0
+        for match in _BOUNDARY_RE.finditer(block):
+            parts.append(block[start : match.end(1) if match.group(1) else match.start(1)])
+            start = match.end()
+        parts.append(block[start:])
+    restored = []
+    for part in parts:
+        for i, abbr in enumerate(_ABBREVIATIONS):
+            part = part.replace(abbr.replace(".", f"\x00{i}\x00"), abbr)
+        part = part.strip()
+        if part:
+            restored.append(part)
+    return restored
+
+
+def parse_citations(answer: str, passage_count: int) -> ParsedAnswer:
+    """Renumber citations by first use over the passages that exist (1..passage_count)."""
+    order: list[int] = []
+    dropped: list[int] = []
+
+    def renumber(match: re.Match[str]) -> str:
+        out = []
+        for n in _expand(match.group(1)):
+            if not 1 <= n <= passage_count:
+                if n not in dropped:
+                    dropped.append(n)
+                continue
+            if n not in order:
+                order.append(n)
+            new = f"[{order.index(n) + 1}]"
+            if new not in out:
+                out.append(new)
+        return "".join(out)
+
+    renumbered = CITATION_RE.sub(renumber, answer)
+    # Tidy what removed markers leave behind: "word ." → "word.", double spaces.
+    renumbered = re.sub(r"[ \t]+([.,;:!?])", r"\1", renumbered)
+    renumbered = re.sub(r"[ \t]{2,}", " ", renumbered).strip()
+    sentences = []
+    for sentence in split_sentences(renumbered):
+        numbers = []
+        for group in CITATION_RE.findall(sentence):
+            for n in _expand(group):
+                if n not in numbers:
+                    numbers.append(n)
+        bare = CITATION_RE.sub("", sentence)
+        bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
+        bare = re.sub(r"\s{2,}", " ", bare).strip()
+        if bare:
+            sentences.append(CitedSentence(text=bare, citations=numbers))
+    return ParsedAnswer(text=renumbered, sentences=sentences, order=order, dropped=dropped)
+
+
+def strip_citations(text: str) -> str:
+    return re.sub(r"\s{2,}", " ", CITATION_RE.sub("", text)).strip()

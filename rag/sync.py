@@ -1,0 +1,334 @@
+"""Keep the index in exact step with the corpus folder: `sync_corpus`.
+
+Crash safety comes from three rules: chunk ids are a pure function of file content (so writes are
+idempotent upserts), new chunks are written before stale ones are deleted (so nothing is lost mid-run), and
+the manifest is marked incomplete before Chroma is touched (so after a crash the next run diffs the corpus
+against Chroma's actual ids, which removes orphans and fills gaps).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from rag.chunking import Chunker
+from rag.embedding import Embedder, get_embedder
+from rag.index import (
+    CHROMA_MAX_BATCH,
+    FileRecord,
+    LexicalIndex,
+    Manifest,
+    all_chunk_ids,
+    batched,
+    iter_all_chunks,
+    open_collection,
+    vectors_by_text_hash,
+)
+from rag.loaders import LoadError, is_supported, iter_corpus_files, load_document, relative_source
+from rag.settings import Settings
+from rag.types import Chunk, Document, SyncReport
+
+log = logging.getLogger(__name__)
+
+EMBED_CALL_SIZE = 256  # texts per encode call: big enough for length-sorted batching, small enough for progress
+
+
+class IngestBusy(RuntimeError):
+    pass
+
+
+class SyncProgress:
+    """Progress callbacks; the base class ignores them. The CLI and the web app subclass it."""
+
+    def files_started(self, total: int) -> None: ...
+    def file_done(self, source: str) -> None: ...
+    def embedding_started(self, total: int) -> None: ...
+    def embedded(self, count: int) -> None: ...
+    def message(self, line: str) -> None:
+        log.info(line)
+
+    def warning(self, line: str) -> None:
+        log.warning(line)
+
+
+_process_lock = threading.Lock()  # flock does not serialise threads that share one open file
+
+
+@contextmanager
+def ingest_lock(settings: Settings, progress: SyncProgress) -> Iterator[None]:
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = settings.index_dir / "ingest.lock"
+    owner_path = settings.index_dir / "ingest.owner"
+    lock = FileLock(str(lock_path))
+    if not _process_lock.acquire(timeout=settings.lock_timeout_s):
+        raise IngestBusy(f"another ingest in this process is still running after {settings.lock_timeout_s:.0f} s")
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            owner = owner_path.read_text(encoding="utf-8").strip() if owner_path.exists() else "unknown"
+            progress.message(f"another ingest is running ({owner}); waiting up to {settings.lock_timeout_s:.0f} s")
+            try:
+                lock.acquire(timeout=settings.lock_timeout_s)
+            except Timeout:
+                raise IngestBusy(
+                    f"another ingest ({owner}) still holds {lock_path} after {settings.lock_timeout_s:.0f} s; "
+                    "try again later"
+                ) from None
+        try:
+            owner_path.write_text(f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}", encoding="utf-8")
+            yield
+        finally:
+            lock.release()
+    finally:
+        _process_lock.release()
+
+
+def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
+    return Chunker(embedder.count_tokens, embedder.max_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
+
+
+def index_fingerprint(settings: Settings) -> dict[str, Any]:
+    """Everything that must match for the existing index to be reused rather than rebuilt. Computed from
+    settings alone, so an unchanged corpus is confirmed without loading the embedding model."""
+    from rag.chunking import SEPARATORS, TITLE_MAX_TOKENS
+
+    return {
+        "embedding_model": settings.embedding_model,
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+        "title_tokens": TITLE_MAX_TOKENS,
+        "separators": SEPARATORS,
+    }
+
+
+class LazyModels:
+    """The embedder and chunker, loaded on first use: a sync with nothing to embed never pays for them."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._chunker: Chunker | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = get_embedder(s.embedding_model, s.embedding_device, s.embedding_batch_size)
+        return self._embedder
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            self._chunker = make_chunker(self.settings, self.embedder)
+        return self._chunker
+
+
+def sync_corpus(
+    settings: Settings,
+    *,
+    progress: SyncProgress | None = None,
+    embedder: Embedder | None = None,
+    collection: Any | None = None,
+    verify: bool = False,
+) -> SyncReport:
+    """Make the index hold exactly the chunks of the supported, readable files under `settings.corpus_dir`.
+
+    `verify`: re-read every file even when its size and modification time are unchanged.
+    """
+    progress = progress or SyncProgress()
+    started = time.perf_counter()
+    report = SyncReport()
+    if not settings.corpus_dir.is_dir():
+        raise FileNotFoundError(f"corpus folder {settings.corpus_dir} does not exist")
+    with ingest_lock(settings, progress):
+        models = LazyModels(settings, embedder)
+        collection = collection if collection is not None else open_collection(settings)
+        manifest = Manifest.load(settings.index_dir)
+        fingerprint = index_fingerprint(settings)
+        if manifest.exists and manifest.fingerprint and manifest.fingerprint != fingerprint:
+            progress.message("embedding model or chunking changed: rebuilding the index from scratch")
+            collection = _reset_collection(settings, collection)
+            manifest = Manifest()
+
+        records, pending = _scan(settings, manifest, models, report, progress, verify)
+
+        # Chroma's ids are trusted from the manifest only if the last run finished; else ask Chroma.
+        trusted = manifest.exists and manifest.complete
+        existing = manifest.chunk_ids() if trusted else all_chunk_ids(collection)
+        report.repaired = manifest.exists and not manifest.complete
+        desired = {cid for rec in records.values() for cid in rec.chunk_ids}
+        to_add = [c for _, chunks in pending.values() for c in chunks if c.id not in existing]
+        to_delete = sorted(existing - desired)
+
+        chroma_changed = bool(to_add or to_delete)
+        if chroma_changed:
+            manifest.complete = False
+            manifest.fingerprint = fingerprint
+            manifest.save(settings.index_dir)
+            _write_chunks(collection, to_add, models.chunker, models.embedder, report, progress)
+            for part in batched(to_delete, CHROMA_MAX_BATCH):
+                collection.delete(ids=part)
+            report.chunks_removed = len(to_delete)
+
+        generation = manifest.generation + (1 if chroma_changed or not trusted else 0)
+        records_changed = records != manifest.files or not trusted or manifest.fingerprint != fingerprint
+        if records_changed or chroma_changed:
+            manifest = Manifest(files=records, generation=generation, complete=True, fingerprint=fingerprint)
+            manifest.save(settings.index_dir)
+        lexical = LexicalIndex.load(settings.index_dir)
+        if lexical is None or lexical.generation != manifest.generation:
+            rebuild_lexical_index(settings, collection, models.chunker, manifest.generation)
+
+        report.documents_total = len(records)
+        report.chunks_total = len(desired)
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _scan(
+    settings: Settings,
+    manifest: Manifest,
+    models: LazyModels,
+    report: SyncReport,
+    progress: SyncProgress,
+    verify: bool,
+) -> tuple[dict[str, FileRecord], dict[str, tuple[Document, list[Chunk]]]]:
+    """Walk the corpus: which files are unchanged (kept from the manifest), which must be (re)chunked."""
+    root = settings.corpus_dir
+    records: dict[str, FileRecord] = {}
+    pending: dict[str, tuple[Document, list[Chunk]]] = {}
+    paths = iter_corpus_files(root)
+    progress.files_started(len(paths))
+    max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    for path in paths:
+        source = relative_source(path, root)
+        old = manifest.files.get(source)
+        try:
+            _scan_one(path, source, old, settings, models, verify, max_bytes, records, pending, report)
+        except LoadError as exc:
+            report.skipped += 1
+            kept = ""
+            if old is not None:
+                # One bad version of a file never removes what was indexed from its last good version.
+                records[source] = old
+                kept = " (kept its previously indexed version)"
+            report.skipped_files.append({"source": source, "reason": str(exc)})
+            progress.warning(f"skipped {source}: {exc}{kept}")
+        progress.file_done(source)
+    for source in manifest.files:
+        if source not in records:
+            report.deleted += 1
+    return records, pending
+
+
+def _scan_one(
+    path: Path,
+    source: str,
+    old: FileRecord | None,
+    settings: Settings,
+    models: LazyModels,
+    verify: bool,
+    max_bytes: int,
+    records: dict[str, FileRecord],
+    pending: dict[str, tuple[Document, list[Chunk]]],
+    report: SyncReport,
+) -> None:
+    if not is_supported(path):
+        raise LoadError(f"unsupported file type {path.suffix or '(no extension)'}")
+    try:
+        # Stat before reading: if the file changes while we read it, the next run sees a newer mtime.
+        stat = path.stat()
+    except OSError as exc:
+        raise LoadError(f"cannot stat file: {exc.strerror or exc}") from None
+    if old is not None and not verify and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns:
+        records[source] = old
+        report.unchanged += 1
+        return
+    document = load_document(path, settings.corpus_dir, max_bytes=max_bytes, max_chars=settings.max_document_chars)
+    if old is not None and old.content_hash == document.content_hash:
+        records[source] = replace(old, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        report.unchanged += 1
+        return
+    chunks = models.chunker.split(document)
+    if not chunks:
+        raise LoadError("no text to index")
+    records[source] = FileRecord(
+        size=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        content_hash=document.content_hash,
+        title=document.title,
+        chunk_ids=[c.id for c in chunks],
+        date=document.date,
+        url=document.url,
+    )
+    pending[source] = (document, chunks)
+    if old is None:
+        report.added += 1
+    else:
+        report.updated += 1
+
+
+def _write_chunks(
+    collection: Any,
+    chunks: list[Chunk],
+    chunker: Chunker,
+    embedder: Embedder,
+    report: SyncReport,
+    progress: SyncProgress,
+) -> None:
+    if not chunks:
+        return
+    reusable = vectors_by_text_hash(collection, (c.text_hash for c in chunks))
+    fresh = [c for c in chunks if c.text_hash not in reusable]
+    reused = [c for c in chunks if c.text_hash in reusable]
+    if reused:
+        for part in batched(reused, CHROMA_MAX_BATCH):
+            _upsert(collection, part, np.stack([reusable[c.text_hash] for c in part]))
+        report.chunks_reused = len(reused)
+    progress.embedding_started(len(fresh))
+    # Texts equal within this run are embedded once too.
+    for part in batched(fresh, EMBED_CALL_SIZE):
+        unique: dict[str, str] = {}
+        for c in part:
+            unique.setdefault(c.text_hash, chunker.embedded_text(c))
+        vectors = dict(zip(unique, embedder.embed_documents(list(unique.values())), strict=True))
+        _upsert(collection, part, np.stack([vectors[c.text_hash] for c in part]))
+        report.chunks_embedded += len(unique)
+        progress.embedded(len(part))
+
+
+def _upsert(collection: Any, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    collection.upsert(
+        ids=[c.id for c in chunks],
+        embeddings=vectors,
+        documents=[c.text for c in chunks],
+        metadatas=[c.metadata() for c in chunks],
+    )
+
+
+def rebuild_lexical_index(settings: Settings, collection: Any, chunker: Chunker, generation: int) -> LexicalIndex:
+    chunks = sorted(iter_all_chunks(collection), key=lambda c: (c.source, c.ordinal, c.id))
+    lexical = LexicalIndex.build([(c, chunker.embedded_text(c)) for c in chunks], generation)
+    lexical.save(settings.index_dir)
+    return lexical
+
+
+def _reset_collection(settings: Settings, collection: Any) -> Any:
+    from rag.index import chroma_client
+
+    client = chroma_client(settings)
+    with contextlib.suppress(Exception):  # absent already
+        client.delete_collection(settings.collection)
+    return open_collection(settings, client)
