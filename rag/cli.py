@@ -247,7 +247,13 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
 
 
 # Later stages (ask, serve, eval) register their sub-commands here, keeping this module free of their imports.
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+def _register_ask(sub: Any) -> None:
+    from rag.answer.cli import register
+
+    register(sub)
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_ask]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from pydantic import ValidationError
 
+    from rag.answer.factory import BackendUnavailable
     from rag.embedding import EmbeddingModelUnavailable
     from rag.index import IndexUnavailable
     from rag.retrieve import FilterError
@@ -266,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except (CliError, IngestBusy, IndexUnavailable, EmbeddingModelUnavailable, FilterError, FileNotFoundError) as exc:
+    except (CliError, IngestBusy, IndexUnavailable, EmbeddingModelUnavailable, FilterError, FileNotFoundError,
+            BackendUnavailable) as exc:
         _err(f"error: {exc}")
         return 2
     except ValidationError as exc:

@@ -54,8 +54,12 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.0
     llm_threads: int = 2
     llm_context_tokens: int = 4096
-    answer_passages: int = 4
-    min_relevance: float = Field(default=0.35, description="refuse below this dense cosine of the best passage")
+    answer_passages: int = 3
+    llm_passage_chars: int = 450  # per passage in the prompt (its most relevant sentences); 0 = whole chunk
+    min_relevance: float = Field(default=0.2, description="refuse below this dense cosine of the best passage")
+    min_question_coverage: float = Field(
+        default=0.75, description="refuse when the passages mention less than this share of the question's terms"
+    )
     drop_unsupported: bool = False
 
     # Web chat.

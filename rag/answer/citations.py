@@ -86,6 +86,7 @@ def parse_citations(answer: str, passage_count: int) -> ParsedAnswer:
         return "".join(out)
 
     renumbered = CITATION_RE.sub(renumber, answer)
+    renumbered = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", renumbered)  # "[1][1]" → "[1]"
     # Tidy what removed markers leave behind: "word ." → "word.", double spaces.
     renumbered = re.sub(r"[ \t]+([.,;:!?])", r"\1", renumbered)
     renumbered = re.sub(r"[ \t]{2,}", " ", renumbered).strip()
@@ -105,4 +106,5 @@ def parse_citations(answer: str, passage_count: int) -> ParsedAnswer:
 
 
 def strip_citations(text: str) -> str:
-    return re.sub(r"\s{2,}", " ", CITATION_RE.sub("", text)).strip()
+    bare = re.sub(r"\s+([.,;:!?])", r"\1", CITATION_RE.sub("", text))
+    return re.sub(r"\s{2,}", " ", bare).strip()

@@ -106,7 +106,8 @@ class ExtractiveAnswerer:
             if cand.score >= 0.85 * ranked[0].score and cand.sentence != chosen[0].sentence:
                 chosen.append(cand)
         # Keep the article's own order when both come from one passage, so the text reads naturally.
-        chosen.sort(key=lambda c: (c.passage, c.position) if c.passage == chosen[0].passage else (99, 0))
+        lead = chosen[0].passage
+        chosen.sort(key=lambda c: (c.passage, c.position) if c.passage == lead else (99, 0))
         return " ".join(_cite(c.sentence, c.passage) for c in chosen)
 
     def stream(self, question: str, passages: list[Chunk]) -> Iterator[str]:
@@ -131,13 +132,15 @@ def _cite(sentence: str, n: int) -> str:
 class LLMAnswerer:
     """prompt | chat model | text, streamed. Any LangChain chat model: the local one or an OpenAI-compatible."""
 
-    def __init__(self, chat_model: Any, backend: str, model: str, rewrite_with_model: bool = True) -> None:
+    def __init__(self, chat_model: Any, backend: str, model: str, rewrite_with_model: bool = True,
+                 passage_chars: int | None = None) -> None:
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate
 
         self.backend = backend
         self.model = model
         self.rewrite_with_model = rewrite_with_model
+        self.passage_chars = passage_chars
         prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", "{user}")])
         self.chain = prompt | chat_model | StrOutputParser()
         rewrite_prompt = ChatPromptTemplate.from_messages(
@@ -147,7 +150,7 @@ class LLMAnswerer:
 
     def stream(self, question: str, passages: list[Chunk]) -> Iterator[str]:
         # Template variables are substituted once; braces inside article text are not re-parsed.
-        yield from self.chain.stream({"user": user_message(question, passages)})
+        yield from self.chain.stream({"user": user_message(question, passages, self.passage_chars)})
 
     def rewrite(self, question: str, history: list[Message]) -> str | None:
         if not self.rewrite_with_model or not history:

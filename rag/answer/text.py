@@ -22,6 +22,30 @@ def words(text: str) -> list[str]:
     return [w.lower().strip("'’-") for w in _WORD_RE.findall(text)]
 
 
+# Light verbs and question-frame nouns: they shape a question but name nothing a passage must contain.
+_QUESTION_FRAME = frozenset(
+    """name names many much long time times year years day days people number amount kind type way ways place
+    part happen happened get got go went take took make made want wants give gave put come came keep kept tell
+    say said called according main thing things""".split()
+)
+
+
+def question_terms(question: str) -> set[str]:
+    """The content terms of a question that an answering passage should mention."""
+    return set(content_terms(" ".join(w for w in words(question) if w not in _QUESTION_FRAME)))
+
+
+def coverage(question: str, passages: list[str]) -> float:
+    """Share of the question's terms found in the passages (1.0 for a question with no content terms)."""
+    wanted = question_terms(question)
+    if not wanted:
+        return 1.0
+    found: set[str] = set()
+    for text in passages:
+        found.update(content_terms(text))
+    return len(wanted & found) / len(wanted)
+
+
 def content_terms(text: str) -> list[str]:
     """Stemmed words without stopwords: what a question asks about."""
     kept = [w for w in words(text) if w and w not in STOPWORDS]

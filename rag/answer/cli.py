@@ -1,0 +1,94 @@
+"""`rag ask`: stream a grounded answer, then its numbered sources."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rag.answer.engine import Answer
+
+
+def register(sub: Any) -> None:
+    from rag.cli import _add_filters
+
+    p = sub.add_parser("ask", help="answer a question from the corpus, with [n] citations")
+    p.add_argument("question", nargs="?", help="the question")
+    p.add_argument("--backend", choices=["local", "openai", "extractive"], help="answering backend (RAG_LLM_BACKEND)")
+    p.add_argument("--model", help="model name for the openai backend (RAG_LLM_MODEL)")
+    p.add_argument("--base-url", help="OpenAI-compatible server URL (RAG_LLM_BASE_URL)")
+    p.add_argument("-k", type=int, help="passages to retrieve")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    p.add_argument("--history", metavar="FILE.json", help='earlier turns: [{"role": "user"|"assistant", "content"}]')
+    p.add_argument("--queries", metavar="FILE.jsonl", help='batch: lines {"id", "question", "history"?}')
+    p.add_argument("--output", metavar="FILE", help="batch: write JSON lines here instead of stdout")
+    _add_filters(p)
+    p.set_defaults(func=cmd_ask)
+
+
+def print_sources(answer: Answer, out: Any = sys.stdout) -> None:
+    if answer.refused:
+        if answer.retrieved:
+            print("\nClosest sources:", file=out)
+            seen = {}
+            for hit in answer.retrieved:
+                seen.setdefault(hit.chunk.source, hit)
+            for hit in list(seen.values())[:3]:
+                print(f"  - {hit.chunk.title} ({hit.chunk.source}{', ' + hit.chunk.date if hit.chunk.date else ''})",
+                      file=out)
+        return
+    print("\nSources:", file=out)
+    for c in answer.citations:
+        mark = "" if c.supported else "  (not supported by the check)"
+        print(f"  [{c.n}] {c.title} · {c.date or 'no date'} · {c.source}{mark}", file=out)
+        if c.url:
+            print(f"      {c.url}", file=out)
+    unsupported = [s for s in answer.sentences if not s["supported"]]
+    if unsupported:
+        print(f"\nWarning: {len(unsupported)} sentence(s) not supported by the cited passages.", file=out)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.answer.factory import make_engine
+    from rag.cli import CliError, _batch, _require_index, _settings
+    from rag.types import SearchFilters
+
+    settings = _settings(args, llm_backend=args.backend, llm_model=args.model, llm_base_url=args.base_url)
+    filters = SearchFilters(source_glob=args.source, since=args.since, until=args.until)
+    engine = make_engine(settings)
+    _require_index(engine.retriever)
+    if args.queries:
+        return _batch(args.queries, args.output, lambda row: engine.ask(
+            row["question"], history=row.get("history"), k=args.k, filters=filters).to_dict())
+    if not args.question:
+        raise CliError("give a QUESTION or --queries FILE.jsonl")
+    history = []
+    if args.history:
+        try:
+            with open(args.history, encoding="utf-8") as fh:
+                history = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read --history {args.history}: {exc}") from None
+    if args.json:
+        print(json.dumps(engine.ask(args.question, history=history, k=args.k, filters=filters).to_dict(),
+                         ensure_ascii=False))
+        return 0
+    answer = None
+    streamed = []
+    for event in engine.stream(args.question, history=history, k=args.k, filters=filters):
+        if isinstance(event, Answer):
+            answer = event
+        else:
+            streamed.append(event)
+            sys.stdout.write(event)
+            sys.stdout.flush()
+    assert answer is not None
+    print()
+    # The stream carries the model's own numbering; once citations are checked and renumbered, show the result.
+    if answer.refused and "".join(streamed).strip() != answer.answer:
+        print(f"\n{answer.answer}")
+    elif not answer.refused and "".join(streamed).strip() != answer.answer:
+        print(f"\nChecked answer: {answer.answer}")
+    print_sources(answer)
+    return 0

@@ -1,0 +1,240 @@
+"""Question → grounded answer: rewrite follow-up → hybrid search → answerer → parse and check citations.
+
+`AnswerEngine.stream()` yields answer text as it is generated, then one final `Answer` with citations resolved.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.answer.citations import CitedSentence, parse_citations, strip_citations
+from rag.answer.generate import Answerer, Message, heuristic_rewrite
+from rag.answer.prompt import REFUSAL
+from rag.answer.text import coverage, looks_like_instruction
+from rag.retrieve import HybridRetriever
+from rag.settings import Settings
+from rag.types import Hit, SearchFilters
+from rag.verify import SupportChecker
+
+# What small models write instead of the exact refusal sentence.
+_MODEL_REFUSAL_RE = re.compile(
+    r"couldn'?t find|could not find|cannot find|can'?t find|not (?:mentioned|stated|provided|found|included|given)"
+    r"|no information|do(?:es)? not (?:contain|mention|say|provide|include)|i don'?t know|unable to (?:find|answer)"
+    r"|not in the (?:corpus|passages|articles)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Citation:
+    n: int
+    source: str
+    title: str
+    date: str | None
+    url: str | None
+    chunk_id: str
+    text: str
+    supported: bool
+    support: float
+    highlight: tuple[int, int] | None = None  # span in `text` of the sentence that best supports the claim
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n, "source": self.source, "title": self.title, "date": self.date, "url": self.url,
+            "chunk_id": self.chunk_id, "text": self.text, "supported": self.supported,
+            "support": round(self.support, 4), "highlight": list(self.highlight) if self.highlight else None,
+        }
+
+
+@dataclass
+class Answer:
+    question: str
+    standalone_question: str
+    answer: str
+    refused: bool
+    support: float  # share of answer sentences supported by the passages they cite
+    citations: list[Citation]
+    retrieved: list[Hit]
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    backend: str = ""
+    model: str = ""
+    refusal_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "refusal_reason": self.refusal_reason,
+            "support": round(self.support, 4),
+            "sentences": self.sentences,
+            "citations": [c.to_dict() for c in self.citations],
+            "retrieved": [
+                {"rank": h.rank, "source": h.chunk.source, "title": h.chunk.title, "chunk_id": h.chunk.id,
+                 "score": round(h.score, 6), "dense_score": None if h.dense_score is None else round(h.dense_score, 4),
+                 "text": h.chunk.text}
+                for h in self.retrieved
+            ],
+            "timings": {k: round(v, 1) for k, v in self.timings.items()},
+            "backend": self.backend,
+            "model": self.model,
+        }
+
+
+class AnswerEngine:
+    def __init__(
+        self, settings: Settings, retriever: HybridRetriever, answerer: Answerer, checker: SupportChecker
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.answerer = answerer
+        self.checker = checker
+
+    def ask(self, question: str, history: list[Message] | None = None, **kwargs: Any) -> Answer:
+        for event in self.stream(question, history, **kwargs):
+            if isinstance(event, Answer):
+                return event
+        raise RuntimeError("the answer stream ended without an answer")
+
+    def stream(
+        self,
+        question: str,
+        history: list[Message] | None = None,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+    ) -> Iterator[str | Answer]:
+        started = time.perf_counter()
+        history = [m for m in (history or []) if m.get("role") in ("user", "assistant") and m.get("content")]
+        question = question.strip()
+        standalone = question
+        if history:
+            standalone = self.answerer.rewrite(question, history) or heuristic_rewrite(question, history)
+        rewritten = time.perf_counter()
+
+        k = k or self.settings.top_k
+        hits = self.retriever.search(standalone, k=max(k, self.settings.answer_passages), filters=filters)
+        retrieved = time.perf_counter()
+        timings = {"rewrite_ms": (rewritten - started) * 1000, "retrieve_ms": (retrieved - rewritten) * 1000}
+        base = {"question": question, "standalone_question": standalone, "backend": self.answerer.backend,
+                "model": self.answerer.model}
+
+        passages = [h.chunk for h in hits[: self.settings.answer_passages]]
+        reason = self._retrieval_refusal(question, history, hits, passages)
+        if reason:
+            timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
+            yield REFUSAL
+            yield Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
+                         refusal_reason=reason, **base)
+            return
+
+        pieces: list[str] = []
+        first_token: float | None = None
+        for token in self.answerer.stream(standalone, passages):
+            if first_token is None:
+                first_token = time.perf_counter()
+            pieces.append(token)
+            yield token
+        generated = time.perf_counter()
+        timings["first_token_ms"] = ((first_token or generated) - started) * 1000
+        timings["generate_ms"] = (generated - retrieved) * 1000
+
+        answer = self._finish("".join(pieces), hits, passages, base, timings)
+        answer.timings["check_ms"] = (time.perf_counter() - generated) * 1000
+        answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield answer
+
+    def _cite_best_passage(self, sentence: CitedSentence, passages: list[Any], order: list[int]) -> None:
+        """Small models often state a fact without its [n]. Cite the passage that best supports the sentence,
+        but only if the citation check accepts it: a citation is never added that the check would reject."""
+        scores = self.checker.scores([(p.text, sentence.text) for p in passages])
+        best = max(range(len(passages)), key=lambda i: scores[i])
+        if not self.checker.is_supported(scores[best]):
+            return
+        original = best + 1
+        if original not in order:
+            order.append(original)
+        sentence.citations = [order.index(original) + 1]
+
+    def _retrieval_refusal(self, question: str, history: list[Message], hits: list[Hit],
+                           passages: list[Any]) -> str | None:
+        """Refuse before generating when retrieval found nothing that could hold the answer."""
+        if not passages:
+            return "nothing in the corpus matches the question"
+        best = max((h.dense_score or 0.0 for h in hits), default=0.0)
+        if best < self.settings.min_relevance:
+            return f"no passage relevant enough (best cosine {best:.2f} < {self.settings.min_relevance:.2f})"
+        # A follow-up leans on earlier turns: their terms count as covered by the conversation.
+        asked = question if not history else " ".join([question] + [m["content"] for m in history[-2:]])
+        covered = coverage(asked, [f"{c.title} {c.text}" for c in passages])
+        if covered < self.settings.min_question_coverage:
+            return (f"the passages mention only {covered:.0%} of the question's terms "
+                    f"(< {self.settings.min_question_coverage:.0%})")
+        return None
+
+    def _finish(self, raw: str, hits: list[Hit], passages: list[Any], base: dict[str, Any],
+                timings: dict[str, float]) -> Answer:
+        parsed = parse_citations(raw, len(passages))
+        refused_reason = None
+        if not parsed.sentences or (_MODEL_REFUSAL_RE.search(raw) and len(parsed.sentences) <= 2):
+            refused_reason = "the model found no answer in the passages"
+        order = list(parsed.order)
+        checked = []
+        for sentence in parsed.sentences:
+            if not sentence.citations and not _MODEL_REFUSAL_RE.search(sentence.text):
+                self._cite_best_passage(sentence, passages, order)
+            cited = [passages[order[n - 1] - 1] for n in sentence.citations]
+            premise = "\n".join(c.text for c in cited)
+            score = self.checker.score(premise, sentence.text) if cited else 0.0
+            # Text that reads as an instruction is never presented as a supported fact.
+            supported = bool(cited) and self.checker.is_supported(score) and not looks_like_instruction(sentence.text)
+            sentence.supported, sentence.support = supported, score
+            checked.append(sentence)
+        supported_count = sum(1 for s in checked if s.supported)
+        support = supported_count / len(checked) if checked else 0.0
+        if refused_reason is None and supported_count == 0:
+            refused_reason = "no answer sentence is supported by the passages it cites"
+        if refused_reason:
+            return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
+                          refusal_reason=refused_reason, sentences=[], **base)
+
+        if self.settings.drop_unsupported:
+            checked = [s for s in checked if s.supported]
+        text = " ".join(_with_markers(s.text, s.citations) for s in checked)
+        citations = []
+        for new_n, original in enumerate(order, start=1):
+            if not any(new_n in s.citations for s in checked):
+                continue  # cited only by a dropped sentence
+            chunk = passages[original - 1]
+            claims = [s for s in checked if new_n in s.citations]
+            claim_support = max((s.support or 0.0 for s in claims), default=0.0)
+            highlight = self.checker.best_sentence(chunk.text, " ".join(s.text for s in claims)) if claims else None
+            citations.append(Citation(
+                n=new_n, source=chunk.source, title=chunk.title, date=chunk.date, url=chunk.url, chunk_id=chunk.id,
+                text=chunk.text, supported=any(s.supported for s in claims), support=claim_support,
+                highlight=highlight,
+            ))
+        sentences = [{"text": s.text, "citations": s.citations, "supported": s.supported,
+                      "support": round(s.support or 0.0, 4)} for s in checked]
+        return Answer(answer=text, refused=False, support=support, citations=citations, retrieved=hits,
+                      timings=timings, sentences=sentences, **base)
+
+
+def _with_markers(text: str, citations: list[int]) -> str:
+    """Put citation markers before the sentence's closing punctuation: "ran two weeks [1][2]." """
+    markers = "".join(f"[{n}]" for n in citations)
+    if not markers:
+        return text
+    match = re.search(r"[.!?…][\"'”’)]*$", text)
+    if match:
+        return f"{text[: match.start()]} {markers}{text[match.start():]}"
+    return f"{text} {markers}"
+
+
+def plain_answer(answer: Answer) -> str:
+    return strip_citations(answer.answer)

@@ -1,0 +1,42 @@
+"""Build an AnswerEngine from settings: the one place that picks the answering backend."""
+
+from __future__ import annotations
+
+import logging
+
+from rag.answer.engine import AnswerEngine
+from rag.answer.generate import Answerer, ExtractiveAnswerer, LLMAnswerer
+from rag.embedding import Embedder, get_embedder
+from rag.retrieve import HybridRetriever
+from rag.settings import Settings
+from rag.verify import SupportChecker
+
+log = logging.getLogger(__name__)
+
+
+class BackendUnavailable(RuntimeError):
+    pass
+
+
+def make_answerer(settings: Settings, embedder: Embedder) -> Answerer:
+    if settings.llm_backend == "extractive":
+        return ExtractiveAnswerer(embedder)
+    from rag.llm.factory import describe_model, make_chat_model
+
+    try:
+        chat_model = make_chat_model(settings)
+    except Exception as exc:  # noqa: BLE001
+        raise BackendUnavailable(f"the {settings.llm_backend} language model is unavailable: {exc}") from exc
+    backend, model = describe_model(settings)
+    # A 0.5B local model rewrites follow-ups poorly and slowly; the deterministic rewrite serves it better.
+    return LLMAnswerer(chat_model, backend=backend, model=model, rewrite_with_model=settings.llm_backend == "openai",
+                       passage_chars=settings.llm_passage_chars or None)
+
+
+def make_engine(settings: Settings, embedder: Embedder | None = None, retriever: HybridRetriever | None = None,
+                answerer: Answerer | None = None) -> AnswerEngine:
+    embedder = embedder or get_embedder(settings.embedding_model, settings.embedding_device,
+                                        settings.embedding_batch_size)
+    retriever = retriever or HybridRetriever(settings, embedder=embedder)
+    answerer = answerer or make_answerer(settings, embedder)
+    return AnswerEngine(settings, retriever, answerer, SupportChecker(embedder))

@@ -1,0 +1,42 @@
+from rag.answer.citations import parse_citations, split_sentences, strip_citations
+
+
+def test_renumbers_by_first_use_and_drops_unknown_numbers() -> None:
+    parsed = parse_citations("Peskov spoke [3]. It ran two weeks [1][3]. Invented [7].", passage_count=3)
+    assert parsed.text == "Peskov spoke [1]. It ran two weeks [2][1]. Invented."
+    assert parsed.order == [3, 1]
+    assert parsed.dropped == [7]
+    assert [s.citations for s in parsed.sentences] == [[1], [2, 1], []]
+
+
+def test_lists_ranges_and_spacing_variants() -> None:
+    parsed = parse_citations("A [1, 2]. B [2-3]. C [ 3 ]. D [1–2].", passage_count=3)
+    assert [s.citations for s in parsed.sentences] == [[1, 2], [2, 3], [3], [1, 2]]
+
+
+def test_marker_after_full_stop_belongs_to_previous_sentence() -> None:
+    parsed = parse_citations("The exercise ran in June. [2] Peskov commented. [1]", passage_count=2)
+    assert [(s.text, s.citations) for s in parsed.sentences] == [
+        ("The exercise ran in June.", [1]), ("Peskov commented.", [2])]
+
+
+def test_duplicate_markers_collapse_and_zero_is_dropped() -> None:
+    parsed = parse_citations("Fact [1][1] and more [0].", passage_count=1)
+    assert parsed.text == "Fact [1] and more."
+    assert parsed.dropped == [0]
+
+
+def test_no_citations_and_empty_answer() -> None:
+    assert parse_citations("Just text.", 2).sentences[0].citations == []
+    assert parse_citations("", 2).sentences == []
+
+
+def test_abbreviations_do_not_split_sentences() -> None:
+    assert split_sentences("Dr. Smith met Mr. Jones in the U.S. yesterday. They spoke.") == [
+        "Dr. Smith met Mr. Jones in the U.S. yesterday.", "They spoke."]
+
+
+def test_numbers_in_brackets_that_are_not_citations_are_kept_as_text() -> None:
+    parsed = parse_citations("The vote was 7 to 2 [2].", passage_count=2)
+    assert parsed.sentences[0].text == "The vote was 7 to 2." and parsed.order == [2]
+    assert strip_citations("A [1] b [2].") == "A b."
