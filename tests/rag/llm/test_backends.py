@@ -1,0 +1,103 @@
+"""The two language-model backends end to end on the sample corpus, with the packaged model (slow)."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.answer.engine import AnswerEngine
+from rag.answer.factory import make_engine
+from rag.embedding import Embedder
+from rag.llm.weights import GGUF_SHA256, ModelUnavailable, ensure_local_gguf
+from rag.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.llm]
+
+QUESTIONS = [
+    ("Who is the press secretary of the Russian President?", "Peskov", "serbia-nato-russia-platinum-wolf.md"),
+    ("Which ministry conducted the Platinum Wolf exercise?", "Ministry of Defense",
+     "serbia-nato-russia-platinum-wolf.md"),
+    ("Who won the Harbour Chess Open?", "Mira Castell", "harbour-chess-open.md"),
+]
+
+
+@pytest.fixture(scope="module")
+def gguf(sample_index: Settings) -> Path:
+    return ensure_local_gguf(sample_index.index_dir)
+
+
+def test_weights_are_assembled_and_verified(gguf: Path, tmp_path: Path) -> None:
+    assert gguf.stat().st_size == 491_400_064
+    corrupt = tmp_path / "models" / gguf.name
+    corrupt.parent.mkdir()
+    corrupt.write_bytes(b"not a model")
+    rebuilt = ensure_local_gguf(tmp_path)  # a corrupt file is detected and rebuilt from the packages
+    digest = hashlib.sha256()
+    with open(rebuilt, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    assert digest.hexdigest() == GGUF_SHA256
+    assert issubclass(ModelUnavailable, RuntimeError)
+
+
+@pytest.fixture(scope="module")
+def local_engine(sample_index: Settings, embedder: Embedder, gguf: Path) -> AnswerEngine:
+    return make_engine(sample_index.model_copy(update={"llm_backend": "local"}), embedder=embedder)
+
+
+@pytest.mark.parametrize(("question", "fact", "source"), QUESTIONS)
+def test_local_model_answers_with_the_fact_and_cites_the_article(local_engine: AnswerEngine, question: str,
+                                                                 fact: str, source: str) -> None:
+    events = list(local_engine.stream(question))
+    answer = events[-1]
+    assert len(events) > 2, "tokens were streamed before the final answer"
+    assert not answer.refused, answer.refusal_reason
+    assert fact.lower() in answer.answer.lower()
+    assert answer.citations and answer.citations[0].source == source
+    assert answer.backend == "local" and "Qwen2.5" in answer.model
+
+
+def test_local_model_refuses_when_the_corpus_has_no_answer(local_engine: AnswerEngine) -> None:
+    answer = local_engine.ask("What is the population of Varnholm?")
+    assert answer.refused
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def openai_server(gguf: Path) -> Iterator[str]:
+    from rag.llm.server import start_openai_server
+
+    proc, base_url = start_openai_server(gguf, free_port())
+    yield base_url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_openai_compatible_backend_against_a_real_llama_cpp_server(openai_server: str, sample_index: Settings,
+                                                                  embedder: Embedder) -> None:
+    settings = sample_index.model_copy(update={"llm_backend": "openai", "llm_base_url": openai_server,
+                                               "llm_model": "qwen2.5-coder-0.5b"})
+    engine = make_engine(settings, embedder=embedder)
+    question, fact, source = QUESTIONS[2]
+    events = list(engine.stream(question))
+    answer = events[-1]
+    assert len(events) > 2
+    assert not answer.refused and fact.lower() in answer.answer.lower()
+    assert answer.citations[0].source == source and answer.backend == "openai"
+
+
+def test_unreachable_openai_server_fails_with_a_clear_error(sample_index: Settings, embedder: Embedder) -> None:
+    settings = sample_index.model_copy(update={"llm_backend": "openai", "llm_base_url": "http://127.0.0.1:9/v1",
+                                               "llm_model": "x", "llm_timeout_s": 5})
+    engine = make_engine(settings, embedder=embedder)
+    with pytest.raises(Exception, match="(?i)connect"):
+        engine.ask("Who won the Harbour Chess Open?")
