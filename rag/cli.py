@@ -253,7 +253,25 @@ def _register_ask(sub: Any) -> None:
     register(sub)
 
 
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_ask]
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    settings = _settings(args, host=args.host, port=args.port, llm_backend=args.backend)
+    print(f"indexing {settings.corpus_dir} …", flush=True)
+    serve(settings, watch=not args.no_watch)
+    return 0
+
+
+def _register_serve(sub: Any) -> None:
+    p = sub.add_parser("serve", help="start the web chat (indexes the corpus first, then watches it)")
+    p.add_argument("--host", help="address to bind (RAG_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (RAG_PORT, default 7860)")
+    p.add_argument("--backend", choices=["local", "openai", "extractive"], help="answering backend")
+    p.add_argument("--no-watch", action="store_true", help="do not watch the corpus folder for changes")
+    p.set_defaults(func=cmd_serve)
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_ask, _register_serve]
 
 
 def main(argv: list[str] | None = None) -> int:

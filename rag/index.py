@@ -239,6 +239,7 @@ class LexicalIndex:
         """`chunks`: (chunk, text to index) pairs."""
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # its import resets the level to DEBUG
         retriever = bm25s.BM25()
         if chunks:
             tokens = bm25s.tokenize(

@@ -1,0 +1,232 @@
+"""The web chat: `rag serve` or `make run`, then http://127.0.0.1:7860.
+
+The app holds no logic of its own: it calls the same library functions as the CLI (sync_corpus, AnswerEngine,
+save_upload, delete_document) and renders their results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.answer.engine import Answer, AnswerEngine
+from rag.answer.factory import BackendUnavailable, make_answerer, make_engine
+from rag.answer.generate import ExtractiveAnswerer
+from rag.corpus import UploadRejected, delete_document, list_documents, save_upload
+from rag.embedding import get_embedder
+from rag.settings import SUPPORTED_EXTENSIONS, Settings
+from rag.sync import SyncProgress, sync_corpus
+from rag.types import SearchFilters, SyncReport
+from rag.watch import CorpusWatcher
+from ui.render import CSS, answer_html, escape, retrieved_html, sources_html, streaming_html
+
+log = logging.getLogger(__name__)
+
+
+class GradioProgress(SyncProgress):
+    def __init__(self, progress: gr.Progress) -> None:
+        self.progress = progress
+        self.total = 0
+        self.done = 0
+
+    def embedding_started(self, total: int) -> None:
+        self.total, self.done = total, 0
+        if total:
+            self.progress(0, desc=f"embedding {total} chunks")
+
+    def embedded(self, count: int) -> None:
+        self.done += count
+        self.progress(self.done / max(self.total, 1), desc=f"embedded {self.done}/{self.total} chunks")
+
+
+class ChatService:
+    """What one running app shares between sessions: models, index, watcher."""
+
+    def __init__(self, settings: Settings, engine: AnswerEngine | None = None) -> None:
+        self.settings = settings
+        self.embedder = get_embedder(settings.embedding_model, settings.embedding_device,
+                                     settings.embedding_batch_size)
+        self.notice = ""
+        if engine is None:
+            try:
+                answerer = make_answerer(settings, self.embedder)
+            except BackendUnavailable as exc:
+                # Keep serving: extractive answers beat no answers; the banner says what happened.
+                self.notice = f"⚠ {exc}. Using the extractive backend instead."
+                log.warning(self.notice)
+                answerer = ExtractiveAnswerer(self.embedder)
+            engine = make_engine(settings, embedder=self.embedder, answerer=answerer)
+        self.engine = engine
+        self.watcher: CorpusWatcher | None = None
+        self._sync_lock = threading.Lock()
+
+    def sync(self, progress: SyncProgress | None = None) -> SyncReport:
+        with self._sync_lock:
+            return sync_corpus(self.settings, embedder=self.embedder, progress=progress)
+
+    def start_watcher(self) -> None:
+        self.watcher = CorpusWatcher(self.settings, self.sync)
+        self.watcher.start()
+
+    def header(self) -> str:
+        docs = list_documents(self.settings)
+        chunks = sum(int(d["chunks"]) for d in docs)
+        where = self.settings.chroma_url or str(self.settings.index_dir)
+        return (f"**newsrag** — answers from `{escape(str(self.settings.corpus_dir))}` "
+                f"({len(docs)} documents, {chunks} chunks; index {escape(where)})  \n"
+                f"Backend: **{escape(self.engine.answerer.backend)}** · model: {escape(self.engine.answerer.model)}"
+                + (f"  \n{escape(self.notice)}" if self.notice else ""))
+
+
+def _filters(source: str | None, since: str | None, until: str | None) -> SearchFilters:
+    return SearchFilters(source_glob=(source or "").strip() or None, since=(since or "").strip() or None,
+                         until=(until or "").strip() or None)
+
+
+def build_app(service: ChatService) -> gr.Blocks:
+    settings = service.settings
+
+    def respond(message: str, chat: list[dict[str, str]], history: list[dict[str, str]], k: float, source: str,
+                since: str, until: str):  # noqa: ANN202  (a generator of Gradio updates)
+        message = (message or "").strip()
+        if not message:
+            yield chat, history, gr.update(), gr.update(), ""
+            return
+        chat = [*chat, {"role": "user", "content": escape(message)}, {"role": "assistant", "content": ""}]
+        answer: Answer | None = None
+        partial = ""
+        try:
+            for event in service.engine.stream(message, history=history, k=int(k),
+                                               filters=_filters(source, since, until)):
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    partial += event
+                    chat[-1] = {"role": "assistant", "content": streaming_html(partial)}
+                    yield chat, history, gr.update(), gr.update(), ""
+        except Exception as exc:  # noqa: BLE001  (one failed question must not break the session)
+            log.exception("answer failed")
+            chat[-1] = {"role": "assistant", "content": f'<div class="refusal">⚠ {escape(str(exc))}</div>'}
+            yield chat, history, gr.update(), gr.update(), ""
+            return
+        assert answer is not None
+        chat[-1] = {"role": "assistant", "content": answer_html(answer)}
+        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
+        yield chat, history, sources_html(answer), retrieved_html(answer), ""
+
+    def new_chat():  # noqa: ANN202
+        return [], [], sources_html(None), retrieved_html(None), ""
+
+    def documents_table() -> list[list[Any]]:
+        return [[d["source"], d["title"], d["date"], d["chunks"]] for d in list_documents(settings)]
+
+    def corpus_state():  # noqa: ANN202
+        docs = documents_table()
+        status = ""
+        if service.watcher and service.watcher.last_error:
+            status = f"⚠ last automatic sync failed: {escape(service.watcher.last_error)}"
+        return docs, gr.update(choices=[row[0] for row in docs]), service.header(), status
+
+    def upload(files: list[Any] | None, progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
+        lines = []
+        for item in files or []:
+            path = Path(item if isinstance(item, str) else item.name)
+            try:
+                saved = save_upload(settings, path, path.name)
+                renamed = f" (a file named {saved.renamed_from} exists: saved as {saved.source})" \
+                    if saved.renamed_from else ""
+                lines.append(f"✔ {escape(saved.source)}{escape(renamed)}")
+            except UploadRejected as exc:
+                lines.append(f"✖ {escape(str(exc))}")
+        report = service.sync(GradioProgress(progress))
+        lines.append(escape(report.summary_line()))
+        lines += [f"✖ skipped {escape(s['source'])}: {escape(s['reason'])}" for s in report.skipped_files]
+        docs, choices, header, _ = corpus_state()
+        return "  \n".join(lines), docs, choices, header, None
+
+    def delete(source: str | None, progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
+        if not source:
+            return "Choose a document to delete.", *corpus_state()[:3]
+        try:
+            delete_document(settings, source)
+        except (ValueError, FileNotFoundError) as exc:
+            return f"✖ {escape(str(exc))}", *corpus_state()[:3]
+        report = service.sync(GradioProgress(progress))
+        return f"Deleted {escape(source)}. {escape(report.summary_line())}", *corpus_state()[:3]
+
+    def api_ask(question: str, history_json: str = "[]") -> dict[str, Any]:
+        """Ask a question; `history_json` is a JSON list of {"role", "content"} turns. Returns the answer as JSON."""
+        try:
+            history = json.loads(history_json or "[]")
+        except ValueError:
+            history = []
+        return service.engine.ask(question, history=history if isinstance(history, list) else []).to_dict()
+
+    with gr.Blocks(title="newsrag") as app:
+        header = gr.Markdown(service.header())
+        history_state = gr.State([])
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Chat", height=480, sanitize_html=True, elem_id="chatbot",
+                                         buttons=["copy"], feedback_options=None)
+                    with gr.Row():
+                        question = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
+                                              elem_id="question", autofocus=True)
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    new = gr.Button("New chat", size="sm", elem_id="new-chat")
+                    with gr.Accordion("Search settings", open=False):
+                        top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
+                        source = gr.Textbox(label="Only files matching (glob)", placeholder="e.g. *.pdf or reuters/*")
+                        with gr.Row():
+                            since = gr.Textbox(label="Since (YYYY-MM-DD)")
+                            until = gr.Textbox(label="Until (YYYY-MM-DD)")
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(sources_html(None), elem_id="sources")
+                    with gr.Accordion("All retrieved passages", open=False):
+                        retrieved = gr.HTML(retrieved_html(None), elem_id="retrieved")
+        with gr.Tab("Corpus"):
+            files = gr.File(label=f"Add articles ({', '.join(SUPPORTED_EXTENSIONS)}; up to "
+                                  f"{settings.max_upload_mb:g} MB each)", file_count="multiple",
+                            file_types=list(SUPPORTED_EXTENSIONS), elem_id="upload")
+            add = gr.Button("Add to corpus", variant="primary", elem_id="add")
+            status = gr.Markdown(elem_id="corpus-status")
+            docs = gr.Dataframe(headers=["file", "title", "date", "chunks"], value=documents_table(),
+                                interactive=False, elem_id="documents")
+            with gr.Row():
+                doomed = gr.Dropdown(label="Document", choices=[r[0] for r in documents_table()], scale=4)
+                remove = gr.Button("Delete document", variant="stop", scale=1, elem_id="delete")
+        inputs = [question, chatbot, history_state, top_k, source, since, until]
+        outputs = [chatbot, history_state, sources, retrieved, question]
+        send.click(respond, inputs, outputs, api_name=False)
+        question.submit(respond, inputs, outputs, api_name=False)
+        new.click(new_chat, None, outputs, api_name=False)
+        add.click(upload, [files], [status, docs, doomed, header, files], api_name=False)
+        remove.click(delete, [doomed], [status, docs, doomed, header], api_name=False)
+        # The watcher syncs hand-made changes in the background; the tables catch up every few seconds.
+        timer = gr.Timer(3)
+        timer.tick(lambda: corpus_state()[:3], None, [docs, doomed, header], api_name=False)
+        gr.api(api_ask, api_name="ask")
+    app.queue(default_concurrency_limit=4, max_size=64)
+    return app
+
+
+def serve(settings: Settings, *, sync_first: bool = True, watch: bool | None = None, block: bool = True,
+          quiet: bool = False) -> tuple[gr.Blocks, ChatService]:
+    service = ChatService(settings)
+    if sync_first:
+        report = service.sync()
+        if not quiet:
+            print(report.summary_line(), flush=True)
+    if settings.watch if watch is None else watch:
+        service.start_watcher()
+    app = build_app(service)
+    app.launch(server_name=settings.host, server_port=settings.port, share=False, prevent_thread_lock=not block,
+               quiet=quiet, css=CSS, show_error=True)
+    return app, service
