@@ -169,9 +169,8 @@ class AnswerEngine:
         best = max((h.dense_score or 0.0 for h in hits), default=0.0)
         if best < self.settings.min_relevance:
             return f"no passage relevant enough (best cosine {best:.2f} < {self.settings.min_relevance:.2f})"
-        # A follow-up leans on earlier turns: their terms count as covered by the conversation.
-        asked = question if not history else " ".join([question] + [m["content"] for m in history[-2:]])
-        covered = coverage(asked, [f"{c.title} {c.text}" for c in passages])
+        # A follow-up leans on earlier turns: terms said there count as covered by the conversation.
+        covered = coverage(question, [f"{c.title} {c.text}" for c in passages], [m["content"] for m in history[-4:]])
         if covered < self.settings.min_question_coverage:
             return (f"the passages mention only {covered:.0%} of the question's terms "
                     f"(< {self.settings.min_question_coverage:.0%})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_WORD_RE = re.compile(r"[\w][\w'’-]*", re.UNICODE)
+_WORD_RE = re.compile(r"[\w][\w'’]*", re.UNICODE)  # hyphens split: "sixteen-year-old" names "old"
 STOPWORDS = frozenset(
     ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "do", "does", "did", "done", "have", "has", "had", "having", "not", "no", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "i", "you", "he", "she", "we", "they", "them", "his", "her", "their", "our", "your", "my", "me", "us", "about", "into", "over", "under", "after", "before", "than", "then", "so", "such", "also", "just", "very", "more", "most", "some", "any", "each", "other", "only", "own", "same", "too", "s", "t", "don", "now", "up", "down", "out", "off", "again", "further", "once", "during", "while", "both", "few", "nor", "until", "against", "between", "through"]
 )
@@ -35,13 +35,14 @@ def question_terms(question: str) -> set[str]:
     return set(content_terms(" ".join(w for w in words(question) if w not in _QUESTION_FRAME)))
 
 
-def coverage(question: str, passages: list[str]) -> float:
-    """Share of the question's terms found in the passages (1.0 for a question with no content terms)."""
+def coverage(question: str, passages: list[str], context: list[str] | None = None) -> float:
+    """Share of the question's terms found in the passages or in the conversation's earlier turns (a follow-up
+    may name what was said before rather than what the passage says). 1.0 for a question with no terms."""
     wanted = question_terms(question)
     if not wanted:
         return 1.0
     found: set[str] = set()
-    for text in passages:
+    for text in [*passages, *(context or [])]:
         found.update(content_terms(text))
     return len(wanted & found) / len(wanted)
 

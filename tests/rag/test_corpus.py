@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.corpus import UploadRejected, delete_document, safe_filename, save_upload
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("../../etc/passwd.md", "passwd.md"),
+    ("/abs/path/news.txt", "news.txt"),
+    ("..\\..\\win.html", "win.html"),
+    (".hidden.md", "hidden.md"),
+    ("line\nbreak.md", "linebreak.md"),
+    ("Ünïcode name.PDF", "Ünïcode name.pdf"),
+    ("a" * 300 + ".txt", "a" * 100 + ".txt"),
+])
+def test_safe_filename_strips_folders_and_oddities(name: str, expected: str) -> None:
+    assert safe_filename(name) == expected
+
+
+def test_upload_is_saved_inside_the_corpus_only(make_settings, tmp_path: Path) -> None:
+    settings = make_settings(max_upload_mb=0.001)
+    src = tmp_path / "up.md"
+    src.write_text("hello", encoding="utf-8")
+    saved = save_upload(settings, src, "../../outside.md")
+    assert saved.path.parent == settings.corpus_dir.resolve() and saved.source == "outside.md"
+    assert not (tmp_path / "outside.md").exists()
+    again = save_upload(settings, src, "outside.md")
+    assert again.source == "outside (2).md" and again.renamed_from == "outside.md", "no silent overwrite"
+
+
+def test_upload_refusals_are_clear(make_settings, tmp_path: Path) -> None:
+    settings = make_settings(max_upload_mb=0.001)
+    big = tmp_path / "big.md"
+    big.write_text("x" * 5000, encoding="utf-8")
+    exe = tmp_path / "x.exe"
+    exe.write_text("MZ", encoding="utf-8")
+    link = tmp_path / "link.md"
+    link.symlink_to("/etc/hostname")
+    with pytest.raises(UploadRejected, match="not allowed"):
+        save_upload(settings, exe, "x.exe")
+    with pytest.raises(UploadRejected, match="limit"):
+        save_upload(settings, big, "big.md")
+    with pytest.raises(UploadRejected, match="regular file"):
+        save_upload(settings, link, "link.md")
+    assert list(settings.corpus_dir.iterdir()) == []
+
+
+def test_delete_refuses_paths_outside_the_corpus(make_settings, tmp_path: Path) -> None:
+    settings = make_settings()
+    victim = tmp_path / "victim.md"
+    victim.write_text("keep me", encoding="utf-8")
+    with pytest.raises(ValueError, match="not inside"):
+        delete_document(settings, "../victim.md")
+    assert victim.exists()
+    (settings.corpus_dir / "a.md").write_text("x", encoding="utf-8")
+    delete_document(settings, "a.md")
+    assert not (settings.corpus_dir / "a.md").exists()
