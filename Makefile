@@ -37,9 +37,10 @@ system-deps:
 ingest: setup
 	$(BIN)/rag ingest
 
+# Indexes corpus/ (with progress), prepares the packaged model, then serves the chat on 127.0.0.1:7860.
 run: setup
 	$(BIN)/rag ingest
-	$(BIN)/rag search "What was the Platinum Wolf exercise?" -k 3
+	$(BIN)/rag serve
 
 lint: setup
 	$(BIN)/ruff check .

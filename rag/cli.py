@@ -210,11 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag", description="newsrag: grounded question answering over a folder of news articles."
     )
-    parser.add_argument("--corpus", type=Path, help="corpus folder (RAG_CORPUS_DIR, default ./corpus)")
-    parser.add_argument("--index", type=Path, help="index folder (RAG_INDEX_DIR, default ./.rag)")
-    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (RAG_CHROMA_URL)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_global_flags(parser, None)
+    # The same flags after the command (`rag eval DATA --corpus DIR`); SUPPRESS keeps a flag given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_flags(common, argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_parser_with(common))
 
     p = sub.add_parser("ingest", help="sync the index with the corpus folder (add, update, delete)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary (warnings still shown)")
@@ -238,6 +238,23 @@ def build_parser() -> argparse.ArgumentParser:
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--corpus", type=Path, default=default, help="corpus folder (RAG_CORPUS_DIR, default ./corpus)")
+    parser.add_argument("--index", type=Path, default=default, help="index folder (RAG_INDEX_DIR, default ./.rag)")
+    parser.add_argument("--chroma-url", default=default,
+                        help="use a Chroma server, e.g. http://127.0.0.1:8000 (RAG_CHROMA_URL)")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default or False, help="debug logging")
+
+
+def _parser_with(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    class SubParser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("parents", [common])
+            super().__init__(*args, **kwargs)
+
+    return SubParser
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
@@ -271,7 +288,13 @@ def _register_serve(sub: Any) -> None:
     p.set_defaults(func=cmd_serve)
 
 
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_ask, _register_serve]
+def _register_eval(sub: Any) -> None:
+    from evals.cli import register
+
+    register(sub)
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_ask, _register_serve, _register_eval]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,12 +89,16 @@ class Answer:
 
 class AnswerEngine:
     def __init__(
-        self, settings: Settings, retriever: HybridRetriever, answerer: Answerer, checker: SupportChecker
+        self, settings: Settings, retriever: HybridRetriever, answerer: Answerer, checker: SupportChecker,
+        gates: bool = True,
     ) -> None:
+        """`gates=False` turns off the refusal gates and verified auto-citation (for the plain baseline):
+        the answer is whatever the answerer wrote, still parsed and checked for the metrics."""
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
         self.checker = checker
+        self.gates = gates
 
     def ask(self, question: str, history: list[Message] | None = None, **kwargs: Any) -> Answer:
         for event in self.stream(question, history, **kwargs):
@@ -125,7 +129,9 @@ class AnswerEngine:
                 "model": self.answerer.model}
 
         passages = [h.chunk for h in hits[: self.settings.answer_passages]]
-        reason = self._retrieval_refusal(question, history, hits, passages)
+        reason = self._retrieval_refusal(question, history, hits, passages) if self.gates else None
+        if not passages:
+            reason = "nothing in the corpus matches the question"
         if reason:
             timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield REFUSAL
@@ -185,7 +191,7 @@ class AnswerEngine:
         order = list(parsed.order)
         checked = []
         for sentence in parsed.sentences:
-            if not sentence.citations and not _MODEL_REFUSAL_RE.search(sentence.text):
+            if self.gates and not sentence.citations and not _MODEL_REFUSAL_RE.search(sentence.text):
                 self._cite_best_passage(sentence, passages, order)
             cited = [passages[order[n - 1] - 1] for n in sentence.citations]
             premise = "\n".join(c.text for c in cited)
@@ -196,7 +202,7 @@ class AnswerEngine:
             checked.append(sentence)
         supported_count = sum(1 for s in checked if s.supported)
         support = supported_count / len(checked) if checked else 0.0
-        if refused_reason is None and supported_count == 0:
+        if refused_reason is None and supported_count == 0 and self.gates:
             refused_reason = "no answer sentence is supported by the passages it cites"
         if refused_reason:
             return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,

@@ -1,0 +1,1 @@
+"""Evaluation of the grounded-answer pipeline: datasets, metrics, runner, report."""

@@ -1,0 +1,88 @@
+"""`rag eval` sub-command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("eval", help="score retrieval, answers, citations and refusals on a dataset")
+    p.add_argument("dataset", nargs="?", type=Path, help="questions.jsonl (see evals/README.md)")
+    p.add_argument("--out", type=Path, help="output folder (default evals/runs/<dataset>-<pipeline>-<time>)")
+    p.add_argument("--pipeline", choices=["full", "baseline"], default="full")
+    p.add_argument("--backend", choices=["local", "openai", "extractive"], help="answering backend")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--resume", action="store_true", help="skip questions already in --out/results.jsonl")
+    p.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"), help="print and write deltas")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag.cli import CliError, _settings
+
+    if args.compare:
+        from evals.runner import compare_runs
+
+        run_a, run_b = args.compare
+        for run in (run_a, run_b):
+            if not (run / "summary.json").exists():
+                raise CliError(f"{run} has no summary.json: not an eval run folder")
+        table, deltas = compare_runs(run_a, run_b)
+        out = args.out or run_b
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.md").write_text(table + "\n", encoding="utf-8")
+        (out / "compare.json").write_text(json.dumps(deltas, indent=2), encoding="utf-8")
+        print(table)
+        print(f"\nwritten to {out / 'compare.md'}")
+        return 0
+    if not args.dataset:
+        raise CliError("give a DATASET (questions.jsonl) or --compare RUN_A RUN_B")
+    summary = evaluate(args.dataset, args, _settings(args, llm_backend=args.backend))
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str, Any]:
+    from evals.runner import DatasetError, default_index_dir, load_dataset, run_eval
+    from rag.answer.engine import AnswerEngine
+    from rag.answer.factory import make_answerer
+    from rag.cli import CliError
+    from rag.embedding import get_embedder
+    from rag.retrieve import HybridRetriever
+    from rag.sync import sync_corpus
+    from rag.verify import SupportChecker
+
+    try:
+        load_dataset(dataset)
+    except DatasetError as exc:
+        raise CliError(str(exc)) from None
+    corpus = settings.corpus_dir
+    # An explicit --index is used as given; otherwise each eval corpus gets its own index under .rag/evals.
+    if args.index is None:
+        settings = settings.model_copy(update={"index_dir": default_index_dir(settings, corpus)})
+    embedder = get_embedder(settings.embedding_model, settings.embedding_device, settings.embedding_batch_size)
+    report = sync_corpus(settings, embedder=embedder)
+    print(f"corpus {corpus}: {report.summary_line()}")
+    answerer = make_answerer(settings, embedder)
+    checker = SupportChecker(embedder)
+    if args.pipeline == "baseline":
+        from evals.baseline import BaselineRetriever
+
+        retriever: Any = BaselineRetriever(settings, embedder)
+        engine = AnswerEngine(settings.model_copy(update={"answer_passages": 4}), retriever, answerer, checker,
+                              gates=False)
+    else:
+        engine = AnswerEngine(settings, HybridRetriever(settings, embedder=embedder), answerer, checker)
+    out = args.out or Path("evals/runs") / f"{dataset.parent.name}-{args.pipeline}-{answerer.backend}-" \
+                                          f"{time.strftime('%Y%m%d-%H%M%S')}"
+    summary = run_eval(dataset, settings, out, engine=engine, pipeline=args.pipeline, limit=args.limit,
+                       resume=args.resume)
+    print((out / "report.md").read_text(encoding="utf-8").split("## Worst failures")[0])
+    print(f"results, summary and report in {out}")
+    return summary
