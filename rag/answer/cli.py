@@ -27,7 +27,8 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_ask)
 
 
-def print_sources(answer: Answer, out: Any = sys.stdout) -> None:
+def print_sources(answer: Answer, out: Any = None) -> None:
+    out = out or sys.stdout
     if answer.refused:
         if answer.retrieved:
             print("\nClosest sources:", file=out)

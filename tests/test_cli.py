@@ -1,0 +1,98 @@
+"""The `rag` command, called in-process (same code path as the console script)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from rag.settings import Settings
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def flags(settings: Settings) -> list[str]:
+    return ["--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys)
+    assert code == 0
+    for command in ("ingest", "search", "status", "ask", "serve", "eval"):
+        assert command in out
+
+
+def test_search_json_text_and_flags_after_the_command(capsys, sample_index: Settings) -> None:  # noqa: ANN001
+    code, out, _ = run(capsys, "search", "Platinum Wolf", "-k", "2", "--json", *flags(sample_index))
+    data = json.loads(out)
+    assert code == 0 and len(data["results"]) == 2
+    hit = data["results"][0]
+    for key in ("rank", "score", "source", "title", "date", "chunk_id", "text"):
+        assert key in hit
+    code, out, _ = run(capsys, *flags(sample_index), "search", "tram line stops", "-k", "1")
+    assert "varnholm-tram-line-opens.md" in out and "[1]" in out
+
+
+def test_search_batch_queries(capsys, sample_index: Settings, tmp_path: Path) -> None:  # noqa: ANN001
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": "a", "question": "Who won the chess open?"}\n'
+                       '{"id": "b", "question": "canal tolls"}\n', encoding="utf-8")
+    out_file = tmp_path / "out.jsonl"
+    code, _, _ = run(capsys, "search", "--queries", str(queries), "--output", str(out_file), *flags(sample_index))
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert code == 0 and [r["id"] for r in rows] == ["a", "b"]
+    assert rows[0]["results"][0]["source"] == "harbour-chess-open.md"
+
+
+def test_ask_json_has_the_documented_shape(capsys, sample_index: Settings) -> None:  # noqa: ANN001
+    code, out, _ = run(capsys, "ask", "How many stops does the Green Line have?", "--json", "--backend",
+                       "extractive", *flags(sample_index))
+    data = json.loads(out)
+    assert code == 0
+    for key in ("question", "standalone_question", "answer", "refused", "support", "citations", "retrieved",
+                "timings", "backend", "model"):
+        assert key in data
+    assert set(data["citations"][0]) >= {"n", "source", "title", "date", "url", "chunk_id", "text", "supported"}
+    assert set(data["timings"]) >= {"retrieve_ms", "first_token_ms", "total_ms"}
+
+
+def test_ask_streams_text_then_sources(capsys, sample_index: Settings) -> None:  # noqa: ANN001
+    code, out, _ = run(capsys, "ask", "Who won the Harbour Chess Open?", "--backend", "extractive",
+                       *flags(sample_index))
+    assert code == 0 and "Mira Castell" in out and "Sources:" in out and "harbour-chess-open.md" in out
+
+
+def test_status_lists_documents(capsys, sample_index: Settings) -> None:  # noqa: ANN001
+    code, out, _ = run(capsys, "status", *flags(sample_index))
+    assert code == 0 and "13 documents" in out
+
+
+def test_user_errors_are_one_clear_line(capsys, sample_index: Settings, tmp_path: Path) -> None:  # noqa: ANN001
+    code, _, err = run(capsys, "search", "x", "--since", "yesterday", *flags(sample_index))
+    assert code == 2 and err.strip().startswith("error:") and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "ingest", "--corpus", str(tmp_path / "missing"), "--index", str(tmp_path / "i"))
+    assert code == 2 and "does not exist" in err
+    code, _, err = run(capsys, "search", "x", "--corpus", str(tmp_path), "--index", str(tmp_path / "empty"))
+    assert code == 2 and "rag ingest" in err
+
+
+def test_invalid_setting_from_the_environment(capsys, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("RAG_TOP_K", "many")
+    code, _, err = run(capsys, "status")
+    assert code == 2 and "invalid setting" in err and "top_k" in err
+
+
+def test_ingest_json_summary(capsys, make_settings) -> None:  # noqa: ANN001
+    settings = make_settings()
+    (settings.corpus_dir / "a.md").write_text("---\ntitle: A\n---\n\nThe harbour opened a new quay.", encoding="utf-8")
+    (settings.corpus_dir / "bad.txt").write_bytes(b"\x00\x01binary")
+    code, out, err = run(capsys, "ingest", "--json", *flags(settings))
+    data = json.loads(out)
+    assert code == 0 and data["added"] == 1 and data["skipped"] == 1
+    assert "warning: skipped bad.txt" in err
