@@ -12,39 +12,24 @@ from typing import Any
 from evals import metrics as m
 from rag.answer.citations import strip_citations
 from rag.answer.engine import Answer, AnswerEngine
+from rag.questions import QuestionFileError, parse_question_lines
 from rag.settings import Settings
 
 HIT_KS = (1, 3, 5, 10)
 RETRIEVE_K = 10
 
 
-class DatasetError(ValueError):
-    pass
+DatasetError = QuestionFileError
 
 
 def load_dataset(path: Path) -> list[dict[str, Any]]:
     """JSONL lines {"id", "question", "answers"?, "gold_sources"?, "answerable"? (default true), "history"?}."""
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise DatasetError(f"cannot read dataset {path}: {exc.strerror or exc}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise DatasetError(f"{path}:{number}: not valid JSON ({exc})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("question"), str) or not row["question"].strip():
-            raise DatasetError(f'{path}:{number}: needs a "question" string')
-        row = {"answers": [], "gold_sources": [], "answerable": True, "history": [], **row}
-        row["id"] = str(row.get("id", number))
-        if row["id"] in seen:
-            raise DatasetError(f"{path}:{number}: duplicate id {row['id']!r}")
-        seen.add(row["id"])
-        rows.append(row)
+    rows = [{"answers": [], "gold_sources": [], "answerable": True, "history": [], **row}
+            for row in parse_question_lines(lines, str(path))]
     if not rows:
         raise DatasetError(f"{path}: no questions")
     return rows

@@ -143,21 +143,12 @@ def _require_index(retriever: Any) -> None:
 
 
 def _read_queries(path: str) -> list[dict[str, Any]]:
-    rows = []
-    source = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    with source:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise CliError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("question"), str):
-                raise CliError(f'{path}:{number}: each line needs {{"id", "question"}}')
-            row.setdefault("id", str(number))
-            rows.append(row)
-    return rows
+    from rag.questions import parse_question_lines
+
+    if path == "-":
+        return parse_question_lines(sys.stdin, "stdin")
+    with open(path, encoding="utf-8") as fh:
+        return parse_question_lines(fh, path)
 
 
 def _batch(path: str, output: str | None, run: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
@@ -309,13 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     from rag.answer.factory import BackendUnavailable
     from rag.embedding import EmbeddingModelUnavailable
     from rag.index import IndexUnavailable
+    from rag.questions import QuestionFileError
     from rag.retrieve import FilterError
     from rag.sync import IngestBusy
 
     try:
         return int(args.func(args) or 0)
     except (CliError, IngestBusy, IndexUnavailable, EmbeddingModelUnavailable, FilterError, FileNotFoundError,
-            BackendUnavailable) as exc:
+            BackendUnavailable, QuestionFileError) as exc:
         _err(f"error: {exc}")
         return 2
     except ValidationError as exc:

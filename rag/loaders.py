@@ -1,35 +1,69 @@
-"""Corpus files → `Document`s. One function per format; every failure is a `LoadError` with a one-line reason.
+"""Corpus files → `Document`s. One parser per format; every failure is a `LoadError` with a one-line reason.
 
 Nothing here raises anything else: a parser's surprise becomes a LoadError, so one bad file never stops a run.
+Files are read whole or not at all: over a limit, truncated or undecodable means skipped, never half-indexed.
 """
 
 from __future__ import annotations
 
 import codecs
+import copy
 import datetime as dt
 import hashlib
 import io
+import os
 import re
 import stat
 import unicodedata
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.settings import SUPPORTED_EXTENSIONS
 from rag.types import Document
 
+# DOCX archives: declared sizes are checked before anything is inflated (zipfile never inflates past them).
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_ZIP_RATIO = 100
-_TEMP_SUFFIXES = ("~", ".swp", ".swx", ".part", ".tmp", ".crdownload")
+MIN_RATIO_CHECK_BYTES = 1024 * 1024  # a tiny member can reach any ratio (deflate does ~1000× on zeros) harmlessly
+MAX_ZIP_MEMBERS = 10_000
+
+MAX_TITLE_CHARS = 300
+SHORT_LINE_CHARS = 150  # a first line this short, followed by more text, reads as a title
+MAX_REASON_CHARS = 300
+SHORT_EXTRACTION_CHARS = 250  # trafilatura's MIN_EXTRACTED_SIZE: below it, it falls back to a raw text dump
+
+_TEMP_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".part", ".tmp", ".crdownload")
+_UTF_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 class LoadError(Exception):
-    """Why a file was skipped, in one line."""
+    """One-line, human-readable reason a file was skipped."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(" ".join(str(reason).split()))
+        line = " ".join(str(reason).split())  # parser messages may carry newlines; a reason is one log line
+        if len(line) > MAX_REASON_CHARS:
+            line = line[: MAX_REASON_CHARS - 1] + "…"
+        super().__init__(line)
+
+
+@dataclass
+class _Extracted:
+    """What a format parser found; `load_document` normalises it into a Document."""
+
+    text: str
+    title: str | None = None
+    date: str | None = None
+    url: str | None = None
+    author: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------------------ discovery
@@ -40,108 +74,153 @@ def is_supported(path: Path) -> bool:
 
 
 def relative_source(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
+    """`path` relative to `root`, with forward slashes. Links are not resolved: the source is the name in the corpus."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        # One side absolute, the other relative (or spelled with ..): compare absolute spellings.
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
 
 
 def _ignored_name(name: str) -> bool:
-    return name.startswith(".") or name.endswith(_TEMP_SUFFIXES) or name.startswith("~$")
+    """Hidden files and folders, editor swap/backup files, partial downloads, Office lock files (~$doc.docx)."""
+    return name.startswith((".", "~$")) or name.endswith(_TEMP_SUFFIXES)
 
 
 def iter_corpus_files(root: Path) -> list[Path]:
-    """Files under root, sorted; hidden files and folders, editor temp files and folders reached through a
-    symlink are left out (a link loop or a link to / must not walk the disk). Links to files are listed:
-    `load_document` refuses those that point outside the corpus."""
+    """Every non-folder entry under root, sorted; hidden and temporary names are left out.
+
+    Folders reached through a symlink are not entered (a link to / or a link loop must not walk the disk).
+    Unsupported types, links to files, FIFOs and the like are listed: the caller reports them as skipped, and
+    `load_document` refuses anything that is not a regular file inside the corpus.
+    """
     found: list[Path] = []
-    for directory, dirnames, filenames in _walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not _ignored_name(d) and not (directory / d).is_symlink())
-        found.extend(directory / name for name in filenames if not _ignored_name(name))
-    return sorted(found, key=lambda p: p.as_posix())
-
-
-def _walk(root: Path):  # noqa: ANN202
-    import os
-
     for directory, dirnames, filenames in os.walk(root, followlinks=False):
-        yield Path(directory), dirnames, filenames
+        base = Path(directory)
+        # os.walk lists symlinked folders among dirnames but, with followlinks=False, never descends into them.
+        dirnames[:] = sorted(d for d in dirnames if not _ignored_name(d))
+        found.extend(base / name for name in filenames if not _ignored_name(name))
+    return sorted(found, key=lambda p: p.as_posix())
 
 
 # --------------------------------------------------------------------------------------------- entry
 
 
 def load_document(path: Path, root: Path, *, max_bytes: int, max_chars: int) -> Document:
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_EXTENSIONS:
-        raise LoadError(f"unsupported file type {suffix or '(no extension)'}")
-    data = _read_bytes(path, root, max_bytes)
-    if not data.strip():
-        raise LoadError("empty file")
-    parser = _PARSERS[suffix]
+    """Read and parse one file, or raise LoadError. Never raises anything else."""
     try:
-        fields = parser(data, path)
+        return _load(path, root, max_bytes, max_chars)
     except LoadError:
         raise
     except RecursionError:
-        raise LoadError("document structure nested too deeply to parse") from None
+        raise LoadError("document nested too deeply to parse") from None
     except MemoryError:
         raise LoadError("document too large to parse in memory") from None
     except Exception as exc:  # noqa: BLE001  (third-party parsers raise anything)
-        raise LoadError(f"cannot parse {suffix[1:].upper()}: {type(exc).__name__}: {str(exc)[:160]}") from None
-    text = normalize_text(fields.pop("text"))
+        kind = path.suffix.lower().lstrip(".").upper() or "file"
+        raise LoadError(f"cannot parse {kind}: {type(exc).__name__}: {exc}") from None
+
+
+def _load(path: Path, root: Path, max_bytes: int, max_chars: int) -> Document:
+    suffix = path.suffix.lower()
+    parser = _PARSERS.get(suffix)
+    if parser is None:
+        raise LoadError(f"unsupported file type {suffix or '(no extension)'}")
+    try:
+        source = relative_source(path, root)
+    except ValueError:
+        raise LoadError("file is not inside the corpus folder") from None
+    data = _read_bytes(path, root, max_bytes)
+    if not data:
+        raise LoadError("empty file")
+    if not data.strip():
+        raise LoadError("empty file (only whitespace)")
+    found = parser(data, path, max_chars)
+    text = normalize_text(found.text)
     if not text:
-        raise LoadError("no text to index (scanned PDF or only markup?)" if suffix == ".pdf" else "no text to index")
+        hint = " (scanned or image-only PDF?)" if suffix == ".pdf" else ""
+        raise LoadError(f"no text to index{hint}")
     if len(text) > max_chars:
-        raise LoadError(f"text too long ({len(text):,} characters > {max_chars:,} limit)")
-    title = " ".join((fields.get("title") or "").split()) or title_from_name(path)
+        raise _too_long(len(text), max_chars)
     return Document(
-        source=relative_source(path, root),
+        source=source,
         text=text,
-        title=title[:300],
+        title=clean_title(found.title) or title_from_name(path),
         content_hash=hashlib.sha256(data).hexdigest(),
-        date=fields.get("date"),
-        url=fields.get("url"),
-        author=fields.get("author"),
-        tags=tuple(fields.get("tags") or ()),
+        date=found.date,
+        url=found.url,
+        author=clean_title(found.author) or None,
+        tags=found.tags,
     )
+
+
+def _too_long(chars: int, max_chars: int, *, at_least: bool = False) -> LoadError:
+    more = "more than " if at_least else ""
+    return LoadError(f"text too long ({more}{chars:,} characters > {max_chars:,} limit)")
+
+
+def _format_size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def _format_limit(n: int) -> str:
+    """Limits are usually round numbers of MB: '50 MB', not '50.0 MB'."""
+    return _format_size(n).replace(".0 ", " ")
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def _read_bytes(path: Path, root: Path, max_bytes: int) -> bytes:
     try:
-        info = path.stat()  # follows links: a dangling link fails here
+        info = os.stat(path)  # follows links: a dangling link fails here
     except FileNotFoundError:
-        raise LoadError("cannot read: file vanished or is a broken link") from None
+        raise LoadError("broken symbolic link" if path.is_symlink() else "file not found (removed?)") from None
     except OSError as exc:
-        raise LoadError(f"cannot read: {exc.strerror or exc}") from None
+        raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
     if not stat.S_ISREG(info.st_mode):
-        # FIFOs and devices would block or never end; folders named like files are not articles.
-        raise LoadError("not a regular file")
-    if path.is_symlink():
-        target = path.resolve()
-        if not target.is_relative_to(root.resolve()):
-            raise LoadError("symbolic link pointing outside the corpus")
+        # Opening a FIFO blocks, a device never ends; a folder named like an article is not one.
+        raise LoadError(f"not a regular file ({_file_kind(info.st_mode)})")
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise LoadError("symbolic link pointing outside the corpus folder")
     if info.st_size > max_bytes:
-        raise LoadError(f"file too large ({info.st_size / 1048576:.1f} MB > {max_bytes / 1048576:.0f} MB limit)")
+        raise LoadError(f"file too large ({_format_size(info.st_size)} > {_format_limit(max_bytes)} limit)")
     try:
-        with open(path, "rb") as fh:
-            return fh.read(max_bytes + 1)
+        # O_NONBLOCK: if the file was swapped for a FIFO since the stat, open must still not hang.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise LoadError("not a regular file (replaced while loading)")
+            data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise LoadError(f"cannot read: {exc.strerror or exc}") from None
+        raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:  # grew between stat and read
+        raise LoadError(f"file too large (over {_format_limit(max_bytes)} limit)")
+    return data
 
 
-# ------------------------------------------------------------------------------------------ decoding
+# ------------------------------------------------------------------------------------------ text helpers
 
 
-def decode_text(data: bytes) -> str:
-    """Strict UTF-8 (BOM dropped), or UTF-16/32 when a BOM says so. Binary and other encodings are refused:
-    guessing a legacy code page would index mojibake."""
-    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                       (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+def decode_text(data: bytes, what: str = "a text file") -> str:
+    """Strict UTF-8 (BOM dropped), or UTF-16/32 when a BOM says so. Other encodings are refused: guessing a
+    legacy code page for plain text would index mojibake."""
+    for bom, codec in _UTF_BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(codec)
+                return data.decode(codec)  # the codec consumes the BOM
             except UnicodeDecodeError as exc:
                 raise LoadError(f"not valid {codec.upper()} (bad bytes at offset {exc.start})") from None
-    if b"\x00" in data[:8192]:
-        raise LoadError("binary content (NUL bytes) in a text file")
+    if b"\x00" in data:
+        # NUL never occurs in real UTF-8 text; it marks binary data (or BOM-less UTF-16, which we cannot tell apart).
+        raise LoadError(f"binary content (NUL bytes) in {what}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -149,214 +228,411 @@ def decode_text(data: bytes) -> str:
 
 
 def normalize_text(text: str) -> str:
+    """NFC, \\n line ends, no trailing spaces, at most one blank line in a row, no outer whitespace."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
 
 
+def clean_title(value: str | None) -> str:
+    """One line, inner whitespace collapsed, at most MAX_TITLE_CHARS."""
+    if not value:
+        return ""
+    title = " ".join(unicodedata.normalize("NFC", str(value)).split())
+    return title if len(title) <= MAX_TITLE_CHARS else title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
+
+
 def title_from_name(path: Path) -> str:
-    return re.sub(r"[_\-]+", " ", path.stem).strip() or path.name
+    """'budget_vote-2024' → 'budget vote 2024'."""
+    return " ".join(re.sub(r"[_\-]+", " ", path.stem).split()) or path.name
+
+
+def first_line_title(text: str) -> str | None:
+    """The first non-empty line, when it is short and more text follows it."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    if len(lines) > 1 and lines[0] and len(lines[0]) <= SHORT_LINE_CHARS and any(lines[1:]):
+        return lines[0]
+    return None
+
+
+_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%b. %d, %Y", "%B %d %Y", "%d %B %Y", "%d %b %Y", "%d.%m.%Y")
 
 
 def iso_date(value: Any) -> str | None:
-    """A date-like value → YYYY-MM-DD, or None when it cannot be read as a date."""
+    """A date-like value → YYYY-MM-DD, or None when it cannot be read as a date (never a guess)."""
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # 20240305
     if not isinstance(value, str):
         return None
     text = value.strip()
-    match = re.match(r"(?:D:)?(\d{4})-?(\d{2})-?(\d{2})", text)
-    if not match:
-        return None
-    try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3])).isoformat()
-    except ValueError:
-        return None
-
-
-# ------------------------------------------------------------------------------------------- formats
-
-
-def _first_line_title(text: str) -> str | None:
-    lines = [line.strip() for line in text.strip().splitlines()]
-    if len(lines) > 1 and lines[0] and len(lines[0]) <= 150:
-        return lines[0].lstrip("#").strip()
+    # ISO-ish (2024-03-05, 2024/3/5, 2024-03-05T10:00Z), compact (20240305) and PDF dates (D:20240305120000Z).
+    match = re.match(r"(?:D:)?(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|(\d{2})(\d{2})(?:\d{2}){0,3})(?!\d)", text)
+    if match:
+        month, day = (match[2], match[3]) if match[2] else (match[4], match[5])
+        try:
+            return dt.date(int(match[1]), int(month), int(day)).isoformat()
+        except ValueError:
+            return None
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date().isoformat()
+        except ValueError:
+            continue
     return None
 
 
-def parse_txt(data: bytes, path: Path) -> dict[str, Any]:
-    text = decode_text(data)
-    return {"text": text, "title": _first_line_title(text)}
+def _scalar_str(value: Any) -> str | None:
+    """A metadata value usable as text. Lists and mappings (or a YAML alias bomb) are not stringified."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str | int | float):
+        return str(value).strip() or None
+    return None
 
 
-_FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+# ------------------------------------------------------------------------------------------- plain text
 
 
-def parse_markdown(data: bytes, path: Path) -> dict[str, Any]:
-    import yaml
+def parse_txt(data: bytes, path: Path, max_chars: int) -> _Extracted:
+    text = decode_text(data, "a .txt file")
+    return _Extracted(text=text, title=first_line_title(text))
 
-    text = decode_text(data).replace("\r\n", "\n")
-    meta: dict[str, Any] = {}
+
+# ------------------------------------------------------------------------------------------- markdown
+
+# Front matter: '---' on the first line, YAML, then '---' (or '...') on a line of its own.
+_FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.DOTALL | re.MULTILINE)
+_ATX_HEADING_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+def parse_markdown(data: bytes, path: Path, max_chars: int) -> _Extracted:
+    text = decode_text(data, f"a {path.suffix.lower()} file").replace("\r\n", "\n")
+    meta: dict[Any, Any] = {}
     match = _FRONT_MATTER_RE.match(text)
     if match:
         text = text[match.end():]
-        try:
-            loaded = yaml.safe_load(match.group(1))
-        except yaml.YAMLError:
-            loaded = None  # bad front matter loses its metadata, not the article
-        if isinstance(loaded, dict):
-            meta = loaded
-    url = meta.get("url") or meta.get("link")
-    if not url and isinstance(meta.get("source"), str) and re.match(r"https?://", meta["source"]):
-        url = meta["source"]
-    tags = meta.get("tags")
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",")]
-    heading = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
-    title = meta.get("title")
-    return {
-        "text": text,
-        "title": str(title) if title else (heading.group(1).strip() if heading else None),
-        "date": iso_date(meta.get("date")),
-        "url": str(url) if url else None,
-        "author": str(meta["author"]) if meta.get("author") else None,
-        "tags": [str(t) for t in tags if t] if isinstance(tags, list) else [],
-    }
+        meta = _load_front_matter(match.group(1))
+    heading = _ATX_HEADING_RE.search(text)
+    return _Extracted(
+        text=text,
+        title=_scalar_str(meta.get("title")) or (heading.group(1) if heading else None),
+        date=iso_date(meta.get("date")),
+        url=_front_matter_url(meta),
+        author=_front_matter_author(meta.get("author")),
+        tags=_front_matter_tags(meta.get("tags")),
+    )
+
+
+def _load_front_matter(block: str) -> dict[Any, Any]:
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(block)
+    except Exception:  # noqa: BLE001  (YAMLError, but also ValueError for e.g. 'date: 2024-13-45')
+        return {}  # bad front matter loses its metadata, not the article
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _front_matter_url(meta: dict[Any, Any]) -> str | None:
+    url = _scalar_str(meta.get("url")) or _scalar_str(meta.get("link"))
+    if url:
+        return url
+    source = _scalar_str(meta.get("source"))  # often a publication name; only a web address is a URL
+    return source if source and re.match(r"https?://\S+$", source) else None
+
+
+def _front_matter_author(value: Any) -> str | None:
+    if isinstance(value, list):
+        names = [s for s in (_scalar_str(v) for v in value) if s]
+        return ", ".join(names) or None
+    return _scalar_str(value)
+
+
+def _front_matter_tags(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
+    tags = (" ".join(s.split()) for s in (_scalar_str(v) for v in items) if s)
+    return tuple(dict.fromkeys(t for t in tags if t))  # de-duplicated, in order
+
+
+# ----------------------------------------------------------------------------------------------- HTML
+
+_HTML_SKIP_XPATH = (
+    ".//script|.//style|.//noscript|.//template|.//svg|.//math|.//iframe|.//object|.//embed|.//canvas"
+    "|.//head|.//title|.//comment()|.//processing-instruction()"
+)
+# Page furniture around a short article; dropped only by the short-page fallback (trafilatura handles long pages).
+_HTML_BOILERPLATE_XPATH = ".//nav|.//aside|.//footer|.//form|.//menu|.//header[not(ancestor::article)]"
+_HTML_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br caption dd details div dl dt fieldset figcaption figure footer form "
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
+)
 
 
 def _decode_html(data: bytes) -> str:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return decode_text(data)
+    """UTF-8 first, then the charset the page declares, then Windows-1252, which is what browsers assume:
+    unlike plain text, web pages in legacy encodings are common and their declaration is usually right."""
+    if data.startswith(tuple(bom for bom, _ in _UTF_BOMS)):
+        return decode_text(data, "an HTML file")
+    if b"\x00" in data:
+        raise LoadError("binary content (NUL bytes) in an HTML file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    declared = re.search(rb"""<meta[^>]+charset=["']?([\w-]+)""", data[:4096], re.IGNORECASE)
-    # Web pages often are not UTF-8; their declared charset, else Windows-1252, is what browsers use too.
-    for encoding in ([declared.group(1).decode("ascii", "ignore")] if declared else []) + ["cp1252"]:
+    declared = re.search(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", data[:8192], re.IGNORECASE)
+    candidates = [declared.group(1).decode("ascii")] if declared else []
+    for encoding in [*candidates, "cp1252"]:
         try:
             return data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-    return data.decode("cp1252", errors="replace")
+    return data.decode("cp1252", errors="replace")  # cp1252 leaves 5 bytes undefined
 
 
-def parse_html(data: bytes, path: Path) -> dict[str, Any]:
-    import trafilatura
+def _parse_html_tree(markup: str) -> Any:
+    from lxml import etree
     from lxml import html as lxml_html
 
-    markup = _decode_html(data)
-    if b"\x00" in data[:8192] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise LoadError("binary content (NUL bytes) in an HTML file")
+    parser = lxml_html.HTMLParser(encoding="utf-8", remove_comments=False)
     try:
-        tree = lxml_html.fromstring(markup.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8", huge_tree=False))
-    except Exception as exc:  # noqa: BLE001
-        raise LoadError(f"cannot parse HTML: {type(exc).__name__}") from None
-    page_title = (tree.findtext(".//title") or "").strip()
-    h1 = tree.find(".//h1")
-    heading = h1.text_content().strip() if h1 is not None else ""
-    extracted = None
-    try:
-        extracted = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False, include_tables=True)
-    except RecursionError:
-        extracted = None
-    text = (getattr(extracted, "text", None) or "").strip() if extracted is not None else ""
-    if len(text) < 40:
-        # Trafilatura drops very short pages; fall back to the visible body text.
-        text = _visible_text(tree) or text
-    title = (getattr(extracted, "title", None) if extracted is not None else None) or page_title or heading
-    date = iso_date(getattr(extracted, "date", None)) if extracted is not None else None
-    url = getattr(extracted, "url", None) if extracted is not None else None
-    author = getattr(extracted, "author", None) if extracted is not None else None
-    return {"text": text, "title": title, "date": date, "url": url, "author": author}
+        tree = lxml_html.fromstring(markup.encode("utf-8", errors="replace"), parser=parser)
+    except etree.ParserError:
+        raise LoadError("no text to index (empty HTML document)") from None
+    # libxml2 stops building the tree at 256 levels and silently drops the rest of the page; refuse instead of
+    # indexing half an article (and deeper trees would overflow recursive code downstream).
+    for entry in parser.error_log:
+        if entry.type_name == "ERR_RESOURCE_LIMIT" or "Excessive depth" in entry.message:
+            raise LoadError("HTML nested too deeply to parse (over 255 levels of tags)")
+    return tree
 
 
-def _visible_text(tree: Any) -> str:
-    for bad in tree.xpath("//script|//style|//noscript|//template|//head"):
-        bad.drop_tree()
+def _trafilatura_extract(markup: str) -> Any:
+    """trafilatura's main-text extraction: a trafilatura Document (a dict with as_dict=True), or None."""
+    import trafilatura
+
+    try:
+        return trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False, include_tables=True)
+    except Exception:  # noqa: BLE001  (RecursionError, lxml errors...: the plain-text fallback takes over)
+        return None
+
+
+def _field(result: Any, name: str) -> Any:
+    if result is None:
+        return None
+    return result.get(name) if isinstance(result, dict) else getattr(result, name, None)
+
+
+def _visible_text(tree: Any, *, drop_boilerplate: bool = False) -> str:
+    """Body text without scripts, styles and comments; blocks on their own lines. Iterative (no recursion);
+    works on a copy, the tree is left as it was."""
+    from lxml import etree
+
     body = tree.find(".//body")
-    node = body if body is not None else tree
-    return "\n".join(t.strip() for t in node.itertext() if t.strip())
+    root = copy.deepcopy(body if body is not None else tree)
+    xpath = _HTML_SKIP_XPATH + ("|" + _HTML_BOILERPLATE_XPATH if drop_boilerplate else "")
+    for node in root.xpath(xpath):
+        node.drop_tree()  # keeps the node's tail text, which belongs to its parent
+    parts: list[str] = []
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        block = element.tag in _HTML_BLOCK_TAGS
+        if event == "start":
+            parts.append("\n" if block else "")
+            parts.append(element.text or "")
+        else:
+            parts.append("\n" if block else "")
+            if element is not root:
+                parts.append(element.tail or "")
+    # HTML whitespace is not significant: collapse it within lines.
+    return "\n".join(" ".join(line.split()) for line in "".join(parts).split("\n"))
 
 
-def parse_pdf(data: bytes, path: Path) -> dict[str, Any]:
+def _short_page_text(tree: Any, extracted: str) -> str:
+    """Below ~250 characters trafilatura gives up on finding an article and dumps every text node of the page
+    on its own line (nav links included, sentences split at <b> and <a>). For a short page our own visible
+    text reads better; on a long page, a short extraction is more likely the real article among the clutter."""
+    own = _visible_text(tree, drop_boilerplate=True) or _visible_text(tree)
+    if not extracted:
+        return own
+    return own if own and len(own) <= max(4 * len(extracted), 1000) else extracted
+
+
+def _tree_title(tree: Any) -> str | None:
+    for xpath in (".//title", ".//h1"):
+        nodes = tree.xpath(xpath)
+        if nodes and nodes[0].text_content().strip():
+            return nodes[0].text_content()
+    return None
+
+
+def parse_html(data: bytes, path: Path, max_chars: int) -> _Extracted:
+    markup = _decode_html(data)
+    tree = _parse_html_tree(markup)  # first: refuses over-deep pages before trafilatura walks them
+    result = _trafilatura_extract(markup)
+    text = _field(result, "text") or ""
+    title = _scalar_str(_field(result, "title")) or _tree_title(tree)
+    if len(text.strip()) < SHORT_EXTRACTION_CHARS:
+        text = _short_page_text(tree, text.strip())
+    tags = [t for t in (_field(result, "tags") or []) if isinstance(t, str)]
+    return _Extracted(
+        text=text,
+        title=title,
+        date=iso_date(_field(result, "date")),
+        url=_scalar_str(_field(result, "url")),
+        author=_scalar_str(_field(result, "author")),
+        tags=_front_matter_tags(tags),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ PDF
+
+_PDF_JUNK_TITLES = re.compile(r"(untitled|untitled document|document|title|no title|unknown|\(anonymous\))[-_ ]*\d*",
+                              re.IGNORECASE)
+_PDF_TITLE_PREFIXES = re.compile(r"^Microsoft (?:Word|PowerPoint|Excel) - ", re.IGNORECASE)
+_FILE_NAME_TITLE = re.compile(r"\.(docx?|pdf|rtf|odt|txt|tex|dvi|indd|qxd|pages|pptx?|xlsx?)$", re.IGNORECASE)
+
+
+def _clean_pdf_title(raw: Any) -> str | None:
+    """Producers often store junk as the title: 'Untitled', 'Microsoft Word - draft3.docx', 'Document1'."""
+    title = clean_title(_scalar_str(raw))
+    title = _PDF_TITLE_PREFIXES.sub("", title).strip()
+    if not title or _PDF_JUNK_TITLES.fullmatch(title) or _FILE_NAME_TITLE.search(title):
+        return None
+    return title
+
+
+def parse_pdf(data: bytes, path: Path, max_chars: int) -> _Extracted:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
-    if not data.lstrip()[:5] == b"%PDF-":
-        raise LoadError("not a PDF file (no %PDF header)")
+    if b"%PDF-" not in data[:1024]:  # the header may follow some junk, within the first 1024 bytes
+        raise LoadError("not a PDF file (no %PDF- header)")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            try:
-                unlocked = reader.decrypt("")
-            except Exception:  # noqa: BLE001
-                unlocked = 0
-            if not unlocked:
-                raise LoadError("encrypted PDF (password required)")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata or {}
-    except LoadError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
+        encrypted = reader.is_encrypted
+    except Exception as exc:  # noqa: BLE001
         raise LoadError(f"corrupt or truncated PDF ({type(exc).__name__})") from None
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    title = str(info.get("/Title") or "").strip()
-    if title.lower() in {"untitled", "untitled document"} or title.lower().endswith((".doc", ".docx")):
-        title = ""
-    title = re.sub(r"^Microsoft Word - ", "", title)
-    return {"text": text, "title": title or _first_line_title(text), "date": iso_date(str(info.get("/CreationDate") or ""))}
+    if encrypted:
+        _unlock_pdf(reader)
+    try:
+        pages = reader.pages
+        page_count = len(pages)
+    except Exception as exc:  # noqa: BLE001
+        raise LoadError(f"corrupt or truncated PDF ({type(exc).__name__})") from None
+    texts: list[str] = []
+    total = 0
+    for number in range(page_count):
+        try:
+            page_text = pages[number].extract_text() or ""
+        except Exception as exc:  # noqa: BLE001  (a missing page would make the document half-read)
+            raise LoadError(f"corrupt PDF: page {number + 1} unreadable ({type(exc).__name__})") from None
+        texts.append(page_text.strip())
+        total += len(page_text)
+        if total > 2 * max_chars:  # stop early on huge PDFs; the exact check runs on the normalised text
+            raise _too_long(total // 2, max_chars, at_least=True)
+    text = "\n\n".join(t for t in texts if t)
+    title, date = _pdf_metadata(reader)
+    return _Extracted(text=text, title=title or first_line_title(text), date=date)
 
 
-def _check_zip(data: bytes) -> None:
+def _unlock_pdf(reader: Any) -> None:
+    """PDFs with only an owner password (copy/print restrictions) open with the empty user password."""
+    try:
+        unlocked = reader.decrypt("")
+    except Exception as exc:  # noqa: BLE001  (e.g. an algorithm the installed crypto library lacks)
+        raise LoadError(f"encrypted PDF (cannot decrypt: {type(exc).__name__})") from None
+    if not unlocked:
+        raise LoadError("encrypted PDF (password required)")
+
+
+def _pdf_metadata(reader: Any) -> tuple[str | None, str | None]:
+    try:
+        info = reader.metadata
+        if not info:
+            return None, None
+        return _clean_pdf_title(info.title), iso_date(_scalar_str(info.get("/CreationDate")))
+    except Exception:  # noqa: BLE001  (broken info dictionary: the text is still good)
+        return None, None
+
+
+# ----------------------------------------------------------------------------------------------- DOCX
+
+# python-docx's built-in template carries this creation time; documents made from it were not created then.
+_PYTHON_DOCX_TEMPLATE_CREATED = dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.UTC)
+
+
+def check_zip_archive(data: bytes) -> zipfile.ZipFile:
+    """Refuse archives that are not zips or that would inflate to something huge, from declared sizes only."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise LoadError("not a valid DOCX (not a zip archive)") from None
-    total = 0
-    for member in archive.infolist():
-        total += member.file_size
-        if member.compress_size and member.file_size / member.compress_size > MAX_ZIP_RATIO and member.file_size > 10 * 2**20:
-            raise LoadError(f"zip bomb suspected ({member.filename} expands {member.file_size // member.compress_size}×)")
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise LoadError(f"zip bomb suspected: {len(members):,} archive members")
+    total = sum(member.file_size for member in members)
     if total > MAX_UNZIPPED_BYTES:
-        raise LoadError(f"zip bomb suspected ({total / 2**30:.1f} GB uncompressed)")
-    if "word/document.xml" not in archive.namelist():
-        raise LoadError("not a valid DOCX (no word/document.xml)")
+        raise LoadError(f"zip bomb suspected: {_format_size(total)} uncompressed")
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > MIN_RATIO_CHECK_BYTES and ratio > MAX_ZIP_RATIO:
+            raise LoadError(f"zip bomb suspected: {member.filename} compressed {ratio:.0f}:1")
+    return archive
 
 
-def parse_docx(data: bytes, path: Path) -> dict[str, Any]:
+def parse_docx(data: bytes, path: Path, max_chars: int) -> _Extracted:
     import docx
 
-    _check_zip(data)
-    document = docx.Document(io.BytesIO(data))
+    archive = check_zip_archive(data)
+    if "[Content_Types].xml" not in archive.namelist():
+        raise LoadError("not a valid DOCX (zip archive without [Content_Types].xml)")
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001  (another Office format renamed, a broken package...)
+        raise LoadError(f"not a valid DOCX ({type(exc).__name__}: {exc})") from None
+    parts, heading = _docx_blocks(document)
+    props = document.core_properties
+    created = props.created
+    if created is not None and created.replace(tzinfo=created.tzinfo or dt.UTC) == _PYTHON_DOCX_TEMPLATE_CREATED:
+        created = None
+    return _Extracted(
+        text="\n\n".join(parts),
+        title=_scalar_str(props.title) or heading,
+        date=iso_date(created),
+        author=_scalar_str(props.author),
+        tags=_front_matter_tags(props.keywords or ""),
+    )
+
+
+def _docx_blocks(document: Any) -> tuple[list[str], str | None]:
+    """Paragraphs and tables in document order (a table row is one line, cells joined by ' | '), and the
+    first Title/Heading paragraph."""
+    from docx.table import Table
+
     parts: list[str] = []
-    heading = None
-    for paragraph in document.paragraphs:
-        text = paragraph.text.strip()
+    heading: str | None = None
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                # A merged cell is returned once per grid column it spans: keep each text once.
+                cells = dict.fromkeys(c.text.strip() for c in row.cells if c.text.strip())
+                if cells:
+                    parts.append(" | ".join(cells))
+            continue
+        text = block.text.strip()
         if not text:
             continue
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
-        if heading is None and (style.startswith("Heading") or style == "Title"):
+        style = block.style.name if block.style is not None else ""
+        if heading is None and (style or "").startswith(("Heading", "Title")):
             heading = text
         parts.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            cells = [c.text.strip() for c in row.cells if c.text.strip()]
-            if cells:
-                parts.append(" | ".join(dict.fromkeys(cells)))
-    props = document.core_properties
-    return {
-        "text": "\n\n".join(parts),
-        "title": (props.title or "").strip() or heading,
-        "date": iso_date(props.created) if props.created else None,
-        "author": props.author or None,
-    }
+    return parts, heading
 
 
-_PARSERS: dict[str, Callable[[bytes, Path], dict[str, Any]]] = {
+_PARSERS: dict[str, Callable[[bytes, Path, int], _Extracted]] = {
     ".txt": parse_txt,
     ".md": parse_markdown,
     ".markdown": parse_markdown,

@@ -1,0 +1,31 @@
+"""Question files (JSONL lines with at least {"question"}), as read by `rag search/ask --queries` and `rag eval`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+
+class QuestionFileError(ValueError):
+    """A malformed line, named by file and line number."""
+
+
+def parse_question_lines(lines: Iterable[str], name: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise QuestionFileError(f"{name}:{number}: not valid JSON ({exc})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str) or not row["question"].strip():
+            raise QuestionFileError(f'{name}:{number}: each line needs a "question" string')
+        row["id"] = str(row.get("id", number))
+        if row["id"] in seen:
+            raise QuestionFileError(f"{name}:{number}: duplicate id {row['id']!r}")
+        seen.add(row["id"])
+        rows.append(row)
+    return rows
