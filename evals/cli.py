@@ -56,7 +56,7 @@ def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str
     from rag.embedding import get_embedder
     from rag.retrieve import HybridRetriever
     from rag.sync import sync_corpus
-    from rag.verify import SupportChecker
+    from rag.verify import make_support_checker
 
     try:
         load_dataset(dataset)
@@ -70,7 +70,7 @@ def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str
     report = sync_corpus(settings, embedder=embedder)
     print(f"corpus {corpus}: {report.summary_line()}")
     answerer = make_answerer(settings, embedder)
-    checker = SupportChecker(embedder)
+    checker = make_support_checker("auto", model=embedder)
     if args.pipeline == "baseline":
         from evals.baseline import BaselineRetriever
 

@@ -1,7 +1,12 @@
-"""Metric functions. Pure: no model calls; entailment is passed in as a function."""
+"""Metric functions. Pure: no model calls; entailment is passed in as a function.
+
+Retrieval metrics work at document level on a ranked list of source paths (one per retrieved chunk, so a
+document may repeat); the list is first deduplicated keeping each document's first occurrence.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections import Counter
@@ -11,129 +16,197 @@ from dataclasses import dataclass
 # ----------------------------------------------------------------------------------------- retrieval
 
 
-def _dedupe(ranked: Sequence[str]) -> list[str]:
+def dedupe(ranked: Sequence[str]) -> list[str]:
+    """Distinct documents in rank order (first occurrence kept)."""
     return list(dict.fromkeys(ranked))
 
 
+def _check_k(k: int) -> None:
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+
+
 def hit_at_k(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
-    """Hit@k = 1 if any gold document is among the first k distinct retrieved documents, else 0."""
-    return float(bool(set(_dedupe(ranked)[:k]) & set(gold)))
+    """Hit@k = 1 if any gold document is among the first k distinct retrieved documents, else 0.
+
+    Empty `gold` → 0.0 (nothing can be hit; callers skip such questions)."""
+    _check_k(k)
+    return float(bool(set(dedupe(ranked)[:k]) & set(gold)))
 
 
 def mrr_at_k(ranked: Sequence[str], gold: Sequence[str], k: int = 10) -> float:
-    """MRR@k = 1 / rank of the first gold document among the first k distinct documents (0 if none)."""
-    for rank, doc in enumerate(_dedupe(ranked)[:k], start=1):
-        if doc in gold:
+    """Reciprocal rank: 1 / r, r = rank (1-based) of the first gold document among the first k distinct
+    documents; 0 if there is none. Averaged over questions by the caller (MRR@k)."""
+    _check_k(k)
+    golds = set(gold)
+    for rank, doc in enumerate(dedupe(ranked)[:k], start=1):
+        if doc in golds:
             return 1.0 / rank
     return 0.0
 
 
 def recall_at_k(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
-    """Recall@k = |gold ∩ first k distinct documents| / |gold|."""
-    if not gold:
+    """Recall@k = |set(gold) ∩ first k distinct documents| / |set(gold)|.
+
+    Empty `gold` → 0.0 (0/0; callers skip such questions)."""
+    _check_k(k)
+    golds = set(gold)
+    if not golds:
         return 0.0
-    return len(set(_dedupe(ranked)[:k]) & set(gold)) / len(set(gold))
+    return len(set(dedupe(ranked)[:k]) & golds) / len(golds)
 
 
 # -------------------------------------------------------------------------------------------- answers
 
-
-def normalize_answer(text: str) -> str:
-    """SQuAD's normalisation: lower case, drop punctuation and the articles a/an/the, squeeze white space."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation) | {"‘", "’", "“", "”"})
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 
 
-def exact_match(prediction: str, golds: Sequence[str]) -> float:
-    """EM = 1 if the normalised prediction equals any normalised gold answer."""
-    return float(any(normalize_answer(prediction) == normalize_answer(g) for g in golds))
+def normalize_answer(s: str) -> str:
+    """SQuAD's official normalisation (evaluate-v2.0.py), in its order: lower case, remove the characters of
+    `string.punctuation` (ASCII only — curly quotes stay), replace the words a/an/the with a space, then
+    collapse white space: `white_space_fix(remove_articles(remove_punc(lower(s))))`."""
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in _PUNCTUATION)
+    s = _ARTICLES.sub(" ", s)
+    return " ".join(s.split())
 
 
-def token_f1(prediction: str, golds: Sequence[str]) -> float:
-    """Token F1 (SQuAD): max over golds of 2·P·R / (P + R) on normalised token multisets."""
-    pred = normalize_answer(prediction).split()
-    best = 0.0
-    for gold in golds:
-        ref = normalize_answer(gold).split()
-        common = sum((Counter(pred) & Counter(ref)).values())
-        if not pred or not ref or common == 0:
-            best = max(best, float(pred == ref))
-            continue
-        p, r = common / len(pred), common / len(ref)
-        best = max(best, 2 * p * r / (p + r))
-    return best
+def _gold_answers(golds: Sequence[str]) -> list[str]:
+    """SQuAD 2.0 convention: golds that normalise to "" are dropped; if none remain, the gold is [""] (no
+    answer), so a prediction scores 1 exactly when it too normalises to "" (an abstention)."""
+    kept = [g for g in golds if normalize_answer(g)]
+    return kept or [""]
 
 
-def gold_contained(prediction: str, golds: Sequence[str]) -> float:
-    """1 if some normalised gold answer occurs in the normalised prediction (long answers, short golds)."""
-    pred = f" {normalize_answer(prediction)} "
-    return float(any(normalize_answer(g) and f" {normalize_answer(g)} " in pred for g in golds))
+def exact_match(pred: str, golds: Sequence[str]) -> float:
+    """EM = max over golds g of [normalize_answer(pred) == normalize_answer(g)] (SQuAD; empty golds → [""])."""
+    p = normalize_answer(pred)
+    return float(any(p == normalize_answer(g) for g in _gold_answers(golds)))
+
+
+def _f1(pred_tokens: list[str], gold_tokens: list[str]) -> float:
+    if not pred_tokens or not gold_tokens:
+        return float(pred_tokens == gold_tokens)  # SQuAD: 1 if both are empty, else 0
+    common = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred_tokens), common / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def token_f1(pred: str, golds: Sequence[str]) -> float:
+    """Token F1 (SQuAD): max over golds of 2·P·R / (P + R), where, on whitespace tokens of the normalised
+    strings, common = |multiset(pred) ∩ multiset(gold)|, P = common / |pred|, R = common / |gold|.
+    If either side has no tokens the score is 1 when both are empty, else 0; empty golds → [""]."""
+    p = normalize_answer(pred).split()
+    return max(_f1(p, normalize_answer(g).split()) for g in _gold_answers(golds))
+
+
+def gold_contained(pred: str, golds: Sequence[str]) -> float:
+    """1 if some normalised gold occurs in the normalised prediction as a whole-token sequence, else 0
+    (for long answers scored against short gold spans): " " + gold + " " is a substring of " " + pred + " ", so
+    "war" is not found in "warsaw" nor "1" in "1990". Empty golds → [""]: 1 iff the prediction is empty."""
+    p = normalize_answer(pred)
+    kept = _gold_answers(golds)
+    if kept == [""]:
+        return float(p == "")
+    return float(any(f" {normalize_answer(g)} " in f" {p} " for g in kept))
 
 
 # ------------------------------------------------------------------------------------------ grounding
 
 
-@dataclass
+@dataclass(frozen=True)
 class CitationScores:
-    recall: float  # mean over sentences
-    precision: float  # mean over citations
-    sentences: int
-    citations: int
+    """ALCE citation scores of one answer."""
+
+    recall: float  # supported_sentences / sentences
+    precision: float  # precise_citations / citations
+    sentences: int  # answer sentences scored
+    citations: int  # citations counted (after `at_most_citations`), duplicates included
+    supported_sentences: int = 0  # sentences whose cited passages, concatenated, entail them
+    precise_citations: int = 0  # citations of supported sentences that are not irrelevant
+    irrelevant_citations: int = 0  # citations of supported multi-citation sentences found irrelevant
 
 
-def alce_citation_scores(sentences: Sequence[tuple[str, Sequence[str]]],
-                         entails: Callable[[str, str], bool]) -> CitationScores:
-    """Citation recall and precision as ALCE defines them (Gao et al., 2023).
+def alce_citation_scores(sentences: Sequence[tuple[str, Sequence[str]]], entails: Callable[[str, str], bool],
+                         *, at_most_citations: int | None = None) -> CitationScores:
+    """Citation recall and precision of one answer as ALCE computes them (Gao et al., 2023, "Enabling Large
+    Language Models to Generate Text with Citations", §2.3; `compute_autoais` in princeton-nlp/ALCE eval.py).
 
-    `sentences`: (answer sentence, texts of the passages it cites).
-    Recall, per sentence: 1 if the concatenation of its cited passages entails it, else 0 (no citation → 0).
-    Precision, per citation c of sentence s: c is *irrelevant* if c alone does not entail s and the other
-    citations of s without c still do. A citation counts as precise iff s has recall 1 and c is not irrelevant.
-    precision = precise citations / all citations (1.0 by convention when there are no citations and no
-    sentences, 0.0 when sentences exist but cite nothing).
+    `sentences`: (answer sentence without its citation marks, texts of the passages it cites, in order).
+    `entails(premise, hypothesis)`: the NLI judgement (ALCE uses TRUE, a T5-11B NLI model).
+
+    Per sentence s with citations C = [c1..cn] (first `at_most_citations` only, if given; ALCE's default is 3):
+    - recall(s) = 1 if entails("\\n".join(C), s) else 0; a sentence with no citation scores 0 (and adds no
+      citation to the count).
+    - each citation c in C is *irrelevant* iff n > 1, recall(s) = 1, (a) entails(c, s) is false and
+      (b) entails("\\n".join(C without that one c), s) is true. (With n = 1 the rest is empty, so the only
+      citation of a supported sentence is never irrelevant.)
+    - c is *precise* iff recall(s) = 1 and c is not irrelevant; every citation of an unsupported sentence is
+      imprecise. Repeated passages count as separate citations (ALCE counts each [k] mark).
+
+    Answer scores: recall = Σ recall(s) / #sentences; precision = #precise / #citations (ALCE divides by the
+    citations counted, duplicates included).
+    Empty cases: no citations at all → precision 0.0 (as ALCE); no sentences → recall 0.0 and precision 0.0 (ALCE
+    skips such outputs; callers can do the same by checking `sentences == 0`).
     """
-    recall_sum = 0.0
-    precise = 0
-    total = 0
+    supported_n = precise = irrelevant_n = total = 0
     for sentence, cited in sentences:
-        if not cited:
+        passages = list(cited)[:at_most_citations] if at_most_citations is not None else list(cited)
+        if not passages:
+            continue  # recall 0, no citations counted
+        total += len(passages)
+        if not entails("\n".join(passages), sentence):
+            continue  # every citation of an unsupported sentence is imprecise
+        supported_n += 1
+        if len(passages) == 1:
+            precise += 1
             continue
-        joined = "\n".join(cited)
-        supported = entails(joined, sentence)
-        recall_sum += float(supported)
-        for i, passage in enumerate(cited):
-            total += 1
-            if not supported:
-                continue
-            alone = entails(passage, sentence)
-            rest = [p for j, p in enumerate(cited) if j != i]
-            irrelevant = not alone and bool(rest) and entails("\n".join(rest), sentence)
-            precise += int(not irrelevant)
+        for i, passage in enumerate(passages):
+            rest = passages[:i] + passages[i + 1:]
+            if not entails(passage, sentence) and entails("\n".join(rest), sentence):
+                irrelevant_n += 1
+            else:
+                precise += 1
     n = len(sentences)
-    recall = recall_sum / n if n else 0.0
-    precision = precise / total if total else (1.0 if n == 0 else 0.0)
-    return CitationScores(recall=recall, precision=precision, sentences=n, citations=total)
+    return CitationScores(
+        recall=supported_n / n if n else 0.0,
+        precision=precise / total if total else 0.0,
+        sentences=n,
+        citations=total,
+        supported_sentences=supported_n,
+        precise_citations=precise,
+        irrelevant_citations=irrelevant_n,
+    )
 
 
 def supported_share(flags: Sequence[bool]) -> float:
-    """Share of answer sentences the citation check marked supported (0 for an empty answer)."""
-    return sum(flags) / len(flags) if flags else 0.0
+    """Share of answer sentences the product's own citation check marked supported: Σ flags / len(flags)
+    (0.0 for an empty answer)."""
+    return sum(bool(f) for f in flags) / len(flags) if flags else 0.0
 
 
 # -------------------------------------------------------------------------------------------- refusal
 
 
 def refusal_scores(refused: Sequence[bool], answerable: Sequence[bool]) -> dict[str, float | None]:
-    """Refusal precision = refused ∧ unanswerable / refused; recall = refused ∧ unanswerable / unanswerable;
-    false-refusal rate = refused ∧ answerable / answerable. None where the denominator is 0."""
+    """Refusal as detection of unanswerable questions (positive class = unanswerable), per question i:
+
+    - refusal_precision = #(refused ∧ ¬answerable) / #refused — share of refusals that were right;
+    - refusal_recall = #(refused ∧ ¬answerable) / #¬answerable — share of unanswerable questions refused;
+    - false_refusal_rate = #(refused ∧ answerable) / #answerable — share of answerable questions refused.
+
+    A 0/0 ratio is None: precision when nothing was refused, recall when no question is unanswerable, the
+    false-refusal rate when no question is answerable. The lists must have the same length.
+    """
     pairs = list(zip(refused, answerable, strict=True))
-    refused_n = sum(r for r, _ in pairs)
+    refused_n = sum(bool(r) for r, _ in pairs)
     unanswerable_n = sum(not a for _, a in pairs)
-    answerable_n = sum(a for _, a in pairs)
-    true_refusals = sum(r and not a for r, a in pairs)
-    false_refusals = sum(r and a for r, a in pairs)
+    answerable_n = len(pairs) - unanswerable_n
+    true_refusals = sum(bool(r) and not a for r, a in pairs)
+    false_refusals = sum(bool(r) and bool(a) for r, a in pairs)
     return {
         "refusal_precision": true_refusals / refused_n if refused_n else None,
         "refusal_recall": true_refusals / unanswerable_n if unanswerable_n else None,
@@ -145,16 +218,25 @@ def refusal_scores(refused: Sequence[bool], answerable: Sequence[bool]) -> dict[
 
 
 def percentile(values: Sequence[float], p: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
+    """p-th percentile (0 ≤ p ≤ 100) with linear interpolation, as numpy.percentile's default ("linear"):
+    on the sorted values v[0..n-1], x = (n - 1)·p/100, result = v[⌊x⌋] + (v[⌊x⌋+1] − v[⌊x⌋])·(x − ⌊x⌋).
+    NaN for no values (numpy raises instead)."""
+    if not 0 <= p <= 100:
+        raise ValueError(f"percentile must be in [0, 100], got {p}")
     if not values:
-        return float("nan")
-    ordered = sorted(values)
+        return math.nan
+    ordered = sorted(float(v) for v in values)
     pos = (len(ordered) - 1) * p / 100
-    lo = int(pos)
+    lo = math.floor(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def latency_summary(values: Sequence[float]) -> dict[str, float]:
-    return {"p50": percentile(values, 50), "p95": percentile(values, 95),
-            "mean": sum(values) / len(values) if values else float("nan"), "n": len(values)}
+    """{"p50": percentile 50, "p95": percentile 95, "mean": Σ values / n, "n": n}; NaN statistics when n = 0."""
+    return {
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "mean": sum(values) / len(values) if values else math.nan,
+        "n": len(values),
+    }

@@ -9,7 +9,7 @@ from rag.answer.generate import Answerer, ExtractiveAnswerer, LLMAnswerer
 from rag.embedding import Embedder, get_embedder
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
-from rag.verify import SupportChecker
+from rag.verify import make_support_checker
 
 log = logging.getLogger(__name__)
 
@@ -39,4 +39,4 @@ def make_engine(settings: Settings, embedder: Embedder | None = None, retriever:
                                         settings.embedding_batch_size)
     retriever = retriever or HybridRetriever(settings, embedder=embedder)
     answerer = answerer or make_answerer(settings, embedder)
-    return AnswerEngine(settings, retriever, answerer, SupportChecker(embedder))
+    return AnswerEngine(settings, retriever, answerer, make_support_checker("auto", model=embedder))

@@ -1,9 +1,12 @@
+"""Hand-made cases with known values for evals.metrics."""
+
 import math
 
 import pytest
 
 from evals.metrics import (
     alce_citation_scores,
+    dedupe,
     exact_match,
     gold_contained,
     hit_at_k,
@@ -19,63 +22,223 @@ from evals.metrics import (
 
 
 def entails(premise: str, hypothesis: str) -> bool:
-    """Toy entailment for tests: every hypothesis word appears in the premise."""
+    """Toy entailment for tests: every hypothesis word appears among the premise words."""
     return set(hypothesis.lower().split()) <= set(premise.lower().split())
 
 
-def test_retrieval_metrics_dedupe_documents() -> None:
+# ----------------------------------------------------------------------------------------- retrieval
+
+
+def test_dedupe_keeps_first_occurrence() -> None:
+    assert dedupe(["b", "a", "b", "c", "a"]) == ["b", "a", "c"]
+
+
+def test_hit_at_k_counts_distinct_documents() -> None:
+    ranked = ["a.md", "a.md", "a.md", "b.md", "c.md"]  # three chunks of a.md, then b.md: b is rank 2
+    assert hit_at_k(ranked, ["b.md"], 1) == 0.0
+    assert hit_at_k(ranked, ["b.md"], 2) == 1.0
+    assert hit_at_k(ranked, ["z.md"], 10) == 0.0
+    assert hit_at_k(ranked, [], 5) == 0.0
+
+
+def test_mrr_at_k() -> None:
     ranked = ["a", "a", "b", "c", "d"]
-    assert hit_at_k(ranked, ["c"], 1) == 0 and hit_at_k(ranked, ["c"], 3) == 1
     assert mrr_at_k(ranked, ["c"]) == pytest.approx(1 / 3)
-    assert mrr_at_k(ranked, ["z"]) == 0
+    assert mrr_at_k(ranked, ["c", "a"]) == 1.0  # first gold found wins
+    assert mrr_at_k(ranked, ["d"], k=3) == 0.0  # d is the 4th distinct document
+    assert mrr_at_k(ranked, ["d"], k=4) == 0.25
+    assert mrr_at_k(ranked, ["z"]) == 0.0
+
+
+def test_recall_at_k() -> None:
+    ranked = ["a", "a", "b", "c", "d"]
     assert recall_at_k(ranked, ["a", "d", "z"], 4) == pytest.approx(2 / 3)
-    assert recall_at_k(ranked, [], 4) == 0
+    assert recall_at_k(ranked, ["a", "d", "z"], 2) == pytest.approx(1 / 3)
+    assert recall_at_k(ranked, ["a", "a"], 1) == 1.0  # gold is a set
+    assert recall_at_k(ranked, [], 4) == 0.0
 
 
-def test_squad_normalisation_and_answer_scores() -> None:
-    assert normalize_answer("The  Platinum-Wolf!") == "platinumwolf"
-    assert normalize_answer("An apple, a pear") == "apple pear"
-    assert exact_match("the two weeks", ["Two weeks"]) == 1
-    assert token_f1("two weeks in June", ["two weeks"]) == pytest.approx(2 * 0.5 * 1 / 1.5)
-    assert token_f1("", ["x"]) == 0 and token_f1("", [""]) == 1
-    assert gold_contained("It ran for two weeks [1].", ["two weeks"]) == 1
-    assert gold_contained("It ran for twelve weeks", ["two weeks"]) == 0
+def test_k_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        hit_at_k(["a"], ["a"], 0)
 
 
-def test_alce_recall_and_precision() -> None:
-    p1, p2, p3 = "wolf ran two weeks", "exercise in june", "unrelated cats"
-    scores = alce_citation_scores([
-        ("wolf ran two weeks", [p1, p3]),  # p3 is irrelevant: alone it fails, p1 without it still entails
-        ("wolf ran in june", [p1, p2]),  # needs both: neither alone entails, neither is irrelevant
-        ("no citation here", []),  # recall 0, no citations
-    ], entails)
-    assert scores.recall == pytest.approx(2 / 3)
-    assert scores.citations == 4
-    assert scores.precision == pytest.approx(3 / 4)
+# -------------------------------------------------------------------------------------------- answers
+
+
+@pytest.mark.parametrize(("raw", "normalised"), [
+    ("The Denver Broncos", "denver broncos"),
+    ("  An apple, a pear!  ", "apple pear"),
+    ("Platinum-Wolf", "platinumwolf"),  # punctuation is deleted, not replaced by a space
+    ("the theatre", "theatre"),  # only whole words are articles
+    ("A.D. 1066", "ad 1066"),
+    ("Saint-Étienne's", "saintétiennes"),
+    ("“quoted”", "“quoted”"),  # official SQuAD strips ASCII punctuation only
+    ("", ""),
+])
+def test_squad_normalisation(raw: str, normalised: str) -> None:
+    assert normalize_answer(raw) == normalised
+
+
+def test_exact_match() -> None:
+    assert exact_match("the two weeks", ["Two weeks"]) == 1.0
+    assert exact_match("Two weeks.", ["a fortnight", "two weeks"]) == 1.0
+    assert exact_match("two weeks in June", ["two weeks"]) == 0.0
+    # SQuAD 2.0: no (non-empty) gold means "no answer"; only an empty prediction matches it
+    assert exact_match("", []) == 1.0 and exact_match("", [""]) == 1.0
+    assert exact_match("Paris", []) == 0.0
+
+
+def test_token_f1() -> None:
+    # pred 4 tokens, gold 2, common 2: P = 0.5, R = 1, F1 = 2/3
+    assert token_f1("two weeks in June", ["two weeks"]) == pytest.approx(2 / 3)
+    # max over golds
+    assert token_f1("two weeks in June", ["three days", "two weeks"]) == pytest.approx(2 / 3)
+    # multiset overlap: pred "x y y" vs gold "y y z" → common 2, P = R = 2/3
+    assert token_f1("x y y", ["y y z"]) == pytest.approx(2 / 3)
+    assert token_f1("the cat", ["dog"]) == 0.0
+    assert token_f1("", ["x"]) == 0.0 and token_f1("x", [""]) == 0.0 and token_f1("", [""]) == 1.0
+
+
+def test_gold_contained() -> None:
+    assert gold_contained("It ran for two weeks [1].", ["two weeks"]) == 1.0
+    assert gold_contained("It ran for twelve weeks", ["two weeks"]) == 0.0
+    assert gold_contained("It was built in 1990.", ["1"]) == 0.0  # whole tokens only
+    assert gold_contained("The Warsaw pact", ["war"]) == 0.0
+    assert gold_contained("The Warsaw pact", ["the WARSAW"]) == 1.0
+    assert gold_contained("", []) == 1.0 and gold_contained("Paris", []) == 0.0
+
+
+# ------------------------------------------------------------------------------------------ grounding
+
+
+def test_alce_supported_single_citation() -> None:
+    s = alce_citation_scores([("wolf ran", ["the wolf ran fast"])], entails)
+    assert (s.recall, s.precision, s.sentences, s.citations) == (1.0, 1.0, 1, 1)
+
+
+def test_alce_sentence_without_citation_scores_zero_recall() -> None:
+    s = alce_citation_scores([("wolf ran", ["wolf ran"]), ("no citation here", [])], entails)
+    assert s.recall == 0.5 and s.sentences == 2
+    assert s.citations == 1 and s.precision == 1.0  # the uncited sentence adds no citation
+
+
+def test_alce_citation_needed_jointly_is_not_irrelevant() -> None:
+    # Neither passage alone entails the sentence; together they do. Removing either breaks entailment,
+    # so condition (b) fails for both: both are precise.
+    s = alce_citation_scores([("wolf ran in june", ["wolf ran", "in june"])], entails)
+    assert s.recall == 1.0 and s.citations == 2 and s.precision == 1.0 and s.irrelevant_citations == 0
+
+
+def test_alce_redundant_citation_is_irrelevant() -> None:
+    # p3 alone does not entail (a) and p1 without it still does (b): irrelevant. p1 alone entails: precise.
+    p1, p3 = "wolf ran two weeks", "unrelated cats"
+    s = alce_citation_scores([("wolf ran two weeks", [p1, p3])], entails)
+    assert s.recall == 1.0 and s.citations == 2 and s.precision == 0.5 and s.irrelevant_citations == 1
+
+
+def test_alce_two_sufficient_citations_are_both_precise() -> None:
+    # Each citation alone entails the sentence, so (a) fails for both: neither is irrelevant.
+    s = alce_citation_scores([("wolf ran", ["wolf ran", "the wolf ran"])], entails)
+    assert s.precision == 1.0 and s.irrelevant_citations == 0
 
 
 def test_alce_unsupported_sentence_citations_are_not_precise() -> None:
-    scores = alce_citation_scores([("dogs fly", ["cats sleep"])], entails)
-    assert scores.recall == 0 and scores.precision == 0
+    s = alce_citation_scores([("dogs fly", ["cats sleep", "dogs sleep"])], entails)
+    assert s.recall == 0.0 and s.citations == 2 and s.precision == 0.0 and s.irrelevant_citations == 0
 
 
-def test_alce_empty_answer_conventions() -> None:
-    assert alce_citation_scores([], entails).precision == 1.0
-    assert alce_citation_scores([("x", [])], entails).precision == 0.0
+def test_alce_duplicate_citation_counts_twice_and_is_precise_when_it_entails() -> None:
+    # "[1][1]": each copy alone entails, so neither is irrelevant (condition a fails).
+    s = alce_citation_scores([("wolf ran", ["wolf ran", "wolf ran"])], entails)
+    assert s.citations == 2 and s.precision == 1.0
 
 
-def test_refusal_scores_and_edge_cases() -> None:
+def test_alce_mixed_answer() -> None:
+    p1, p2, p3 = "wolf ran two weeks", "exercise in june", "unrelated cats"
+    s = alce_citation_scores([
+        ("wolf ran two weeks", [p1, p3]),  # supported; p1 precise, p3 irrelevant
+        ("wolf ran in june", [p1, p2]),  # supported; needs both, both precise
+        ("no citation here", []),  # recall 0, no citations
+        ("dogs fly", [p3]),  # unsupported; its citation is imprecise
+    ], entails)
+    assert s.sentences == 4 and s.supported_sentences == 2 and s.recall == 0.5
+    assert s.citations == 5 and s.precise_citations == 3 and s.irrelevant_citations == 1
+    assert s.precision == pytest.approx(3 / 5)
+
+
+def test_alce_at_most_citations_truncates() -> None:
+    # With only the first citation kept, the sentence is unsupported.
+    s = alce_citation_scores([("wolf ran in june", ["wolf ran", "in june"])], entails, at_most_citations=1)
+    assert s.citations == 1 and s.recall == 0.0 and s.precision == 0.0
+
+
+def test_alce_empty_cases() -> None:
+    empty = alce_citation_scores([], entails)
+    assert (empty.recall, empty.precision, empty.sentences, empty.citations) == (0.0, 0.0, 0, 0)
+    uncited = alce_citation_scores([("x", [])], entails)
+    assert (uncited.recall, uncited.precision, uncited.citations) == (0.0, 0.0, 0)
+
+
+def test_supported_share() -> None:
+    assert supported_share([True, False, True, True]) == 0.75
+    assert supported_share([]) == 0.0
+
+
+# -------------------------------------------------------------------------------------------- refusal
+
+
+def test_refusal_scores_mixed() -> None:
+    # q1 right refusal, q2 false refusal, q3 missed refusal, q4 right answer
     s = refusal_scores([True, True, False, False], [False, True, False, True])
     assert s == {"refusal_precision": 0.5, "refusal_recall": 0.5, "false_refusal_rate": 0.5}
-    none = refusal_scores([False, False], [True, False])
-    assert none["refusal_precision"] is None and none["refusal_recall"] == 0
-    everything = refusal_scores([True, True], [True, True])
-    assert everything["refusal_recall"] is None and everything["false_refusal_rate"] == 1
 
 
-def test_latency_and_shares() -> None:
+def test_refusal_scores_none_refused() -> None:
+    s = refusal_scores([False, False, False], [True, False, False])
+    assert s == {"refusal_precision": None, "refusal_recall": 0.0, "false_refusal_rate": 0.0}
+
+
+def test_refusal_scores_all_refused() -> None:
+    s = refusal_scores([True, True, True, True], [True, False, False, True])
+    assert s == {"refusal_precision": 0.5, "refusal_recall": 1.0, "false_refusal_rate": 1.0}
+
+
+def test_refusal_scores_degenerate_sets() -> None:
+    all_answerable = refusal_scores([True, False], [True, True])
+    assert all_answerable == {"refusal_precision": 0.0, "refusal_recall": None, "false_refusal_rate": 0.5}
+    all_unanswerable = refusal_scores([True, False], [False, False])
+    assert all_unanswerable == {"refusal_precision": 1.0, "refusal_recall": 0.5, "false_refusal_rate": None}
+    assert refusal_scores([], []) == {"refusal_precision": None, "refusal_recall": None, "false_refusal_rate": None}
+    with pytest.raises(ValueError):
+        refusal_scores([True], [True, False])
+
+
+# -------------------------------------------------------------------------------------------- latency
+
+
+def test_percentile_matches_numpy_linear() -> None:
     assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([4, 1, 3, 2], 0) == 1 and percentile([4, 1, 3, 2], 100) == 4
+    # numpy.percentile([10, 20, 30, 40, 50], 95) == 48.0; ([1, 2, 3, 4], 95) == 3.85
+    assert percentile([10, 20, 30, 40, 50], 95) == pytest.approx(48.0)
+    assert percentile([1, 2, 3, 4], 95) == pytest.approx(3.85)
     assert percentile([10], 95) == 10
     assert math.isnan(percentile([], 50))
-    assert latency_summary([1, 3])["mean"] == 2
-    assert supported_share([True, False, True, True]) == 0.75 and supported_share([]) == 0
+    with pytest.raises(ValueError):
+        percentile([1], 101)
+
+
+def test_percentile_agrees_with_numpy() -> None:
+    np = pytest.importorskip("numpy")
+    values = [3.1, 0.2, 9.9, 4.4, 4.4, 7.0, 1.5]
+    for p in (0, 5, 25, 50, 90, 95, 99, 100):
+        assert percentile(values, p) == pytest.approx(float(np.percentile(values, p)))
+
+
+def test_latency_summary() -> None:
+    s = latency_summary([100, 300, 200, 400])
+    assert s["p50"] == 250 and s["mean"] == 250 and s["n"] == 4
+    assert s["p95"] == pytest.approx(385.0)
+    empty = latency_summary([])
+    assert empty["n"] == 0 and math.isnan(empty["p50"]) and math.isnan(empty["mean"])
