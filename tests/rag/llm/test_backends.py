@@ -101,3 +101,22 @@ def test_unreachable_openai_server_fails_with_a_clear_error(sample_index: Settin
     engine = make_engine(settings, embedder=embedder)
     with pytest.raises(Exception, match="(?i)connect"):
         engine.ask("Who won the Harbour Chess Open?")
+
+
+def test_eval_gate_with_the_local_default(local_engine: AnswerEngine, sample_index: Settings, tmp_path: Path) -> None:
+    """The CI gate's local-model part: a handful of sample questions through `rag eval`'s runner."""
+    import json
+
+    from evals.runner import run_eval
+    from tests.conftest import SAMPLE_QUESTIONS
+
+    rows = [json.loads(line) for line in SAMPLE_QUESTIONS.read_text(encoding="utf-8").splitlines()]
+    picked = [r for r in rows if r["id"] in {"s03", "s04", "s14", "u02"}]
+    dataset = tmp_path / "handful.jsonl"
+    dataset.write_text("".join(json.dumps(r) + "\n" for r in picked), encoding="utf-8")
+    summary = run_eval(dataset, sample_index, tmp_path / "run", engine=local_engine, pipeline="full",
+                       show_progress=False)
+    # Floors from the measured run (Hit@5 1.0, citation precision 1.0, the unanswerable one refused).
+    assert summary["hit@5"] >= 0.95
+    assert summary["citation_precision"] >= 0.6
+    assert summary["refusal_recall"] == 1.0
