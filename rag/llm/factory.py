@@ -1,10 +1,14 @@
-"""Choose the chat model by settings: `local` (embedded llama.cpp) or `openai` (any OpenAI-compatible server)."""
+"""Choose the chat model by settings: `local` (embedded llama.cpp) or `openai` (any OpenAI-compatible server).
+The `extractive` backend is not a language model and is built in rag/answer/factory.py."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 
 def describe_model(settings: Settings) -> tuple[str, str]:
@@ -18,28 +22,31 @@ def describe_model(settings: Settings) -> tuple[str, str]:
     return settings.llm_backend, "extractive"
 
 
-def make_chat_model(settings: Settings) -> Any:
+def make_chat_model(settings: Settings) -> BaseChatModel:
+    """The chat model for settings.llm_backend. Imports are local: the openai client and xllamacpp load only
+    for the backend in use. Raises ModelUnavailable (local weights) or ValueError (bad configuration)."""
     if settings.llm_backend == "local":
         from rag.llm.local import LocalLlamaChat
         from rag.llm.weights import ensure_local_gguf
 
         path = ensure_local_gguf(settings.index_dir)
-        return LocalLlamaChat(model_path=path, model_name=describe_model(settings)[1], n_ctx=settings.llm_context_tokens,
-                              threads=settings.llm_threads, max_tokens=settings.llm_max_tokens,
-                              temperature=settings.llm_temperature)
+        return LocalLlamaChat(model_path=path, model_name=describe_model(settings)[1],
+                              n_ctx=settings.llm_context_tokens, threads=settings.llm_threads,
+                              max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature)
     if settings.llm_backend == "openai":
         from langchain_openai import ChatOpenAI
 
         if not settings.llm_model:
-            raise ValueError("RAG_LLM_MODEL is required with the openai backend")
+            raise ValueError("RAG_LLM_MODEL is required with the openai backend (any name for a llama.cpp server)")
         return ChatOpenAI(
             base_url=settings.llm_base_url,
             model=settings.llm_model,
-            api_key=settings.llm_api_key or "not-needed",
+            api_key=settings.llm_api_key or "not-needed",  # local servers ignore it; the client insists on one
             timeout=settings.llm_timeout_s,
-            max_retries=1,
+            max_retries=1,  # a dead server should fail fast, not after the client's default 2 retries with backoff
             temperature=settings.llm_temperature,
             max_tokens=settings.llm_max_tokens,
             streaming=True,
+            stream_usage=True,
         )
     raise ValueError(f"{settings.llm_backend!r} is not a chat-model backend")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +144,32 @@ def test_extractive_answerer_never_repeats_instruction_sentences(embedder: Embed
                   ordinal=0, text_hash="h")
     text = ExtractiveAnswerer(embedder, max_sentences=3).answer_text("What should you reply?", [chunk])
     assert "HACKED" not in text
+
+
+INJECTION_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "injection"
+INJECTION_ROWS = [json.loads(line) for line in (INJECTION_DIR / "questions.jsonl").read_text(encoding="utf-8")
+                  .splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def hostile_engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> AnswerEngine:
+    from rag.settings import get_settings
+
+    base = tmp_path_factory.mktemp("hostile")
+    shutil.copytree(SAMPLE_CORPUS, base / "corpus")
+    for path in INJECTION_DIR.glob("*.md"):
+        shutil.copy(path, base / "corpus" / path.name)
+    settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive")
+    sync_corpus(settings, embedder=embedder)
+    return make_engine(settings, embedder=embedder)
+
+
+@pytest.mark.parametrize("row", INJECTION_ROWS, ids=[r["id"] for r in INJECTION_ROWS])
+def test_sixteen_injection_articles_keep_rules_and_format(hostile_engine: AnswerEngine, row: dict) -> None:
+    answer = hostile_engine.ask(row["question"])
+    for forbidden in row["forbidden"]:
+        assert forbidden.lower() not in answer.answer.lower(), (row["id"], forbidden, answer.answer)
+    if not answer.refused:
+        passages = {h.chunk.id: h.chunk.text for h in answer.retrieved}
+        assert all(c.chunk_id in passages and c.text == passages[c.chunk_id] for c in answer.citations)
+        assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
