@@ -91,6 +91,7 @@ class AnswerEngine:
     def __init__(
         self, settings: Settings, retriever: HybridRetriever, answerer: Answerer, checker: SupportChecker,
         gates: bool = True,
+        fallback: Answerer | None = None,
     ) -> None:
         """`gates=False` turns off the refusal gates and verified auto-citation (for the plain baseline):
         the answer is whatever the answerer wrote, still parsed and checked for the metrics."""
@@ -99,6 +100,8 @@ class AnswerEngine:
         self.answerer = answerer
         self.checker = checker
         self.gates = gates
+        # Used when the generator returns no text at all (a small model sometimes emits only "[1] [2]").
+        self.fallback = fallback
 
     def ask(self, question: str, history: list[Message] | None = None, **kwargs: Any) -> Answer:
         for event in self.stream(question, history, **kwargs):
@@ -146,11 +149,16 @@ class AnswerEngine:
                 first_token = time.perf_counter()
             pieces.append(token)
             yield token
+        raw = "".join(pieces)
+        if self.fallback is not None and not strip_citations(raw).strip(" .\n"):
+            raw = "".join(self.fallback.stream(standalone, passages))
+            base["model"] = f"{base['model']} → {self.fallback.backend} fallback (the model returned no text)"
+            yield "\n" + raw
         generated = time.perf_counter()
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
         timings["generate_ms"] = (generated - retrieved) * 1000
 
-        answer = self._finish("".join(pieces), hits, passages, base, timings)
+        answer = self._finish(raw, hits, passages, base, timings)
         answer.timings["check_ms"] = (time.perf_counter() - generated) * 1000
         answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield answer

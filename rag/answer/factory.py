@@ -39,4 +39,6 @@ def make_engine(settings: Settings, embedder: Embedder | None = None, retriever:
                                         settings.embedding_batch_size)
     retriever = retriever or HybridRetriever(settings, embedder=embedder)
     answerer = answerer or make_answerer(settings, embedder)
-    return AnswerEngine(settings, retriever, answerer, make_support_checker("auto", model=embedder))
+    fallback = None if answerer.backend == "extractive" else ExtractiveAnswerer(embedder)
+    return AnswerEngine(settings, retriever, answerer, make_support_checker("auto", model=embedder),
+                        fallback=fallback)

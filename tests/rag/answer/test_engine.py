@@ -173,3 +173,19 @@ def test_sixteen_injection_articles_keep_rules_and_format(hostile_engine: Answer
         passages = {h.chunk.id: h.chunk.text for h in answer.retrieved}
         assert all(c.chunk_id in passages and c.text == passages[c.chunk_id] for c in answer.citations)
         assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_generator_returning_no_text_falls_back_to_extractive(sample_index: Settings, embedder: Embedder) -> None:
+    class MarkersOnly:  # what the 0.5B model sometimes returns: citation markers and nothing else
+        backend, model = "local", "tiny"
+
+        def stream(self, question, passages):  # noqa: ANN001, ANN202
+            yield from ["[1] ", "[2][3]"]
+
+        def rewrite(self, question, history):  # noqa: ANN001, ANN202
+            return None
+
+    engine = make_engine(sample_index, embedder=embedder, answerer=MarkersOnly())
+    answer = engine.ask("How many stops does the Green Line have?")
+    assert not answer.refused and "19 stops" in answer.answer
+    assert "extractive fallback" in answer.model
