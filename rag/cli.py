@@ -138,7 +138,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _require_index(retriever: Any) -> None:
-    if retriever.collection.count() == 0:
+    if retriever.count() == 0:
         raise CliError(f"the index is empty: run `rag ingest` first (corpus {retriever.settings.corpus_dir})")
 
 

@@ -55,8 +55,11 @@ def chroma_client(settings: Settings) -> Any:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:  # noqa: BLE001
-        where = settings.chroma_url or str(settings.index_dir / "chroma")
-        raise IndexUnavailable(f"cannot open the Chroma index at {where}: {first_line(exc)}") from exc
+        if settings.chroma_url:
+            raise IndexUnavailable(f"the Chroma server at {settings.chroma_url} is not answering "
+                                   f"({first_line(exc)})") from exc
+        raise IndexUnavailable(f"cannot open the Chroma index at {settings.index_dir / 'chroma'}: "
+                               f"{first_line(exc)}") from exc
 
 
 def open_collection(settings: Settings, client: Any | None = None) -> Any:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag.embedding import Embedder, get_embedder
-from rag.index import LexicalIndex, get_chunks, open_collection
+from rag.index import IndexUnavailable, LexicalIndex, first_line, get_chunks, open_collection
 from rag.settings import Settings
 from rag.types import Chunk, Hit, SearchFilters
 
@@ -53,10 +55,38 @@ class HybridRetriever:
         self.embedder = embedder or get_embedder(
             settings.embedding_model, settings.embedding_device, settings.embedding_batch_size
         )
-        self.collection = collection if collection is not None else open_collection(settings)
+        # Opened on first use and again after a failure: a Chroma server that was down (or restarted on a new
+        # data directory) is picked up by the next search, with no restart of the app.
+        self._collection = collection
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: int | None = None
         self._lock = threading.Lock()
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None:
+            self._collection = open_collection(self.settings)
+        return self._collection
+
+    def count(self) -> int:
+        """Chunks in the dense index (raises IndexUnavailable with a clear message when it cannot be read)."""
+        with self._chroma():
+            return int(self.collection.count())
+
+    @contextmanager
+    def _chroma(self) -> Iterator[None]:
+        """Any failure of Chroma becomes one clear IndexUnavailable; the collection is reopened next time."""
+        try:
+            yield
+        except IndexUnavailable:
+            self._collection = None
+            raise
+        except Exception as exc:  # noqa: BLE001  (httpx, chromadb and sqlite errors all mean the same here)
+            self._collection = None
+            if self.settings.chroma_url:
+                raise IndexUnavailable(f"the Chroma server at {self.settings.chroma_url} is not answering "
+                                       f"({first_line(exc)}); search resumes when it is back") from exc
+            raise IndexUnavailable(f"the index at {self.settings.index_dir} failed: {first_line(exc)}") from exc
 
     # The BM25 index is replaced as a whole directory by a sync; its stamp tells us when.
     def lexical(self) -> LexicalIndex | None:
@@ -90,7 +120,8 @@ class HybridRetriever:
         n = self.settings.candidates_k
         vector = self.embedder.embed_query(query)
 
-        dense = self._dense(vector, n, allowed_sources, since, until)
+        with self._chroma():
+            dense = self._dense(vector, n, allowed_sources, since, until)
         bm25 = self._bm25(lexical, query, n, allowed_sources, since, until)
         fused = reciprocal_rank_fusion([[cid for cid, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
         depth = max(k, self.settings.rerank_top_n) if self.settings.reranker != "none" else k
@@ -101,7 +132,8 @@ class HybridRetriever:
         dense_sim = dict(dense)
         bm25_rank = {cid: i for i, (cid, _) in enumerate(bm25, start=1)}
         bm25_score = dict(bm25)
-        chunks, vectors = self._fetch(order, need_vectors=[cid for cid in order if cid not in dense_sim])
+        with self._chroma():
+            chunks, vectors = self._fetch(order, need_vectors=[cid for cid in order if cid not in dense_sim])
         for cid, vec in vectors.items():
             # Lexical-only hits still get a cosine, so callers can judge relevance on one scale.
             dense_sim[cid] = float(np.dot(vec, vector))

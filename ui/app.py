@@ -165,7 +165,12 @@ def build_app(service: ChatService) -> gr.Blocks:
             history = json.loads(history_json or "[]")
         except ValueError:
             history = []
-        return service.engine.ask(question, history=history if isinstance(history, list) else []).to_dict()
+        try:
+            answer = service.engine.ask(question, history=history if isinstance(history, list) else [])
+        except Exception as exc:  # a dependency down (e.g. the Chroma server): a clear message, not a stack trace
+            log.exception("answer failed")
+            raise gr.Error(str(exc)) from exc
+        return answer.to_dict()
 
     with gr.Blocks(title="newsrag") as app:
         header = gr.Markdown(service.header())

@@ -17,8 +17,10 @@ def escape(text: str) -> str:
 
 
 def answer_html(answer: Answer) -> str:
+    # A dependency that failed (model server down, …) is said above the answer that stood in for it.
+    warning = f'<div class="warn">⚠ {escape(answer.warning)}.</div>' if answer.warning else ""
     if answer.refused:
-        return f'<div class="refusal">🚫 {escape(answer.answer)}</div>'
+        return f'{warning}<div class="refusal">🚫 {escape(answer.answer)}</div>'
     supported = {c.n: c.supported for c in answer.citations}
     body = html.escape(answer.answer, quote=True).replace("`", "&#96;")
 
@@ -32,7 +34,7 @@ def answer_html(answer: Answer) -> str:
     unsupported = sum(1 for s in answer.sentences if not s["supported"])
     if unsupported:
         note = f'<div class="warn">⚠ {unsupported} sentence(s) not supported by the cited passages.</div>'
-    return f'<div class="answer">{body}</div>{note}'
+    return f'{warning}<div class="answer">{body}</div>{note}'
 
 
 def streaming_html(partial: str) -> str:

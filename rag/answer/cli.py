@@ -51,13 +51,16 @@ def print_sources(answer: Answer, out: Any = None) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.answer.factory import make_engine
+    from rag.answer.factory import BackendUnavailable, make_engine
     from rag.cli import CliError, _batch, _require_index, _settings
     from rag.types import SearchFilters
 
     settings = _settings(args, llm_backend=args.backend, llm_model=args.model, llm_base_url=args.base_url)
     filters = SearchFilters(source_glob=args.source, since=args.since, until=args.until)
-    engine = make_engine(settings)
+    try:
+        engine = make_engine(settings)
+    except BackendUnavailable as exc:
+        raise CliError(f"{exc} (or answer without a language model: --backend extractive)") from None
     _require_index(engine.retriever)
     if args.queries:
         return _batch(args.queries, args.output, lambda row: engine.ask(
@@ -92,4 +95,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
     elif not answer.refused and "".join(streamed).strip() != answer.answer:
         print(f"\nChecked answer: {answer.answer}")
     print_sources(answer)
+    if answer.warning:
+        print(f"warning: {answer.warning}", file=sys.stderr)
     return 0

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -12,13 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.answer.citations import CitedSentence, parse_citations, strip_citations
-from rag.answer.generate import Answerer, Message, heuristic_rewrite
+from rag.answer.evidence import select_evidence
+from rag.answer.generate import Answerer, ExtractiveAnswerer, Message, heuristic_rewrite
 from rag.answer.prompt import REFUSAL
 from rag.answer.text import coverage, looks_like_instruction
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.types import Hit, SearchFilters
 from rag.verify import SupportChecker
+
+log = logging.getLogger(__name__)
 
 # What small models write instead of the exact refusal sentence.
 _MODEL_REFUSAL_RE = re.compile(
@@ -64,6 +68,7 @@ class Answer:
     backend: str = ""
     model: str = ""
     refusal_reason: str | None = None
+    warning: str | None = None  # set when a dependency failed and the answer came from a fallback
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +89,7 @@ class Answer:
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
             "backend": self.backend,
             "model": self.model,
+            "warning": self.warning,
         }
 
 
@@ -91,7 +97,8 @@ class AnswerEngine:
     def __init__(
         self, settings: Settings, retriever: HybridRetriever, answerer: Answerer, checker: SupportChecker,
         gates: bool = True,
-        fallback: Answerer | None = None,
+        fallback: ExtractiveAnswerer | None = None,
+        evidence_chars: int = 0,
     ) -> None:
         """`gates=False` turns off the refusal gates and verified auto-citation (for the plain baseline):
         the answer is whatever the answerer wrote, still parsed and checked for the metrics."""
@@ -102,6 +109,7 @@ class AnswerEngine:
         self.gates = gates
         # Used when the generator returns no text at all (a small model sometimes emits only "[1] [2]").
         self.fallback = fallback
+        self.evidence_chars = evidence_chars  # > 0: a generator sees only the best sentences (answer/evidence.py)
 
     def ask(self, question: str, history: list[Message] | None = None, **kwargs: Any) -> Answer:
         for event in self.stream(question, history, **kwargs):
@@ -120,8 +128,13 @@ class AnswerEngine:
         history = [m for m in (history or []) if m.get("role") in ("user", "assistant") and m.get("content")]
         question = question.strip()
         standalone = question
+        warning: str | None = None
         if history:
-            standalone = self.answerer.rewrite(question, history) or heuristic_rewrite(question, history)
+            try:
+                rewritten_by_model = self.answerer.rewrite(question, history)
+            except Exception as exc:  # noqa: BLE001  (a model server that is down must not stop the answer)
+                rewritten_by_model, warning = None, self._model_failed(exc)
+            standalone = rewritten_by_model or heuristic_rewrite(question, history)
         rewritten = time.perf_counter()
 
         k = k or self.settings.top_k
@@ -139,29 +152,51 @@ class AnswerEngine:
             timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield REFUSAL
             yield Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
-                         refusal_reason=reason, **base)
+                         refusal_reason=reason, warning=warning, **base)
             return
 
+        texts: list[str] | None = None
+        if self.answerer.backend != "extractive" and self.evidence_chars > 0:
+            # Passages without a chosen sentence leave the prompt, so [n] numbers what the model saw.
+            evidence = select_evidence(standalone, passages, self.retriever.embedder, self.evidence_chars)
+            passages, texts = [e.chunk for e in evidence], [e.text for e in evidence]
         pieces: list[str] = []
         first_token: float | None = None
-        for token in self.answerer.stream(standalone, passages):
+        failed = False
+        try:
+            for token in self.answerer.stream(standalone, passages, texts):
+                if first_token is None:
+                    first_token = time.perf_counter()
+                pieces.append(token)
+                yield token
+        except Exception as exc:
+            if self.fallback is None:
+                raise
+            failed, warning = True, self._model_failed(exc)
+        raw = "".join(pieces)
+        if self.fallback is not None and (failed or not strip_citations(raw).strip(" .\n")):
+            raw = "".join(self.fallback.stream(standalone, passages))
+            why = "the model failed" if failed else "the model returned no text"
+            base["model"] = f"{base['model']} → {self.fallback.backend} fallback ({why})"
             if first_token is None:
                 first_token = time.perf_counter()
-            pieces.append(token)
-            yield token
-        raw = "".join(pieces)
-        if self.fallback is not None and not strip_citations(raw).strip(" .\n"):
-            raw = "".join(self.fallback.stream(standalone, passages))
-            base["model"] = f"{base['model']} → {self.fallback.backend} fallback (the model returned no text)"
-            yield "\n" + raw
+            yield ("\n" if pieces else "") + raw
         generated = time.perf_counter()
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
         timings["generate_ms"] = (generated - retrieved) * 1000
 
         answer = self._finish(raw, hits, passages, base, timings)
+        answer.warning = warning
         answer.timings["check_ms"] = (time.perf_counter() - generated) * 1000
         answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield answer
+
+    def _model_failed(self, exc: Exception) -> str:
+        from rag.llm.factory import describe_model_error
+
+        message = describe_model_error(exc, self.settings)
+        log.warning("%s", message)
+        return f"{message}; this answer was picked from the passages without it" if self.fallback else message
 
     def _cite_best_passage(self, sentence: CitedSentence, passages: list[Any], order: list[int]) -> None:
         """Small models often state a fact without its [n]. Cite the passage that best supports the sentence,

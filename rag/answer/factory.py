@@ -29,8 +29,7 @@ def make_answerer(settings: Settings, embedder: Embedder) -> Answerer:
         raise BackendUnavailable(f"the {settings.llm_backend} language model is unavailable: {exc}") from exc
     backend, model = describe_model(settings)
     # A 0.5B local model rewrites follow-ups poorly and slowly; the deterministic rewrite serves it better.
-    return LLMAnswerer(chat_model, backend=backend, model=model, rewrite_with_model=settings.llm_backend == "openai",
-                       passage_chars=settings.llm_passage_chars or None)
+    return LLMAnswerer(chat_model, backend=backend, model=model, rewrite_with_model=settings.llm_backend == "openai")
 
 
 def make_engine(settings: Settings, embedder: Embedder | None = None, retriever: HybridRetriever | None = None,
@@ -41,4 +40,4 @@ def make_engine(settings: Settings, embedder: Embedder | None = None, retriever:
     answerer = answerer or make_answerer(settings, embedder)
     fallback = None if answerer.backend == "extractive" else ExtractiveAnswerer(embedder)
     return AnswerEngine(settings, retriever, answerer, make_support_checker("auto", model=embedder),
-                        fallback=fallback)
+                        fallback=fallback, evidence_chars=settings.llm_evidence_chars)

@@ -28,7 +28,10 @@ class Answerer(Protocol):
     backend: str
     model: str
 
-    def stream(self, question: str, passages: list[Chunk]) -> Iterator[str]: ...
+    def stream(self, question: str, passages: list[Chunk], texts: list[str] | None = None) -> Iterator[str]:
+        """Answer text with [n] citations (n = 1-based position in passages), streamed. texts, when given,
+        are what the answerer may show a model of each passage (its chosen sentences)."""
+        ...
 
     def rewrite(self, question: str, history: list[Message]) -> str | None:
         """A standalone version of a follow-up, or None to use the deterministic rewrite."""
@@ -110,8 +113,8 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda c: (c.passage, c.position) if c.passage == lead else (99, 0))
         return " ".join(_cite(c.sentence, c.passage) for c in chosen)
 
-    def stream(self, question: str, passages: list[Chunk]) -> Iterator[str]:
-        text = self.answer_text(question, passages)
+    def stream(self, question: str, passages: list[Chunk], texts: list[str] | None = None) -> Iterator[str]:
+        text = self.answer_text(question, passages)  # picks sentences itself: whole passages are no cost here
         yield from re.findall(r"\S+\s*", text)
 
     def rewrite(self, question: str, history: list[Message]) -> str | None:
@@ -132,15 +135,13 @@ def _cite(sentence: str, n: int) -> str:
 class LLMAnswerer:
     """prompt | chat model | text, streamed. Any LangChain chat model: the local one or an OpenAI-compatible."""
 
-    def __init__(self, chat_model: Any, backend: str, model: str, rewrite_with_model: bool = True,
-                 passage_chars: int | None = None) -> None:
+    def __init__(self, chat_model: Any, backend: str, model: str, rewrite_with_model: bool = True) -> None:
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate
 
         self.backend = backend
         self.model = model
         self.rewrite_with_model = rewrite_with_model
-        self.passage_chars = passage_chars
         prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", "{user}")])
         self.chain = prompt | chat_model | StrOutputParser()
         rewrite_prompt = ChatPromptTemplate.from_messages(
@@ -148,9 +149,9 @@ class LLMAnswerer:
         )
         self.rewrite_chain = rewrite_prompt | chat_model | StrOutputParser()
 
-    def stream(self, question: str, passages: list[Chunk]) -> Iterator[str]:
+    def stream(self, question: str, passages: list[Chunk], texts: list[str] | None = None) -> Iterator[str]:
         # Template variables are substituted once; braces inside article text are not re-parsed.
-        yield from self.chain.stream({"user": user_message(question, passages, self.passage_chars)})
+        yield from self.chain.stream({"user": user_message(question, passages, texts)})
 
     def rewrite(self, question: str, history: list[Message]) -> str | None:
         if not self.rewrite_with_model or not history:

@@ -50,3 +50,21 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             stream_usage=True,
         )
     raise ValueError(f"{settings.llm_backend!r} is not a chat-model backend")
+
+
+def describe_model_error(exc: BaseException, settings: Settings) -> str:
+    """One line a user can act on, for a language model call that failed."""
+    name = type(exc).__name__
+    detail = (str(exc).strip().splitlines() or [""])[0][:200]
+    if settings.llm_backend == "openai":
+        where = settings.llm_base_url or "api.openai.com"
+        if "Timeout" in name:
+            return f"the language model server at {where} did not answer within {settings.llm_timeout_s:g} s"
+        if "Connection" in name:
+            return f"the language model server at {where} is unreachable"
+        if "Authentication" in name or "PermissionDenied" in name:
+            return f"the language model server at {where} refused the API key (RAG_LLM_API_KEY)"
+        if "NotFound" in name:
+            return f"the language model server at {where} does not serve model {settings.llm_model!r}"
+        return f"the language model server at {where} failed: {name}: {detail}"
+    return f"the {settings.llm_backend} language model failed: {name}: {detail}"

@@ -39,7 +39,10 @@ def part_paths() -> list[Path]:
     editable installs, zipapps excepted), each checked for its pinned size."""
     paths = []
     for package, relative, size in PARTS:
-        spec = importlib.util.find_spec(package)  # finds without importing
+        try:
+            spec = importlib.util.find_spec(package)  # finds without importing
+        except (ImportError, ValueError):  # a broken or half-removed install: the same as not installed
+            spec = None
         if spec is None or not spec.submodule_search_locations:
             raise ModelUnavailable(f"model package {package.replace('_', '-')} is not installed "
                                    "(run `make setup` or `pip install -r requirements.lock`)")

@@ -179,7 +179,7 @@ def test_generator_returning_no_text_falls_back_to_extractive(sample_index: Sett
     class MarkersOnly:  # what the 0.5B model sometimes returns: citation markers and nothing else
         backend, model = "local", "tiny"
 
-        def stream(self, question, passages):  # noqa: ANN001, ANN202
+        def stream(self, question, passages, texts=None):  # noqa: ANN001, ANN202
             yield from ["[1] ", "[2][3]"]
 
         def rewrite(self, question, history):  # noqa: ANN001, ANN202

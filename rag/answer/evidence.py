@@ -1,0 +1,70 @@
+"""Tight evidence for a language model's prompt: the sentences of the top passages that best answer the
+question, within a total character budget.
+
+Why: on 2 CPU cores the local model prefills ≈47 tokens/s, so every passage token costs ≈21 ms before the
+first answer token. Whole passages (3 × 200 tokens) put the first token at 13 s; the few sentences that carry
+the answer fit in ≈100 tokens. Sentences are ranked across passages, not per passage, so one passage may give
+three sentences and another none; a passage with no chosen sentence leaves the prompt, and its per-passage
+overhead (title, date, delimiters) is not paid either. Chosen sentences keep their article order, so the text
+reads as written, and sentences that read as instructions are never chosen (defence in depth against prompt
+injection).
+
+Ranking knows the model also sees each passage's title: a sentence is scored by how it adds to the title
+(MiniLM cosine of "title. sentence" to the question) and by the question terms it names that the title does not.
+In an article titled "Varnholm opens its first tram line", for "How much did Varnholm's tram line cost?",
+"The project cost 412 million euros" beats "The city of Varnholm opened its first tram line", which plain
+sentence-to-question similarity ranks first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.answer.citations import split_sentences
+from rag.answer.text import content_terms, looks_like_instruction, question_terms
+from rag.embedding import Embedder
+from rag.types import Chunk
+
+_JOIN = " … "
+
+
+@dataclass(frozen=True)
+class Evidence:
+    chunk: Chunk
+    text: str  # the chosen sentences of chunk.text, in article order, joined by " … "
+
+
+def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, budget_chars: int) -> list[Evidence]:
+    """The passages that hold the best sentences for the question (in retrieval order), each with only those
+    sentences. budget_chars <= 0, or passages that fit whole, keep every passage whole."""
+    if budget_chars <= 0 or sum(len(p.text) for p in passages) <= budget_chars:
+        return [Evidence(p, p.text) for p in passages]
+    rows: list[tuple[int, int, str]] = []  # (passage index, sentence position, sentence)
+    sentences = [split_sentences(p.text) for p in passages]
+    for n, passage_sentences in enumerate(sentences):
+        for i, sentence in enumerate(passage_sentences):
+            if len(content_terms(sentence)) >= 2 and not looks_like_instruction(sentence):
+                rows.append((n, i, sentence))
+    if not rows:  # only fragments or instruction-like text: show the top passage, cut to the budget
+        return [Evidence(passages[0], passages[0].text[:budget_chars])]
+    vectors = embedder.embed_documents([question] + [f"{passages[n].title}. {s}" for n, _, s in rows])
+    cosines = vectors[1:] @ vectors[0]
+    wanted = question_terms(question)
+    scores = []
+    for (n, _, sentence), cosine in zip(rows, cosines, strict=True):
+        new_terms = wanted - set(content_terms(passages[n].title))
+        covered = len(new_terms & set(content_terms(sentence))) / len(new_terms) if new_terms else 0.0
+        # Earlier passages rank higher in retrieval: a small prior breaks near-ties their way.
+        scores.append(0.6 * float(cosine) + 0.4 * covered - 0.01 * n)
+    chosen: dict[int, set[int]] = {}
+    used = 0
+    for r in sorted(range(len(rows)), key=lambda r: -scores[r]):
+        n, i, sentence = rows[r]
+        cost = len(sentence) + len(_JOIN)
+        if used and used + cost > budget_chars:
+            continue  # a shorter, lower-ranked sentence may still fit
+        chosen.setdefault(n, set()).add(i)
+        used += cost
+        if used >= budget_chars:
+            break
+    return [Evidence(passages[n], _JOIN.join(sentences[n][i] for i in sorted(chosen[n]))) for n in sorted(chosen)]
