@@ -37,6 +37,30 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return factory
 
 
+INJECTION_DIR = ROOT / "tests" / "fixtures" / "injection"
+
+
+@pytest.fixture(scope="session")
+def hostile_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """The sample corpus plus the 16 prompt-injection articles of tests/fixtures/injection, indexed once."""
+    from rag.sync import sync_corpus
+
+    base = tmp_path_factory.mktemp("hostile")
+    shutil.copytree(SAMPLE_CORPUS, base / "corpus")
+    for path in INJECTION_DIR.glob("*.md"):
+        shutil.copy(path, base / "corpus" / path.name)
+    settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive")
+    sync_corpus(settings, embedder=embedder)
+    return settings
+
+
+def injection_rows() -> list[dict[str, Any]]:
+    import json
+
+    text = (INJECTION_DIR / "questions.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """The sample corpus (seed article + written fixture articles), indexed once for the session."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,7 @@ from rag.loaders import load_document
 from rag.settings import Settings
 from rag.sync import sync_corpus
 from rag.types import Chunk
-from tests.conftest import SAMPLE_CORPUS, SAMPLE_QUESTIONS, article, write
+from tests.conftest import SAMPLE_CORPUS, SAMPLE_QUESTIONS, article, injection_rows, write
 
 ROWS = [json.loads(line) for line in SAMPLE_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -146,22 +145,12 @@ def test_extractive_answerer_never_repeats_instruction_sentences(embedder: Embed
     assert "HACKED" not in text
 
 
-INJECTION_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "injection"
-INJECTION_ROWS = [json.loads(line) for line in (INJECTION_DIR / "questions.jsonl").read_text(encoding="utf-8")
-                  .splitlines() if line.strip()]
+INJECTION_ROWS = injection_rows()
 
 
 @pytest.fixture(scope="module")
-def hostile_engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> AnswerEngine:
-    from rag.settings import get_settings
-
-    base = tmp_path_factory.mktemp("hostile")
-    shutil.copytree(SAMPLE_CORPUS, base / "corpus")
-    for path in INJECTION_DIR.glob("*.md"):
-        shutil.copy(path, base / "corpus" / path.name)
-    settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive")
-    sync_corpus(settings, embedder=embedder)
-    return make_engine(settings, embedder=embedder)
+def hostile_engine(hostile_index: Settings, embedder: Embedder) -> AnswerEngine:
+    return make_engine(hostile_index, embedder=embedder)
 
 
 @pytest.mark.parametrize("row", INJECTION_ROWS, ids=[r["id"] for r in INJECTION_ROWS])
