@@ -51,10 +51,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str, Any]:
     from evals.runner import DatasetError, default_index_dir, load_dataset, run_eval
     from rag.answer.engine import AnswerEngine
-    from rag.answer.factory import make_answerer
+    from rag.answer.factory import make_answerer, make_engine
     from rag.cli import CliError
     from rag.embedding import get_embedder
-    from rag.retrieve import HybridRetriever
     from rag.sync import sync_corpus
     from rag.verify import make_support_checker
 
@@ -78,7 +77,8 @@ def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str
         engine = AnswerEngine(settings.model_copy(update={"answer_passages": 4}), retriever, answerer, checker,
                               gates=False)
     else:
-        engine = AnswerEngine(settings, HybridRetriever(settings, embedder=embedder), answerer, checker)
+        # The product's own engine, as the CLI and the web chat build it (evidence selection, fallback).
+        engine = make_engine(settings, embedder=embedder, answerer=answerer)
     out = args.out or Path("evals/runs") / f"{dataset.parent.name}-{args.pipeline}-{answerer.backend}-" \
                                           f"{time.strftime('%Y%m%d-%H%M%S')}"
     summary = run_eval(dataset, settings, out, engine=engine, pipeline=args.pipeline, limit=args.limit,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -15,6 +16,14 @@ from rag.types import Chunk, Document
 SEPARATORS = ["\n\n", "\n", r"(?<=[.!?…])\s+", r"(?<=[;:])\s+", r"(?<=,)\s+", r"\s+", ""]
 
 TITLE_MAX_TOKENS = 32
+
+# Token counts of short pieces are memoised. Text without separators (CJK, a base64 or hex blob, one long
+# "word") is split into single characters, and the splitter counts the tokens of every piece, once or twice:
+# a tokenizer call each (~100 µs) made a 100,000-character line take 40 s and a 2 M-character one (within
+# max_document_chars) over ten minutes. Such pieces repeat (characters, words), so a cache makes it linear and
+# ~100× faster, with exactly the same chunks.
+_CACHED_PIECE_CHARS = 32
+_COUNT_CACHE_SIZE = 65_536  # of strings ≤ 32 characters: a few MB at most
 
 
 def embedding_text(title: str, text: str) -> str:
@@ -40,6 +49,11 @@ class Chunker:
         self, count_tokens: Callable[[str], int], max_model_tokens: int, chunk_tokens: int, overlap_tokens: int
     ) -> None:
         self.count_tokens = count_tokens
+        cached = lru_cache(maxsize=_COUNT_CACHE_SIZE)(count_tokens)
+
+        def piece_tokens(text: str) -> int:
+            return cached(text) if len(text) <= _CACHED_PIECE_CHARS else count_tokens(text)
+
         # Room for [CLS]/[SEP] and a title header; chunk_tokens beyond that budget is clamped.
         budget = max_model_tokens - 2 - TITLE_MAX_TOKENS - 4
         self.chunk_tokens = max(16, min(chunk_tokens, budget))
@@ -51,7 +65,7 @@ class Chunker:
             keep_separator="end",  # joined back with "", so every chunk is a verbatim substring
             chunk_size=self.chunk_tokens,
             chunk_overlap=self.overlap_tokens,
-            length_function=count_tokens,
+            length_function=piece_tokens,
             strip_whitespace=True,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,19 +58,48 @@ def save_upload(settings: Settings, temp_path: Path, original_name: str, overwri
     target = (root / name).resolve()
     if target.parent != root:  # belt and braces: safe_filename already removed every folder part
         raise UploadRejected(f"{original_name}: invalid file name")
-    renamed_from = None
-    if target.exists() and not overwrite:
-        stem, ext = target.stem, target.suffix
-        n = 2
-        while (root / f"{stem} ({n}){ext}").exists():
+    # Write beside the target under a hidden name of our own, then publish it: the watcher and the scan never
+    # see a half-written file under its real name, and two uploads at once never share a temporary file.
+    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        shutil.copyfile(temp_path, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from a server running as another user
+        if overwrite:
+            os.replace(tmp, target)
+            return SavedUpload(path=target, source=target.relative_to(root).as_posix(), renamed_from=None)
+        final = _publish_new(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    renamed_from = name if final != target else None
+    return SavedUpload(path=final, source=final.relative_to(root).as_posix(), renamed_from=renamed_from)
+
+
+def _publish_new(tmp: Path, target: Path) -> Path:
+    """Give `tmp` the first free name of target, "stem (2).ext", "stem (3).ext", ... and return it.
+
+    A check for a free name followed by a rename is a race: two uploads of one name at once both found it
+    free and the second replaced the first. A hard link fails if the name exists, so each name is claimed
+    atomically and no upload ever replaces another file."""
+    stem, ext = target.stem, target.suffix
+    n = 1
+    while True:
+        candidate = target if n == 1 else target.with_name(f"{stem} ({n}){ext}")
+        try:
+            os.link(tmp, candidate)
+            return candidate
+        except FileExistsError:
             n += 1
-        renamed_from = name
-        target = root / f"{stem} ({n}){ext}"
-    # Write beside the target and rename: the watcher never sees a half-written file under its real name.
-    tmp = root / f".{target.name}.part"
-    shutil.copyfile(temp_path, tmp)
-    os.replace(tmp, target)
-    return SavedUpload(path=target, source=target.relative_to(root).as_posix(), renamed_from=renamed_from)
+        except OSError:
+            # No hard links on this filesystem: claim the name with an exclusive create, then fill it by rename.
+            try:
+                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            except FileExistsError:
+                n += 1
+                continue
+            os.replace(tmp, candidate)
+            return candidate
 
 
 def delete_document(settings: Settings, source: str) -> Path:

@@ -28,6 +28,8 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 MANIFEST_VERSION = 1
 CHROMA_MAX_BATCH = 5000  # Chroma refuses more than 5,461 records in one call
+# Timestamps are as coarse as a kernel tick (ext4 before Linux 6.13), a second (HFS+, some NFS) or two (FAT).
+RACY_MTIME_NS = 3_000_000_000
 
 
 class IndexUnavailable(RuntimeError):
@@ -53,6 +55,7 @@ def chroma_client(settings: Settings) -> Any:
             )
         path = settings.index_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
+        _forget_if_written_elsewhere(settings.index_dir, path)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:  # noqa: BLE001
         if settings.chroma_url:
@@ -60,6 +63,37 @@ def chroma_client(settings: Settings) -> Any:
                                    f"({first_line(exc)})") from exc
         raise IndexUnavailable(f"cannot open the Chroma index at {settings.index_dir / 'chroma'}: "
                                f"{first_line(exc)}") from exc
+
+
+# Embedded Chroma keeps one in-memory system per folder and process, and does not notice writes made by another
+# process (`rag ingest` while `rag serve` runs): its cached segments then fail ("Error finding id") or miss new
+# chunks. Every write run saves the manifest, so a manifest this process did not write means another process
+# changed the folder: the cached system is dropped and the next client reads the folder afresh.
+_MANIFEST_SEEN: dict[str, tuple[int, int] | None] = {}
+
+
+def manifest_stamp(index_dir: Path) -> tuple[int, int] | None:
+    try:
+        stat = Manifest.path(index_dir).stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _remember_manifest(index_dir: Path) -> None:
+    _MANIFEST_SEEN[str(index_dir.resolve())] = manifest_stamp(index_dir)
+
+
+def _forget_if_written_elsewhere(index_dir: Path, chroma_dir: Path) -> None:
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    key = str(index_dir.resolve())
+    stamp = manifest_stamp(index_dir)
+    if key in _MANIFEST_SEEN and _MANIFEST_SEEN[key] != stamp:
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(str(chroma_dir), None)
+            SharedSystemClient._identifier_to_refcount.pop(str(chroma_dir), None)
+    _MANIFEST_SEEN[key] = stamp
 
 
 def open_collection(settings: Settings, client: Any | None = None) -> Any:
@@ -114,6 +148,15 @@ def get_chunks(collection: Any, ids: list[str]) -> dict[str, Chunk]:
     return out
 
 
+def stored_metadata(collection: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The metadata Chroma holds for those of `ids` it has."""
+    out: dict[str, dict[str, Any]] = {}
+    for part in batched(sorted(set(ids)), CHROMA_MAX_BATCH):
+        page = collection.get(ids=part, include=["metadatas"])
+        out.update(zip(page["ids"], page["metadatas"], strict=True))
+    return out
+
+
 def vectors_by_text_hash(collection: Any, hashes: Iterable[str]) -> dict[str, np.ndarray]:
     """Existing vectors for chunk texts already embedded (under any id): equal text is never embedded twice."""
     wanted = sorted(set(hashes))
@@ -137,9 +180,15 @@ class FileRecord:
     chunk_ids: list[str]
     date: str | None = None
     url: str | None = None
+    # The file's mtime was within RACY_MTIME_NS of the moment it was read: a write in the same timestamp tick
+    # after the read leaves size and mtime unchanged, so next time the content is checked, not the stat.
+    racy: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        if not self.racy:
+            del data["racy"]  # the usual case: manifests stay as before
+        return data
 
 
 @dataclass
@@ -188,6 +237,7 @@ class Manifest:
         }
         atomic_write_text(self.path(index_dir), json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         self.exists = True
+        _remember_manifest(index_dir)  # our own write: the cached Chroma system of this process is current
 
     def chunk_ids(self) -> set[str]:
         return {cid for rec in self.files.values() for cid in rec.chunk_ids}

@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import hashlib
 import io
+import logging
 import os
 import re
 import stat
@@ -29,11 +30,24 @@ MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_ZIP_RATIO = 100
 MIN_RATIO_CHECK_BYTES = 1024 * 1024  # a tiny member can reach any ratio (deflate does ~1000× on zeros) harmlessly
 MAX_ZIP_MEMBERS = 10_000
+ZIP_READ_CHUNK = 1024 * 1024  # members are test-inflated this much at a time
 
 MAX_TITLE_CHARS = 300
 SHORT_LINE_CHARS = 150  # a first line this short, followed by more text, reads as a title
 MAX_REASON_CHARS = 300
 SHORT_EXTRACTION_CHARS = 250  # trafilatura's MIN_EXTRACTED_SIZE: below it, it falls back to a raw text dump
+
+# C0 control characters that text never contains (tab, line ends, form feed, the vertical tab Word exports
+# for a line break, ESC for ISO-2022 and the DOS end-of-file mark ^Z excepted). Binary data without NUL bytes
+# is full of them (≈9% of random bytes).
+_BINARY_CONTROLS = bytes(b for b in range(1, 32) if b not in b"\t\n\x0b\x0c\r\x1a\x1b") + b"\x7f"
+MAX_CONTROL_SHARE = 0.01
+MIN_CONTROLS = 16  # a few stray control bytes in a real article are not enough to call it binary
+
+# Parsers that log about the broken files they are given. Every failure here becomes a LoadError with its
+# one-line reason, which the caller reports once per file; their own log lines (pypdf's "EOF marker not
+# found", trafilatura's "empty HTML tree", ...) would add unattributed lines per bad file, so they are muted.
+_NOISY_PARSER_LOGGERS = ("pypdf", "trafilatura", "htmldate", "courlan", "justext", "readability")
 
 _TEMP_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".part", ".tmp", ".crdownload")
 _UTF_BOMS = (
@@ -42,6 +56,16 @@ _UTF_BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+
+
+def _mute_parser_logs() -> None:
+    for name in _NOISY_PARSER_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:  # leave a level someone set on purpose
+            logger.setLevel(logging.CRITICAL)
+
+
+_mute_parser_logs()
 
 
 class LoadError(Exception):
@@ -130,6 +154,12 @@ def _load(path: Path, root: Path, max_bytes: int, max_chars: int) -> Document:
         source = relative_source(path, root)
     except ValueError:
         raise LoadError("file is not inside the corpus folder") from None
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        # Linux names are bytes; os.fsdecode keeps undecodable ones as lone surrogates, which no index, log or
+        # JSON can store (chunk ids hash the source as UTF-8: one such name used to abort the whole ingest).
+        raise LoadError("file name is not valid UTF-8 (rename the file)") from None
     data = _read_bytes(path, root, max_bytes)
     if not data:
         raise LoadError("empty file")
@@ -209,6 +239,12 @@ def _read_bytes(path: Path, root: Path, max_bytes: int) -> bytes:
 # ------------------------------------------------------------------------------------------ text helpers
 
 
+def _looks_binary(data: bytes) -> bool:
+    """Many C0 control bytes: binary data that happens to hold no NUL (or only ASCII-range bytes)."""
+    controls = len(data) - len(data.translate(None, _BINARY_CONTROLS))
+    return controls > MIN_CONTROLS and controls > MAX_CONTROL_SHARE * len(data)
+
+
 def decode_text(data: bytes, what: str = "a text file") -> str:
     """Strict UTF-8 (BOM dropped), or UTF-16/32 when a BOM says so. Other encodings are refused: guessing a
     legacy code page for plain text would index mojibake."""
@@ -222,9 +258,12 @@ def decode_text(data: bytes, what: str = "a text file") -> str:
         # NUL never occurs in real UTF-8 text; it marks binary data (or BOM-less UTF-16, which we cannot tell apart).
         raise LoadError(f"binary content (NUL bytes) in {what}")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LoadError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    if _looks_binary(data):
+        raise LoadError(f"binary content (control bytes) in {what}")
+    return text
 
 
 def normalize_text(text: str) -> str:
@@ -380,6 +419,9 @@ def _decode_html(data: bytes) -> str:
         return decode_text(data, "an HTML file")
     if b"\x00" in data:
         raise LoadError("binary content (NUL bytes) in an HTML file")
+    if _looks_binary(data):
+        # Without this, the cp1252 fallback below decodes any binary file named .html into indexed garbage.
+        raise LoadError("binary content (control bytes) in an HTML file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -406,9 +448,19 @@ def _parse_html_tree(markup: str) -> Any:
     # libxml2 stops building the tree at 256 levels and silently drops the rest of the page; refuse instead of
     # indexing half an article (and deeper trees would overflow recursive code downstream).
     for entry in parser.error_log:
-        if entry.type_name == "ERR_RESOURCE_LIMIT" or "Excessive depth" in entry.message:
+        if "Excessive depth" in entry.message:
             raise LoadError("HTML nested too deeply to parse (over 255 levels of tags)")
+        if entry.type_name == "ERR_RESOURCE_LIMIT":
+            # E.g. one text node or attribute over 10 MB: libxml2 stops there, so the rest would be lost.
+            reason = " ".join(entry.message.split()).split(", try XML_PARSE_HUGE")[0]
+            raise LoadError(f"HTML too large to parse ({reason})")
     return tree
+
+
+def _visible_chars(tree: Any) -> int:
+    """Characters of text outside scripts and styles, whitespace runs counted as one: cheap (no copy)."""
+    nodes = tree.xpath("//text()[not(ancestor::script) and not(ancestor::style)]")
+    return sum(len(" ".join(str(node).split())) for node in nodes)
 
 
 def _trafilatura_extract(markup: str) -> Any:
@@ -472,6 +524,12 @@ def _tree_title(tree: Any) -> str | None:
 def parse_html(data: bytes, path: Path, max_chars: int) -> _Extracted:
     markup = _decode_html(data)
     tree = _parse_html_tree(markup)  # first: refuses over-deep pages before trafilatura walks them
+    visible = _visible_chars(tree)
+    if visible > 2 * max_chars:
+        # trafilatura takes seconds per MB of text (7 s for a 3 MB paragraph, more for the 10 MB a page may
+        # have). A page with over twice the limit in text is refused without extracting: its article would
+        # have to be under half of the page to fit. Below that, the exact check runs on what is extracted.
+        raise _too_long(visible, max_chars)
     result = _trafilatura_extract(markup)
     text = _field(result, "text") or ""
     title = _scalar_str(_field(result, "title")) or _tree_title(tree)
@@ -507,6 +565,7 @@ def _clean_pdf_title(raw: Any) -> str | None:
 
 def parse_pdf(data: bytes, path: Path, max_chars: int) -> _Extracted:
     from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError
 
     if b"%PDF-" not in data[:1024]:  # the header may follow some junk, within the first 1024 bytes
         raise LoadError("not a PDF file (no %PDF- header)")
@@ -527,6 +586,10 @@ def parse_pdf(data: bytes, path: Path, max_chars: int) -> _Extracted:
     for number in range(page_count):
         try:
             page_text = pages[number].extract_text() or ""
+        except LimitReachedError:
+            # pypdf refuses to inflate a stream past its output limit (75 MB): a compression bomb, or a page
+            # far bigger than any article.
+            raise LoadError(f"PDF page {number + 1} too large to decompress (compression bomb?)") from None
         except Exception as exc:  # noqa: BLE001  (a missing page would make the document half-read)
             raise LoadError(f"corrupt PDF: page {number + 1} unreadable ({type(exc).__name__})") from None
         texts.append(page_text.strip())
@@ -580,7 +643,22 @@ def check_zip_archive(data: bytes) -> zipfile.ZipFile:
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > MIN_RATIO_CHECK_BYTES and ratio > MAX_ZIP_RATIO:
             raise LoadError(f"zip bomb suspected: {member.filename} compressed {ratio:.0f}:1")
+    for member in members:
+        _check_member_inflates_as_declared(archive, member)
     return archive
+
+
+def _check_member_inflates_as_declared(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """Declared sizes can lie. zipfile stops at the declared size, but `ZipFile.read` (python-docx's way)
+    inflates all the compressed bytes in one call first: a 1 MB member declaring 1 KB and inflating to 1 GB
+    cost 2 GB of memory and 20 s. Inflating in bounded steps here stops at the declared size, and the CRC
+    check at its end refuses a member whose data is not what its header says."""
+    try:
+        with archive.open(member) as stream:
+            while stream.read(ZIP_READ_CHUNK):
+                pass
+    except Exception as exc:  # noqa: BLE001  (BadZipFile for a bad CRC, zlib.error, encrypted members...)
+        raise LoadError(f"not a valid DOCX (archive member {member.filename} is corrupt: {exc})") from None
 
 
 def parse_docx(data: bytes, path: Path, max_chars: int) -> _Extracted:

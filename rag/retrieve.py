@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from rag.embedding import Embedder, get_embedder
-from rag.index import IndexUnavailable, LexicalIndex, first_line, get_chunks, open_collection
+from rag.index import IndexUnavailable, LexicalIndex, first_line, get_chunks, manifest_stamp, open_collection
 from rag.settings import Settings
 from rag.types import Chunk, Hit, SearchFilters
 
@@ -58,14 +58,19 @@ class HybridRetriever:
         # Opened on first use and again after a failure: a Chroma server that was down (or restarted on a new
         # data directory) is picked up by the next search, with no restart of the app.
         self._collection = collection
+        self._collection_stamp = None if settings.chroma_url else manifest_stamp(settings.index_dir)
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: int | None = None
         self._lock = threading.Lock()
 
     @property
     def collection(self) -> Any:
-        if self._collection is None:
+        # Reopened when the manifest changed since: if another process wrote the embedded index, reopening
+        # is what makes Chroma read it afresh (see index.py); after our own writes it reuses the same client.
+        stamp = None if self.settings.chroma_url else manifest_stamp(self.settings.index_dir)
+        if self._collection is None or stamp != self._collection_stamp:
             self._collection = open_collection(self.settings)
+            self._collection_stamp = stamp
         return self._collection
 
     def count(self) -> int:

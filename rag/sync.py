@@ -26,6 +26,7 @@ from rag.chunking import Chunker
 from rag.embedding import Embedder, get_embedder
 from rag.index import (
     CHROMA_MAX_BATCH,
+    RACY_MTIME_NS,
     FileRecord,
     LexicalIndex,
     Manifest,
@@ -33,6 +34,7 @@ from rag.index import (
     batched,
     iter_all_chunks,
     open_collection,
+    stored_metadata,
     vectors_by_text_hash,
 )
 from rag.loaders import LoadError, is_supported, iter_corpus_files, load_document, relative_source
@@ -159,25 +161,37 @@ def sync_corpus(
         fingerprint = index_fingerprint(settings)
         if manifest.exists and manifest.fingerprint and manifest.fingerprint != fingerprint:
             progress.message("embedding model or chunking changed: rebuilding the index from scratch")
+            # Mark the index incomplete first: a crash between the reset and the end of the rebuild must not
+            # leave a complete manifest naming chunks that are gone (were the old settings restored).
+            manifest.complete = False
+            manifest.save(settings.index_dir)
             collection = _reset_collection(settings, collection)
             manifest = Manifest()
 
-        records, pending = _scan(settings, manifest, models, report, progress, verify)
-
-        # Chroma's ids are trusted from the manifest only if the last run finished; else ask Chroma.
+        # Chroma's ids are trusted from the manifest only if the last run finished; else ask Chroma. An
+        # untrusted manifest may name chunks a crashed run already deleted (a file changed, then restored
+        # while the index was incomplete), so the scan re-chunks every file whose chunks are not all present.
         trusted = manifest.exists and manifest.complete
         existing = manifest.chunk_ids() if trusted else all_chunk_ids(collection)
+        records, pending = _scan(settings, manifest, models, report, progress, verify,
+                                 present=None if trusted else existing)
         report.repaired = manifest.exists and not manifest.complete
         desired = {cid for rec in records.values() for cid in rec.chunk_ids}
-        to_add = [c for _, chunks in pending.values() for c in chunks if c.id not in existing]
+        wanted = [c for _, chunks in pending.values() for c in chunks]
+        # Ask Chroma, not the manifest, about the chunks of changed files: an id is a function of source and
+        # text, not of the chunk's position, so a chunk kept across an edit can need new metadata (ordinal).
+        stored = stored_metadata(collection, [c.id for c in wanted])
+        to_add = [c for c in wanted if c.id not in stored]
+        to_fix = [c for c in wanted if c.id in stored and stored[c.id] != c.metadata()]
         to_delete = sorted(existing - desired)
 
-        chroma_changed = bool(to_add or to_delete)
+        chroma_changed = bool(to_add or to_fix or to_delete)
         if chroma_changed:
             manifest.complete = False
             manifest.fingerprint = fingerprint
             manifest.save(settings.index_dir)
             _write_chunks(collection, to_add, models.chunker, models.embedder, report, progress)
+            _fix_metadata(collection, to_fix)
             for part in batched(to_delete, CHROMA_MAX_BATCH):
                 collection.delete(ids=part)
             report.chunks_removed = len(to_delete)
@@ -197,6 +211,11 @@ def sync_corpus(
         return report
 
 
+def printable(name: str) -> str:
+    """A file name fit for one log line: control characters (a newline is legal in a name) escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
+
+
 def _scan(
     settings: Settings,
     manifest: Manifest,
@@ -204,8 +223,11 @@ def _scan(
     report: SyncReport,
     progress: SyncProgress,
     verify: bool,
+    present: set[str] | None = None,
 ) -> tuple[dict[str, FileRecord], dict[str, tuple[Document, list[Chunk]]]]:
-    """Walk the corpus: which files are unchanged (kept from the manifest), which must be (re)chunked."""
+    """Walk the corpus: which files are unchanged (kept from the manifest), which must be (re)chunked.
+
+    `present`: the chunk ids actually in Chroma when the manifest is not trusted (None: trust it)."""
     root = settings.corpus_dir
     records: dict[str, FileRecord] = {}
     pending: dict[str, tuple[Document, list[Chunk]]] = {}
@@ -216,7 +238,7 @@ def _scan(
         source = relative_source(path, root)
         old = manifest.files.get(source)
         try:
-            _scan_one(path, source, old, settings, models, verify, max_bytes, records, pending, report)
+            _scan_one(path, source, old, settings, models, verify, max_bytes, records, pending, report, present)
         except LoadError as exc:
             report.skipped += 1
             kept = ""
@@ -224,8 +246,10 @@ def _scan(
                 # One bad version of a file never removes what was indexed from its last good version.
                 records[source] = old
                 kept = " (kept its previously indexed version)"
-            report.skipped_files.append({"source": source, "reason": str(exc)})
-            progress.warning(f"skipped {source}: {exc}{kept}")
+            # A name that is not valid UTF-8 (surrogate escapes) must not break JSON output or the UI.
+            shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            report.skipped_files.append({"source": shown, "reason": str(exc)})
+            progress.warning(f"skipped {printable(source)}: {exc}{kept}")
         progress.file_done(source)
     for source in manifest.files:
         if source not in records:
@@ -244,21 +268,28 @@ def _scan_one(
     records: dict[str, FileRecord],
     pending: dict[str, tuple[Document, list[Chunk]]],
     report: SyncReport,
+    present: set[str] | None = None,
 ) -> None:
+    # The manifest's record of this file may be reused only if its chunks are really in the index.
+    indexed = old is not None and (present is None or present.issuperset(old.chunk_ids))
     if not is_supported(path):
         raise LoadError(f"unsupported file type {path.suffix or '(no extension)'}")
     try:
         # Stat before reading: if the file changes while we read it, the next run sees a newer mtime.
         stat = path.stat()
     except OSError as exc:
-        raise LoadError(f"cannot stat file: {exc.strerror or exc}") from None
-    if old is not None and not verify and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns:
+        raise LoadError("broken symbolic link" if path.is_symlink() else f"cannot stat file: {exc.strerror or exc}") \
+            from None
+    if indexed and not verify and not old.racy and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns:
         records[source] = old
         report.unchanged += 1
         return
+    # A file written just before we read it may be written again within the same mtime tick (an editor, an
+    # upload, a copy still running): its record must not let the next scan skip it on size and mtime alone.
+    racy = time.time_ns() - stat.st_mtime_ns < RACY_MTIME_NS
     document = load_document(path, settings.corpus_dir, max_bytes=max_bytes, max_chars=settings.max_document_chars)
-    if old is not None and old.content_hash == document.content_hash:
-        records[source] = replace(old, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    if indexed and old.content_hash == document.content_hash:
+        records[source] = replace(old, size=stat.st_size, mtime_ns=stat.st_mtime_ns, racy=racy)
         report.unchanged += 1
         return
     chunks = models.chunker.split(document)
@@ -272,12 +303,15 @@ def _scan_one(
         chunk_ids=[c.id for c in chunks],
         date=document.date,
         url=document.url,
+        racy=racy,
     )
     pending[source] = (document, chunks)
     if old is None:
         report.added += 1
-    else:
+    elif old.content_hash != document.content_hash:
         report.updated += 1
+    else:
+        report.unchanged += 1  # same text, chunks missing after a crash: rewritten, but not an update
 
 
 def _write_chunks(
@@ -307,6 +341,14 @@ def _write_chunks(
         _upsert(collection, part, np.stack([vectors[c.text_hash] for c in part]))
         report.chunks_embedded += len(unique)
         progress.embedded(len(part))
+
+
+def _fix_metadata(collection: Any, chunks: list[Chunk]) -> None:
+    """Rewrite the metadata of chunks already stored under the same id, keeping their vectors."""
+    for part in batched(chunks, CHROMA_MAX_BATCH):
+        page = collection.get(ids=[c.id for c in part], include=["embeddings"])
+        vectors = dict(zip(page["ids"], page["embeddings"], strict=True))
+        _upsert(collection, part, np.stack([np.asarray(vectors[c.id], dtype=np.float32) for c in part]))
 
 
 def _upsert(collection: Any, chunks: list[Chunk], vectors: np.ndarray) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,13 @@ class CorpusWatcher:
         self.settings = settings
         self.sync = sync
         self.delay_s = delay_s
-        self._timer: threading.Timer | None = None
-        self._lock = threading.Lock()
         self._observer: Any = None
+        # One worker thread runs the syncs; _due is when the next one should start (None: nothing pending).
+        self._cond = threading.Condition()
+        self._due: float | None = None
+        self._running = False
+        self._stopped = False
+        self._worker: threading.Thread | None = None
         self.last_report: SyncReport | None = None
         self.last_error: str | None = None
 
@@ -42,18 +47,39 @@ class CorpusWatcher:
                     return  # reads and our own temp files are not changes
                 watcher.poke()
 
+        self._worker = threading.Thread(target=self._loop, name="corpus-watcher", daemon=True)
+        self._worker.start()
         self._observer = Observer()
         self._observer.schedule(Handler(), str(self.settings.corpus_dir), recursive=True)
         self._observer.daemon = True
         self._observer.start()
 
     def poke(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(self.delay_s, self._run)
-            self._timer.daemon = True
-            self._timer.start()
+        """A change happened: sync delay_s after the last poke. A poke during a running sync schedules another
+        one after it, so a file edited mid-sync is never left at the version that sync read."""
+        with self._cond:
+            self._due = time.monotonic() + self.delay_s
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Block until no sync is pending or running (True), or timeout_s passes (False)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._due is None and not self._running, timeout=timeout_s)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (self._due is None or time.monotonic() < self._due):
+                    self._cond.wait(None if self._due is None else max(0.0, self._due - time.monotonic()))
+                if self._stopped:
+                    return
+                self._due, self._running = None, True
+            try:
+                self._run()
+            finally:
+                with self._cond:
+                    self._running = False
+                    self._cond.notify_all()
 
     def _run(self) -> None:
         try:
@@ -65,8 +91,9 @@ class CorpusWatcher:
             log.warning("sync after a corpus change failed: %s", self.last_error)
 
     def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout=5)

@@ -52,9 +52,24 @@ def heuristic_rewrite(question: str, history: list[Message]) -> str:
     if not previous:
         return question.strip()
     q = question.strip()
-    if _FOLLOW_UP_RE.search(q) or len(content_terms(q)) <= 3:
-        return f"{q} (context: {previous[-1]})"
+    if _leans_on_context(q):
+        # Follow-ups chain ("Who won?" → "How old is she?" → "How many points did she score?"): the context
+        # is the latest earlier question that stands on its own, not merely the previous one.
+        topic = next((p for p in reversed(previous) if _names_its_topic(p)), previous[-1])
+        return f"{q} (context: {topic})"
     return q
+
+
+def _leans_on_context(question: str) -> bool:
+    return bool(_FOLLOW_UP_RE.search(question)) or len(content_terms(question)) <= 3
+
+
+_PRONOUN_RE = re.compile(r"\b(he|she|it|they|them|his|her|its|their|him)\b", re.IGNORECASE)
+
+
+def _names_its_topic(question: str) -> bool:
+    """No pronoun to resolve and enough words of its own: a question that can anchor the ones after it."""
+    return not _PRONOUN_RE.search(question) and len(content_terms(question)) > 3
 
 
 # ------------------------------------------------------------------------------------------ extractive

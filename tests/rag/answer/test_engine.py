@@ -73,6 +73,10 @@ def test_follow_up_is_rewritten_with_the_conversation(engine: AnswerEngine) -> N
                {"role": "assistant", "content": "Mira Castell won it [1]."}]
     assert "Harbour Chess Open" in heuristic_rewrite("How old is she?", history)
     assert heuristic_rewrite("What did the Kordal miners win in the wage deal?", history).startswith("What did")
+    # A chain of follow-ups keeps the topic of the last question that named it.
+    chain = [*history, {"role": "user", "content": "How old is she?"},
+             {"role": "assistant", "content": "She is sixteen [1]."}]
+    assert "Harbour Chess Open" in heuristic_rewrite("How many points did she score?", chain)
     answer = engine.ask("How old is she?", history=history)
     assert answer.standalone_question != "How old is she?"
     assert "sixteen" in answer.answer and answer.citations[0].source == "harbour-chess-open.md"
