@@ -150,7 +150,9 @@ def test_sync_skips_each_bad_file_once_and_indexes_every_good_one(make_settings,
     good, bad = prefixed(hostile, "hostile")
     assert len(bad) >= 200
     overwrite_with_garbage(settings.corpus_dir)
-    expected_bad = {f.source for f in bad} | {"before/overwritten.md"}
+    # A name that is not valid UTF-8 is reported with its bad bytes escaped (it must fit JSON and the UI).
+    shown = {f.source.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"): f.source for f in bad}
+    expected_bad = set(shown) | {"before/overwritten.md"}
 
     report = sync_corpus(settings, embedder=embedder)
     reported = Counter(entry["source"] for entry in report.skipped_files)
@@ -158,7 +160,7 @@ def test_sync_skips_each_bad_file_once_and_indexes_every_good_one(make_settings,
     assert max(reported.values()) == 1
     assert report.skipped == len(expected_bad)
     assert (report.added, report.deleted) == (len(good), 0)
-    reasons = {entry["source"]: entry["reason"] for entry in report.skipped_files}
+    reasons = {shown.get(entry["source"], entry["source"]): entry["reason"] for entry in report.skipped_files}
     assert_reasons_are_clear(reasons, bad)
     assert "binary content" in reasons["before/overwritten.md"]
 
