@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from rag.embedding import Embedder
 from rag.llm.weights import GGUF_SHA256, ModelUnavailable, ensure_local_gguf
 from rag.settings import Settings
 from tests.conftest import injection_rows
+from tests.servers import free_port
 from ui.render import answer_html
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
@@ -66,12 +66,6 @@ def test_local_model_answers_with_the_fact_and_cites_the_article(local_engine: A
 def test_local_model_refuses_when_the_corpus_has_no_answer(local_engine: AnswerEngine) -> None:
     answer = local_engine.ask("What is the population of Varnholm?")
     assert answer.refused
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
