@@ -262,9 +262,11 @@ def _register_ask(sub: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from rag.auth import AccessPolicy
     from ui.app import serve
 
     settings = _settings(args, host=args.host, port=args.port, llm_backend=args.backend)
+    AccessPolicy(settings).check_startup()  # no accounts on a network address: refuse before indexing
     print(f"indexing {settings.corpus_dir} …", flush=True)
     serve(settings, watch=not args.no_watch)
     return 0
@@ -285,7 +287,13 @@ def _register_eval(sub: Any) -> None:
     register(sub)
 
 
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_ask, _register_serve, _register_eval]
+def _register_user(sub: Any) -> None:
+    from rag.users_cli import register
+
+    register(sub)
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_ask, _register_serve, _register_eval, _register_user]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,11 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     from rag.questions import QuestionFileError
     from rag.retrieve import FilterError
     from rag.sync import IngestBusy
+    from rag.users import AccountError
 
     try:
         return int(args.func(args) or 0)
     except (CliError, IngestBusy, IndexUnavailable, EmbeddingModelUnavailable, FilterError, FileNotFoundError,
-            BackendUnavailable, QuestionFileError) as exc:
+            BackendUnavailable, QuestionFileError, AccountError) as exc:
         _err(f"error: {exc}")
         return 2
     except ValidationError as exc:

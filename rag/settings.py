@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     port: int = 7860
     max_upload_mb: float = 20.0
     watch: bool = True
+    # Accounts (docs/security.md): a login lasts this long; after this many failed logins for one user name or
+    # from one address, attempts are refused for a lock-out of this many seconds, doubling with each failure.
+    session_ttl_s: float = 8 * 3600.0
+    login_free_failures: int = 5
+    login_lockout_s: float = 1.0
 
     def resolved(self) -> Settings:
         """A copy with absolute paths, so a chdir never changes what is indexed."""

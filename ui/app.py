@@ -18,12 +18,15 @@ import gradio as gr
 from rag.answer.engine import Answer, AnswerEngine
 from rag.answer.factory import BackendUnavailable, make_answerer, make_engine
 from rag.answer.generate import ExtractiveAnswerer
+from rag.auth import AccessPolicy, LoginThrottle
 from rag.corpus import UploadRejected, delete_document, list_documents, save_upload
 from rag.embedding import get_embedder
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
 from rag.sync import SyncProgress, sync_corpus
 from rag.types import SearchFilters, SyncReport
+from rag.users import Role
 from rag.watch import CorpusWatcher
+from ui.auth import install_session_expiry, launch_options, require
 from ui.render import CSS, answer_html, escape, retrieved_html, sources_html, streaming_html
 
 log = logging.getLogger(__name__)
@@ -50,8 +53,10 @@ class GradioProgress(SyncProgress):
 class ChatService:
     """What one running app shares between sessions: models, index, watcher."""
 
-    def __init__(self, settings: Settings, engine: AnswerEngine | None = None) -> None:
+    def __init__(self, settings: Settings, engine: AnswerEngine | None = None,
+                 policy: AccessPolicy | None = None) -> None:
         self.settings = settings
+        self.policy = policy or AccessPolicy(settings)
         self.embedder = get_embedder(settings.embedding_model, settings.embedding_device,
                                      settings.embedding_batch_size)
         self.notice = ""
@@ -93,9 +98,11 @@ def _filters(source: str | None, since: str | None, until: str | None) -> Search
 
 def build_app(service: ChatService) -> gr.Blocks:
     settings = service.settings
+    policy = service.policy
 
     def respond(message: str, chat: list[dict[str, str]], history: list[dict[str, str]], k: float, source: str,
-                since: str, until: str):  # noqa: ANN202  (a generator of Gradio updates)
+                since: str, until: str, request: gr.Request):  # noqa: ANN202  (a generator of Gradio updates)
+        require(policy, request, Role.reader)
         message = (message or "").strip()
         if not message:
             yield chat, history, gr.update(), gr.update(), ""
@@ -127,20 +134,32 @@ def build_app(service: ChatService) -> gr.Blocks:
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
         yield chat, history, sources_html(answer), retrieved_html(answer), ""
 
-    def new_chat():  # noqa: ANN202
+    def new_chat(request: gr.Request):  # noqa: ANN202
+        require(policy, request, Role.reader)
         return [], [], sources_html(None), retrieved_html(None), ""
 
     def documents_table() -> list[list[Any]]:
         return [[d["source"], d["title"], d["date"], d["chunks"]] for d in list_documents(settings)]
 
-    def corpus_state():  # noqa: ANN202
+    def api_documents(request: gr.Request) -> list[dict[str, Any]]:
+        """The indexed documents: source, title, date, chunks."""
+        require(policy, request, Role.reader)
+        return list_documents(settings)
+
+    def corpus_state(request: gr.Request):  # noqa: ANN202
+        require(policy, request, Role.reader)
         docs = documents_table()
         status = ""
         if service.watcher and service.watcher.last_error:
             status = f"⚠ last automatic sync failed: {escape(service.watcher.last_error)}"
         return docs, gr.update(choices=[row[0] for row in docs]), service.header(), status
 
-    def upload(files: list[Any] | None, progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
+    def refresh_corpus(request: gr.Request):  # noqa: ANN202
+        return corpus_state(request)[:3]
+
+    def upload(files: list[Any] | None, request: gr.Request,
+               progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
+        require(policy, request, Role.editor)
         lines = []
         for item in files or []:
             path = Path(item if isinstance(item, str) else item.name)
@@ -154,21 +173,24 @@ def build_app(service: ChatService) -> gr.Blocks:
         report = service.sync(GradioProgress(progress))
         lines.append(escape(report.summary_line()))
         lines += [f"✖ skipped {escape(s['source'])}: {escape(s['reason'])}" for s in report.skipped_files]
-        docs, choices, header, _ = corpus_state()
+        docs, choices, header, _ = corpus_state(request)
         return "  \n".join(lines), docs, choices, header, None
 
-    def delete(source: str | None, progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
+    def delete(source: str | None, request: gr.Request,
+               progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
+        require(policy, request, Role.editor)
         if not source:
-            return "Choose a document to delete.", *corpus_state()[:3]
+            return "Choose a document to delete.", *corpus_state(request)[:3]
         try:
             delete_document(settings, source)
         except (ValueError, FileNotFoundError) as exc:
-            return f"✖ {escape(str(exc))}", *corpus_state()[:3]
+            return f"✖ {escape(str(exc))}", *corpus_state(request)[:3]
         report = service.sync(GradioProgress(progress))
-        return f"Deleted {escape(source)}. {escape(report.summary_line())}", *corpus_state()[:3]
+        return f"Deleted {escape(source)}. {escape(report.summary_line())}", *corpus_state(request)[:3]
 
-    def api_ask(question: str, history_json: str = "[]") -> dict[str, Any]:
+    def api_ask(question: str, history_json: str = "[]", request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
         """Ask a question; `history_json` is a JSON list of {"role", "content"} turns. Returns the answer as JSON."""
+        require(policy, request, Role.reader)
         try:
             history = json.loads(history_json or "[]")
         except ValueError:
@@ -210,10 +232,12 @@ def build_app(service: ChatService) -> gr.Blocks:
                             file_types=list(SUPPORTED_EXTENSIONS), elem_id="upload")
             add = gr.Button("Add to corpus", variant="primary", elem_id="add")
             status = gr.Markdown(elem_id="corpus-status")
-            docs = gr.Dataframe(headers=["file", "title", "date", "chunks"], value=documents_table(),
+            # Filled on page load (corpus_state checks the user), not baked into the page's config.
+            docs = gr.Dataframe(headers=["file", "title", "date", "chunks"], value=[],
                                 interactive=False, elem_id="documents")
             with gr.Row():
-                doomed = gr.Dropdown(label="Document", choices=[r[0] for r in documents_table()], scale=4)
+                # Any value reaches delete(), which checks the role and that the path is inside the corpus.
+                doomed = gr.Dropdown(label="Document", choices=[], scale=4, allow_custom_value=True)
                 remove = gr.Button("Delete document", variant="stop", scale=1, elem_id="delete")
         inputs = [question, chatbot, history_state, top_k, source, since, until]
         outputs = [chatbot, history_state, sources, retrieved, question]
@@ -222,19 +246,25 @@ def build_app(service: ChatService) -> gr.Blocks:
         send.click(respond, inputs, outputs, api_name="chat")
         question.submit(respond, inputs, outputs, api_name=False)
         new.click(new_chat, None, outputs, api_name=False)
-        add.click(upload, [files], [status, docs, doomed, header, files], api_name=False)
-        remove.click(delete, [doomed], [status, docs, doomed, header], api_name=False)
+        # Uploads and deletions are APIs too; each handler checks the caller's role (readers are refused).
+        add.click(upload, [files], [status, docs, doomed, header, files], api_name="upload")
+        remove.click(delete, [doomed], [status, docs, doomed, header], api_name="delete")
         # The watcher syncs hand-made changes in the background; the tables catch up every few seconds.
         timer = gr.Timer(3)
-        timer.tick(lambda: corpus_state()[:3], None, [docs, doomed, header], api_name=False)
+        timer.tick(refresh_corpus, None, [docs, doomed, header], api_name=False)
+        app.load(refresh_corpus, None, [docs, doomed, header], api_name=False)
         gr.api(api_ask, api_name="ask")
+        gr.api(api_documents, api_name="documents")
     app.queue(default_concurrency_limit=4, max_size=64)
     return app
 
 
 def serve(settings: Settings, *, sync_first: bool = True, watch: bool | None = None, block: bool = True,
           quiet: bool = False) -> tuple[gr.Blocks, ChatService]:
-    service = ChatService(settings)
+    # Before anything slow: a server that may not start says so at once (AccountsRequired, AccountsFileError).
+    policy = AccessPolicy(settings)
+    policy.check_startup()
+    service = ChatService(settings, policy=policy)
     if sync_first:
         report = service.sync()
         if not quiet:
@@ -242,6 +272,13 @@ def serve(settings: Settings, *, sync_first: bool = True, watch: bool | None = N
     if settings.watch if watch is None else watch:
         service.start_watcher()
     app = build_app(service)
-    app.launch(server_name=settings.host, server_port=settings.port, share=False, prevent_thread_lock=not block,
-               quiet=quiet, css=CSS, show_error=True)
+    throttle = LoginThrottle(settings.login_free_failures, settings.login_lockout_s)
+    # Monitoring and the in-browser run history are off: the first shows every user's traffic to anyone logged
+    # in, the second leaves answers in a shared browser; saved conversations replace it.
+    app.launch(server_name=settings.host, server_port=settings.port, share=False, prevent_thread_lock=True,
+               quiet=quiet, css=CSS, show_error=True, enable_monitoring=False, run_history=False,
+               **launch_options(policy, throttle))
+    install_session_expiry(app, policy, settings.session_ttl_s)
+    if block:
+        app.block_thread()
     return app, service
