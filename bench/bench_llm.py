@@ -23,7 +23,7 @@ from common import percentile
 
 from rag.answer.evidence import select_evidence
 from rag.answer.prompt import SYSTEM_PROMPT, user_message
-from rag.embedding import get_embedder
+from rag.embedding import embedder_for
 from rag.llm.local import LocalLlamaChat
 from rag.llm.weights import MODEL_NAME, ensure_local_gguf
 from rag.retrieve import HybridRetriever
@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = get_settings(corpus_dir=SAMPLE / "corpus", index_dir=Path("/tmp/bench-llm-index"))
-    embedder = get_embedder(settings.embedding_model)
+    embedder = embedder_for(settings)
     sync_corpus(settings, embedder=embedder)
     retriever = HybridRetriever(settings, embedder=embedder)
     rows = [json.loads(line) for line in (SAMPLE / "questions.jsonl").read_text().splitlines() if line.strip()]

@@ -53,7 +53,7 @@ def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str
     from rag.answer.engine import AnswerEngine
     from rag.answer.factory import make_answerer, make_engine
     from rag.cli import CliError
-    from rag.embedding import get_embedder
+    from rag.embedding import embedder_for
     from rag.sync import sync_corpus
     from rag.verify import make_support_checker
 
@@ -65,7 +65,7 @@ def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str
     # An explicit --index is used as given; otherwise each eval corpus gets its own index under .rag/evals.
     if args.index is None:
         settings = settings.model_copy(update={"index_dir": default_index_dir(settings, corpus)})
-    embedder = get_embedder(settings.embedding_model, settings.embedding_device, settings.embedding_batch_size)
+    embedder = embedder_for(settings)
     report = sync_corpus(settings, embedder=embedder)
     print(f"corpus {corpus}: {report.summary_line()}")
     answerer = make_answerer(settings, embedder)

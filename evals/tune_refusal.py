@@ -15,7 +15,7 @@ from pathlib import Path
 import rag  # noqa: F401
 from evals.runner import default_index_dir, load_dataset
 from rag.answer.text import coverage
-from rag.embedding import get_embedder
+from rag.embedding import embedder_for
 from rag.retrieve import HybridRetriever
 from rag.settings import get_settings
 from rag.sync import sync_corpus
@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings(corpus_dir=args.corpus)
     settings = settings.model_copy(update={"index_dir": default_index_dir(settings, settings.corpus_dir)})
-    embedder = get_embedder(settings.embedding_model)
+    embedder = embedder_for(settings)
     sync_corpus(settings, embedder=embedder)
     retriever = HybridRetriever(settings, embedder=embedder)
     rows = load_dataset(args.dataset)

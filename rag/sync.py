@@ -23,7 +23,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from rag.chunking import Chunker
-from rag.embedding import Embedder, get_embedder
+from rag.embedding import Embedder, check_device, embedder_for
 from rag.index import (
     CHROMA_MAX_BATCH,
     RACY_MTIME_NS,
@@ -106,6 +106,9 @@ def index_fingerprint(settings: Settings) -> dict[str, Any]:
     settings alone, so an unchanged corpus is confirmed without loading the embedding model."""
     from rag.chunking import SEPARATORS, TITLE_MAX_TOKENS
 
+    # The embedding runtime (OpenVINO bf16 or torch f32) is deliberately absent: both compute the same model's
+    # vectors (cosine ≥ 0.999, tests/rag/test_embedding.py; the same chunk embedded in two batches differs as
+    # much), so switching runtimes keeps the index. A change of model or chunking rebuilds it.
     return {
         "embedding_model": settings.embedding_model,
         "chunk_tokens": settings.chunk_tokens,
@@ -126,8 +129,8 @@ class LazyModels:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            s = self.settings
-            self._embedder = get_embedder(s.embedding_model, s.embedding_device, s.embedding_batch_size)
+            # Only the tokenizer loads here (chunking needs it); the network loads on the first embedding.
+            self._embedder = embedder_for(self.settings)
         return self._embedder
 
     @property
@@ -154,6 +157,7 @@ def sync_corpus(
     report = SyncReport()
     if not settings.corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder {settings.corpus_dir} does not exist")
+    check_device(settings.embedding_device)  # a missing GPU is said before any work, not mid-run
     with ingest_lock(settings, progress):
         models = LazyModels(settings, embedder)
         collection = collection if collection is not None else open_collection(settings)

