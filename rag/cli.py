@@ -178,20 +178,34 @@ def cmd_status(args: argparse.Namespace) -> int:
         {"source": src, "title": rec.title, "date": rec.date, "chunks": len(rec.chunk_ids)}
         for src, rec in sorted(manifest.files.items())
     ]
+    from rag.audit import AuditLog
+
+    changes = AuditLog(settings.index_dir).last(args.changes)
     if args.json:
         _out(json.dumps({"corpus": str(settings.corpus_dir), "index": str(settings.index_dir),
-                         "complete": manifest.complete, "documents": docs}, ensure_ascii=False))
+                         "complete": manifest.complete, "documents": docs, "app_changes": changes},
+                        ensure_ascii=False))
         return 0
     _out(f"corpus {settings.corpus_dir}  ·  index {settings.chroma_url or settings.index_dir}")
     if not manifest.exists:
         _out("not indexed yet: run `rag ingest`")
+        _print_changes(changes)
         return 0
     if not manifest.complete:
         _out("the last ingest did not finish: the next `rag ingest` repairs the index")
     for doc in docs:
         _out(f"{doc['chunks']:5d} chunks  {doc['date'] or '          '}  {doc['source']}  ·  {doc['title']}")
     _out(f"{len(docs)} documents, {sum(d['chunks'] for d in docs)} chunks")
+    _print_changes(changes)
     return 0
+
+
+def _print_changes(changes: list[dict[str, Any]]) -> None:
+    if changes:
+        _out("last changes through the web app:")
+        for change in changes:
+            _out(f"  {change['at']}  {change['user']}  {change['action']}  {change['target']}"
+                 + (f"  ({change['detail']})" if change["detail"] else ""))
 
 
 # ----------------------------------------------------------------------------------------------- parser
@@ -222,8 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(p)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("status", help="list indexed documents")
+    p = sub.add_parser("status", help="list indexed documents and the last corpus changes made in the web app")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--changes", type=int, default=10, metavar="N", help="how many web-app changes to show (10)")
     p.set_defaults(func=cmd_status)
 
     for register in _EXTRA_COMMANDS:
@@ -293,7 +308,14 @@ def _register_user(sub: Any) -> None:
     register(sub)
 
 
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_ask, _register_serve, _register_eval, _register_user]
+def _register_feedback(sub: Any) -> None:
+    from rag.feedback_cli import register
+
+    register(sub)
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_ask, _register_serve, _register_eval, _register_user,
+                                                _register_feedback]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -18,7 +19,9 @@ import gradio as gr
 from rag.answer.engine import Answer, AnswerEngine
 from rag.answer.factory import BackendUnavailable, make_answerer, make_engine
 from rag.answer.generate import ExtractiveAnswerer
+from rag.audit import AuditLog
 from rag.auth import AccessPolicy, LoginThrottle
+from rag.conversations import ConversationStore
 from rag.corpus import UploadRejected, delete_document, list_documents, save_upload
 from rag.embedding import embedder_for
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
@@ -27,6 +30,7 @@ from rag.types import SearchFilters, SyncReport
 from rag.users import Role
 from rag.watch import CorpusWatcher
 from ui.auth import install_session_expiry, launch_options, require
+from ui.conversations import NEW_CONVERSATION, conversation_panel, save_turn
 from ui.render import CSS, answer_html, escape, retrieved_html, sources_html, streaming_html
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,8 @@ class ChatService:
                  policy: AccessPolicy | None = None) -> None:
         self.settings = settings
         self.policy = policy or AccessPolicy(settings)
+        self.conversations = ConversationStore(settings.index_dir)
+        self.audit = AuditLog(settings.index_dir)
         self.embedder = embedder_for(settings)
         self.notice = ""
         if engine is None:
@@ -100,11 +106,13 @@ def build_app(service: ChatService) -> gr.Blocks:
     policy = service.policy
 
     def respond(message: str, chat: list[dict[str, str]], history: list[dict[str, str]], k: float, source: str,
-                since: str, until: str, request: gr.Request):  # noqa: ANN202  (a generator of Gradio updates)
-        require(policy, request, Role.reader)
+                since: str, until: str, conversation: dict[str, Any] | None,
+                request: gr.Request):  # noqa: ANN202  (a generator of Gradio updates)
+        who = require(policy, request, Role.reader)
+        conversation = conversation or dict(NEW_CONVERSATION)
         message = (message or "").strip()
         if not message:
-            yield chat, history, gr.update(), gr.update(), ""
+            yield chat, history, gr.update(), gr.update(), "", conversation
             return
         chat = [*chat, {"role": "user", "content": escape(message)}, {"role": "assistant", "content": ""}]
         answer: Answer | None = None
@@ -122,20 +130,25 @@ def build_app(service: ChatService) -> gr.Blocks:
                     if time.monotonic() - shown >= STREAM_INTERVAL_S:
                         shown = time.monotonic()
                         chat[-1] = {"role": "assistant", "content": streaming_html(partial)}
-                        yield chat, history, gr.update(), gr.update(), ""
+                        yield chat, history, gr.update(), gr.update(), "", conversation
         except Exception as exc:  # noqa: BLE001  (one failed question must not break the session)
             log.exception("answer failed")
             chat[-1] = {"role": "assistant", "content": f'<div class="refusal">⚠ {escape(str(exc))}</div>'}
-            yield chat, history, gr.update(), gr.update(), ""
+            conversation = {**conversation, "positions": [*conversation.get("positions", []), None]}
+            yield chat, history, gr.update(), gr.update(), "", conversation
             return
         assert answer is not None
-        chat[-1] = {"role": "assistant", "content": answer_html(answer)}
+        shown, sources = answer_html(answer), sources_html(answer)
+        # Saved before it is shown as final: once the page shows the answer, a restart does not lose it.
+        conversation, not_saved = save_turn(service.conversations, who.name, conversation, message, answer, shown,
+                                            sources)
+        chat[-1] = {"role": "assistant", "content": shown + not_saved}
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
-        yield chat, history, sources_html(answer), retrieved_html(answer), ""
+        yield chat, history, sources, retrieved_html(answer), "", conversation
 
     def new_chat(request: gr.Request):  # noqa: ANN202
         require(policy, request, Role.reader)
-        return [], [], sources_html(None), retrieved_html(None), ""
+        return [], [], sources_html(None), retrieved_html(None), "", dict(NEW_CONVERSATION)
 
     def documents_table() -> list[list[Any]]:
         return [[d["source"], d["title"], d["date"], d["chunks"]] for d in list_documents(settings)]
@@ -158,7 +171,7 @@ def build_app(service: ChatService) -> gr.Blocks:
 
     def upload(files: list[Any] | None, request: gr.Request,
                progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
-        require(policy, request, Role.editor)
+        who = require(policy, request, Role.editor)
         lines = []
         for item in files or []:
             path = Path(item if isinstance(item, str) else item.name)
@@ -167,6 +180,7 @@ def build_app(service: ChatService) -> gr.Blocks:
                 renamed = f" (a file named {saved.renamed_from} exists: saved as {saved.source})" \
                     if saved.renamed_from else ""
                 lines.append(f"✔ {escape(saved.source)}{escape(renamed)}")
+                lines += audit(who.name, "upload", saved.source, f"as {saved.source}" if saved.renamed_from else "")
             except UploadRejected as exc:
                 lines.append(f"✖ {escape(str(exc))}")
         report = service.sync(GradioProgress(progress))
@@ -177,15 +191,26 @@ def build_app(service: ChatService) -> gr.Blocks:
 
     def delete(source: str | None, request: gr.Request,
                progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
-        require(policy, request, Role.editor)
+        who = require(policy, request, Role.editor)
         if not source:
             return "Choose a document to delete.", *corpus_state(request)[:3]
         try:
-            delete_document(settings, source)
+            deleted = delete_document(settings, source)
         except (ValueError, FileNotFoundError) as exc:
             return f"✖ {escape(str(exc))}", *corpus_state(request)[:3]
+        logged = audit(who.name, "delete", deleted.relative_to(settings.corpus_dir.resolve()).as_posix())
         report = service.sync(GradioProgress(progress))
-        return f"Deleted {escape(source)}. {escape(report.summary_line())}", *corpus_state(request)[:3]
+        return (f"Deleted {escape(source)}. {escape(report.summary_line())}" + "".join(f"  \n{x}" for x in logged),
+                *corpus_state(request)[:3])
+
+    def audit(user: str, action: str, target: str, detail: str = "") -> list[str]:
+        """Log a corpus change made through the app; a failure to log is shown, the change itself stands."""
+        try:
+            service.audit.record(user, action, target, detail)
+        except (OSError, sqlite3.Error) as exc:
+            log.error("audit log not written: %s", exc)
+            return [f"⚠ not written to the audit log: {escape(str(exc))}"]
+        return []
 
     def api_ask(question: str, history_json: str = "[]", request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
         """Ask a question; `history_json` is a JSON list of {"role", "content"} turns. Returns the answer as JSON."""
@@ -204,11 +229,13 @@ def build_app(service: ChatService) -> gr.Blocks:
     with gr.Blocks(title="newsrag") as app:
         header = gr.Markdown(service.header())
         history_state = gr.State([])
+        conversation = gr.State(dict(NEW_CONVERSATION))
         with gr.Tab("Chat"):
             with gr.Row():
+                panel_column = gr.Column(scale=1, min_width=220)
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(label="Chat", height=480, sanitize_html=True, elem_id="chatbot",
-                                         buttons=["copy"], feedback_options=None)
+                                         buttons=["copy"], feedback_options=("Like", "Dislike"))
                     with gr.Row():
                         question = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
                                               elem_id="question", autofocus=True)
@@ -238,13 +265,21 @@ def build_app(service: ChatService) -> gr.Blocks:
                 # Any value reaches delete(), which checks the role and that the path is inside the corpus.
                 doomed = gr.Dropdown(label="Document", choices=[], scale=4, allow_custom_value=True)
                 remove = gr.Button("Delete document", variant="stop", scale=1, elem_id="delete")
-        inputs = [question, chatbot, history_state, top_k, source, since, until]
-        outputs = [chatbot, history_state, sources, retrieved, question]
+        with panel_column:
+            panel = conversation_panel(policy, service.conversations, chatbot=chatbot, history_state=history_state,
+                                       sources=sources, retrieved=retrieved, conversation=conversation)
+        inputs = [question, chatbot, history_state, top_k, source, since, until, conversation]
+        outputs = [chatbot, history_state, sources, retrieved, question, conversation]
+        listing = [panel["list"], panel["title"]]
         # The chat itself is an API too ("/chat"): gradio_client sessions keep their own history state, as
         # browser tabs do (the load test drives it).
-        send.click(respond, inputs, outputs, api_name="chat")
-        question.submit(respond, inputs, outputs, api_name=False)
-        new.click(new_chat, None, outputs, api_name=False)
+        send.click(respond, inputs, outputs, api_name="chat").then(
+            panel["refresh"], [conversation], listing, api_name=False)
+        question.submit(respond, inputs, outputs, api_name=False).then(
+            panel["refresh"], [conversation], listing, api_name=False)
+        new.click(new_chat, None, outputs, api_name=False).then(
+            panel["refresh"], [conversation], listing, api_name=False)
+        app.load(panel["refresh"], [conversation], listing, api_name=False)
         # Uploads and deletions are APIs too; each handler checks the caller's role (readers are refused).
         add.click(upload, [files], [status, docs, doomed, header, files], api_name="upload")
         remove.click(delete, [doomed], [status, docs, doomed, header], api_name="delete")

@@ -67,7 +67,8 @@ def test_without_login_every_route_and_every_event_is_refused(guarded: tuple[str
     config = login(url, "rita").get("/config").json()
     events = config["dependencies"]
     named = {d["api_name"] for d in events if d.get("api_name")}
-    assert {"ask", "chat", "upload", "delete", "documents"} <= named
+    assert {"ask", "chat", "upload", "delete", "documents", "conversations", "conversation", "rename_conversation",
+            "delete_conversation", "export_conversation", "feedback"} <= named
     anonymous = httpx.Client(base_url=url, timeout=30)
     page = anonymous.get("/")
     assert page.status_code == 200 and '"auth_required":true' in page.text.replace(" ", "")
@@ -130,6 +131,10 @@ def test_editor_uploads_and_deletes(guarded: tuple[str, Settings], tmp_path: Pat
     status, *_ = editor.predict("tram depot.md", api_name="/delete")
     assert status.startswith("Deleted tram depot.md")
     assert not (settings.corpus_dir / "tram depot.md").exists()
+    from rag.audit import AuditLog
+
+    changes = [(e["user"], e["action"], e["target"]) for e in AuditLog(settings.index_dir).last(2)]
+    assert changes == [("eddie", "delete", "tram depot.md"), ("eddie", "upload", "tram depot.md")]
 
 
 def test_removed_account_loses_its_open_session(guarded: tuple[str, Settings]) -> None:
@@ -174,3 +179,31 @@ def test_sessions_expire(short_sessions: str) -> None:
     time.sleep(3.5)
     assert http.get("/config").status_code == 401
     assert "auth_required" in http.get("/").text
+
+
+def test_each_user_sees_only_their_own_conversations(guarded: tuple[str, Settings]) -> None:
+    from gradio_client.exceptions import AppError
+
+    url, _ = guarded
+    rita, eddie = client(url, "rita"), client(url, "eddie")
+    chat, *_ = rita.predict("Who won the Harbour Chess Open?", [], 5, "", "", "", api_name="/chat")
+    assert "Mira Castell" in chat[-1]["content"][0]["text"]
+    rita.predict("How old is she?", chat, 5, "", "", "", api_name="/chat")  # same session: same conversation
+    mine = rita.predict(api_name="/conversations")
+    assert [c["title"] for c in mine] == ["Who won the Harbour Chess Open?"] and mine[0]["turns"] == 2
+    cid = mine[0]["id"]
+    assert all(c["id"] != cid for c in eddie.predict(api_name="/conversations"))
+    for api, args in [("/conversation", [cid]), ("/export_conversation", [cid]), ("/rename_conversation", [cid, "x"]),
+                      ("/delete_conversation", [cid]), ("/feedback", [cid, 0, -1, "not mine"])]:
+        with pytest.raises(AppError, match="no conversation"):
+            eddie.predict(*args, api_name=api)
+    assert rita.predict(cid, 0, -1, "<script>alert(1)</script> wrong", api_name="/feedback") == "saved"
+    full = rita.predict(cid, api_name="/conversation")
+    assert full["title"] == "Who won the Harbour Chess Open?" and len(full["turns"]) == 2
+    assert "sixteen" in full["turns"][1]["answer"]["answer"]
+    markdown = rita.predict(cid, api_name="/export_conversation")
+    assert "## Q2. How old is she?" in markdown and "`harbour-chess-open.md`" in markdown
+    assert rita.predict(cid, "Chess <img src=x onerror=alert(1)>", api_name="/rename_conversation") == \
+        "Chess <img src=x onerror=alert(1)>"
+    assert rita.predict(cid, api_name="/delete_conversation") == "deleted"
+    assert rita.predict(api_name="/conversations") == []
