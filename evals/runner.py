@@ -12,14 +12,12 @@ from typing import Any
 from evals import metrics as m
 from rag.answer.citations import strip_citations
 from rag.answer.engine import Answer, AnswerEngine
-from rag.questions import QuestionFileError, parse_question_lines
+from rag.errors import DatasetError
+from rag.questions import parse_question_lines
 from rag.settings import Settings
 
 HIT_KS = (1, 3, 5, 10)
 RETRIEVE_K = 10
-
-
-DatasetError = QuestionFileError
 
 
 def load_dataset(path: Path) -> list[dict[str, Any]]:

@@ -13,18 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rag.errors import AccessDenied, AccountError, AccountsRequired
 from rag.settings import Settings
-from rag.users import LOCAL_USER, AccountError, AccountStore, Role
+from rag.users import LOCAL_USER, AccountStore, Role
 
 log = logging.getLogger(__name__)
-
-
-class AccessDenied(PermissionError):
-    """A request its user may not make: one line, shown to the caller."""
-
-
-class AccountsRequired(AccountError):
-    """`rag serve` on a non-loopback address without any account."""
 
 
 def is_loopback(host: str) -> bool:

@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from rag.appdb import AppDB
+from rag.errors import ConversationNotFound
 
 MAX_TITLE_CHARS = 120
 MAX_NOTE_CHARS = 2000
-
-
-class ConversationNotFound(LookupError):
-    """No conversation of that id belongs to this user."""
 
 
 @dataclass

@@ -10,12 +10,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import DocumentNotFound, OutsideCorpus, UploadRejected
 from rag.index import Manifest
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
-
-
-class UploadRejected(ValueError):
-    """One-line reason an uploaded file was not saved."""
 
 
 @dataclass
@@ -107,9 +104,9 @@ def delete_document(settings: Settings, source: str) -> Path:
     root = settings.corpus_dir.resolve()
     target = (root / source).resolve()
     if not target.is_relative_to(root) or target == root:
-        raise ValueError(f"{source}: not inside the corpus")
+        raise OutsideCorpus(f"{source}: not inside the corpus")
     if not target.is_file():
-        raise FileNotFoundError(f"{source}: no such document")
+        raise DocumentNotFound(f"{source}: no such document")
     target.unlink()
     return target
 

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from rag.errors import EmbeddingModelUnavailable
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -37,10 +39,6 @@ log = logging.getLogger(__name__)
 
 Runtime = Literal["auto", "openvino", "torch"]
 RUNTIMES: tuple[str, ...] = ("auto", "openvino", "torch")
-
-
-class EmbeddingModelUnavailable(RuntimeError):
-    pass
 
 
 def resolve_model_path(ref: str) -> str:

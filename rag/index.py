@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from rag.errors import IndexUnavailable
 from rag.settings import Settings
 from rag.types import Chunk
 
@@ -30,10 +31,6 @@ MANIFEST_VERSION = 1
 CHROMA_MAX_BATCH = 5000  # Chroma refuses more than 5,461 records in one call
 # Timestamps are as coarse as a kernel tick (ext4 before Linux 6.13), a second (HFS+, some NFS) or two (FAT).
 RACY_MTIME_NS = 3_000_000_000
-
-
-class IndexUnavailable(RuntimeError):
-    """The vector store cannot be reached or opened; the message is one line for the user."""
 
 
 # --------------------------------------------------------------------------------------------- Chroma

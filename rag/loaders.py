@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.errors import RagError
 from rag.settings import SUPPORTED_EXTENSIONS
 from rag.types import Document
 
@@ -68,7 +69,7 @@ def _mute_parser_logs() -> None:
 _mute_parser_logs()
 
 
-class LoadError(Exception):
+class LoadError(RagError):
     """One-line, human-readable reason a file was skipped."""
 
     def __init__(self, reason: str) -> None:

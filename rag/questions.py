@@ -6,9 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-
-class QuestionFileError(ValueError):
-    """A malformed line, named by file and line number."""
+from rag.errors import QuestionFileError
 
 
 def parse_question_lines(lines: Iterable[str], name: str) -> list[dict[str, Any]]:

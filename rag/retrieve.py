@@ -13,13 +13,10 @@ from typing import Any
 import numpy as np
 
 from rag.embedding import Embedder, embedder_for
+from rag.errors import FilterError
 from rag.index import IndexUnavailable, LexicalIndex, first_line, get_chunks, manifest_stamp, open_collection
 from rag.settings import Settings
 from rag.types import Chunk, Hit, SearchFilters
-
-
-class FilterError(ValueError):
-    pass
 
 
 def parse_date(value: str | None, name: str) -> int | None:

@@ -24,6 +24,7 @@ from filelock import FileLock, Timeout
 
 from rag.chunking import Chunker
 from rag.embedding import Embedder, check_device, embedder_for
+from rag.errors import CorpusMissing, IngestBusy
 from rag.index import (
     CHROMA_MAX_BATCH,
     RACY_MTIME_NS,
@@ -44,10 +45,6 @@ from rag.types import Chunk, Document, SyncReport
 log = logging.getLogger(__name__)
 
 EMBED_CALL_SIZE = 256  # texts per encode call: big enough for length-sorted batching, small enough for progress
-
-
-class IngestBusy(RuntimeError):
-    pass
 
 
 class SyncProgress:
@@ -156,7 +153,7 @@ def sync_corpus(
     started = time.perf_counter()
     report = SyncReport()
     if not settings.corpus_dir.is_dir():
-        raise FileNotFoundError(f"corpus folder {settings.corpus_dir} does not exist")
+        raise CorpusMissing(f"corpus folder {settings.corpus_dir} does not exist")
     check_device(settings.embedding_device)  # a missing GPU is said before any work, not mid-run
     with ingest_lock(settings, progress):
         models = LazyModels(settings, embedder)

@@ -22,6 +22,8 @@ from typing import Any
 
 import bcrypt
 
+from rag.errors import AccountError, AccountsFileError
+
 ACCOUNTS_FILE = "users.json"
 FORMAT_VERSION = 1
 BCRYPT_ROUNDS = 12  # ≈0.2 s a check here: cheap for a login, slow for a guesser with the file
@@ -42,14 +44,6 @@ class Role(StrEnum):
 
     def allows(self, needed: Role) -> bool:
         return self.rank >= needed.rank
-
-
-class AccountError(ValueError):
-    """A user-facing problem with accounts (bad name, unknown user, weak password): one line."""
-
-
-class AccountsFileError(AccountError):
-    """The accounts file is unsafe (readable by others) or damaged: one line naming the file and the fix."""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ import numpy as np
 
 from rag.answer.citations import split_sentences
 from rag.answer.text import STOPWORDS, content_terms
+from rag.errors import SupportModelUnavailable
 
 # Tuned in bench/bench_support.py: best SQuAD accuracy was at 0.55 (lexical) / 0.65 (hybrid), only 0.007 / 0.002 above 0.50;
 # 0.50 keeps the news pairs at precision 1.0, and a wrongly accepted citation costs more than a dropped one.
@@ -86,10 +87,6 @@ _NEGATIONS = frozenset(
 # Capitalised words that are not names: sentence frames, months and days still count (a wrong month is
 # a wrong fact), but these do not.
 _NOT_ENTITIES = STOPWORDS | frozenset("i mr mrs ms dr according however meanwhile also".split())
-
-
-class SupportModelUnavailable(RuntimeError):
-    pass
 
 
 @runtime_checkable

@@ -17,13 +17,14 @@ from typing import Any
 import gradio as gr
 
 from rag.answer.engine import Answer, AnswerEngine
-from rag.answer.factory import BackendUnavailable, make_answerer, make_engine
+from rag.answer.factory import make_answerer, make_engine
 from rag.answer.generate import ExtractiveAnswerer
 from rag.audit import AuditLog
 from rag.auth import AccessPolicy, LoginThrottle
 from rag.conversations import ConversationStore
-from rag.corpus import UploadRejected, delete_document, list_documents, save_upload
+from rag.corpus import delete_document, list_documents, save_upload
 from rag.embedding import embedder_for
+from rag.errors import BackendUnavailable, RagError
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
 from rag.sync import SyncProgress, sync_corpus
 from rag.types import SearchFilters, SyncReport
@@ -96,6 +97,14 @@ class ChatService:
                 + (f"  \n{escape(self.notice)}" if self.notice else ""))
 
 
+def log_failure(exc: Exception) -> None:
+    """A RagError (a dependency down, a bad filter) is expected: one line. Anything else is a bug: its traceback."""
+    if isinstance(exc, RagError):
+        log.warning("answer failed: %s", exc)
+    else:
+        log.exception("answer failed")
+
+
 def _filters(source: str | None, since: str | None, until: str | None) -> SearchFilters:
     return SearchFilters(source_glob=(source or "").strip() or None, since=(since or "").strip() or None,
                          until=(until or "").strip() or None)
@@ -132,7 +141,7 @@ def build_app(service: ChatService) -> gr.Blocks:
                         chat[-1] = {"role": "assistant", "content": streaming_html(partial)}
                         yield chat, history, gr.update(), gr.update(), "", conversation
         except Exception as exc:  # noqa: BLE001  (one failed question must not break the session)
-            log.exception("answer failed")
+            log_failure(exc)
             chat[-1] = {"role": "assistant", "content": f'<div class="refusal">⚠ {escape(str(exc))}</div>'}
             conversation = {**conversation, "positions": [*conversation.get("positions", []), None]}
             yield chat, history, gr.update(), gr.update(), "", conversation
@@ -181,7 +190,7 @@ def build_app(service: ChatService) -> gr.Blocks:
                     if saved.renamed_from else ""
                 lines.append(f"✔ {escape(saved.source)}{escape(renamed)}")
                 lines += audit(who.name, "upload", saved.source, f"as {saved.source}" if saved.renamed_from else "")
-            except UploadRejected as exc:
+            except RagError as exc:
                 lines.append(f"✖ {escape(str(exc))}")
         report = service.sync(GradioProgress(progress))
         lines.append(escape(report.summary_line()))
@@ -196,7 +205,7 @@ def build_app(service: ChatService) -> gr.Blocks:
             return "Choose a document to delete.", *corpus_state(request)[:3]
         try:
             deleted = delete_document(settings, source)
-        except (ValueError, FileNotFoundError) as exc:
+        except RagError as exc:  # not in the corpus, or outside it
             return f"✖ {escape(str(exc))}", *corpus_state(request)[:3]
         logged = audit(who.name, "delete", deleted.relative_to(settings.corpus_dir.resolve()).as_posix())
         report = service.sync(GradioProgress(progress))
@@ -222,7 +231,7 @@ def build_app(service: ChatService) -> gr.Blocks:
         try:
             answer = service.engine.ask(question, history=history if isinstance(history, list) else [])
         except Exception as exc:  # a dependency down (e.g. the Chroma server): a clear message, not a stack trace
-            log.exception("answer failed")
+            log_failure(exc)
             raise gr.Error(str(exc)) from exc
         return answer.to_dict()
 

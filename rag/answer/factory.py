@@ -7,15 +7,12 @@ import logging
 from rag.answer.engine import AnswerEngine
 from rag.answer.generate import Answerer, ExtractiveAnswerer, LLMAnswerer
 from rag.embedding import Embedder, embedder_for
+from rag.errors import BackendUnavailable
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.verify import make_support_checker
 
 log = logging.getLogger(__name__)
-
-
-class BackendUnavailable(RuntimeError):
-    pass
 
 
 def make_answerer(settings: Settings, embedder: Embedder) -> Answerer:

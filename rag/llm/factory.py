@@ -54,17 +54,22 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
 
 def describe_model_error(exc: BaseException, settings: Settings) -> str:
     """One line a user can act on, for a language model call that failed."""
-    name = type(exc).__name__
     detail = (str(exc).strip().splitlines() or [""])[0][:200]
+    kind = f"{type(exc).__name__}: {detail}"
     if settings.llm_backend == "openai":
+        import httpx
+        import openai
+
         where = settings.llm_base_url or "api.openai.com"
-        if "Timeout" in name:
+        # APITimeoutError is a kind of APIConnectionError: test it first. A timeout while a stream is being read
+        # reaches us as httpx's own exception, not wrapped by the openai client.
+        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
             return f"the language model server at {where} did not answer within {settings.llm_timeout_s:g} s"
-        if "Connection" in name:
+        if isinstance(exc, openai.APIConnectionError | ConnectionError):
             return f"the language model server at {where} is unreachable"
-        if "Authentication" in name or "PermissionDenied" in name:
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             return f"the language model server at {where} refused the API key (RAG_LLM_API_KEY)"
-        if "NotFound" in name:
+        if isinstance(exc, openai.NotFoundError):
             return f"the language model server at {where} does not serve model {settings.llm_model!r}"
-        return f"the language model server at {where} failed: {name}: {detail}"
-    return f"the {settings.llm_backend} language model failed: {name}: {detail}"
+        return f"the language model server at {where} failed: {kind}"
+    return f"the {settings.llm_backend} language model failed: {kind}"

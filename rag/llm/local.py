@@ -34,9 +34,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-
-class LocalModelError(RuntimeError):
-    """llama.cpp rejected or failed the request (e.g. the prompt does not fit the context window)."""
+from rag.errors import LocalModelError
 
 
 @dataclass

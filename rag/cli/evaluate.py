@@ -1,4 +1,4 @@
-"""`rag eval` sub-command."""
+"""`rag eval`: score retrieval, answers, citations and refusals on a dataset (evals/), or compare two runs."""
 
 from __future__ import annotations
 
@@ -8,59 +8,59 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rag.cli.common import add_backend_flag, settings_from
+from rag.errors import UsageError
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("eval", help="score retrieval, answers, citations and refusals on a dataset")
     p.add_argument("dataset", nargs="?", type=Path, help="questions.jsonl (see evals/README.md)")
     p.add_argument("--out", type=Path, help="output folder (default evals/runs/<dataset>-<pipeline>-<time>)")
     p.add_argument("--pipeline", choices=["full", "baseline"], default="full")
-    p.add_argument("--backend", choices=["local", "openai", "extractive"], help="answering backend")
+    add_backend_flag(p, "answering backend")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--resume", action="store_true", help="skip questions already in --out/results.jsonl")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"), help="print and write deltas")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(func=run)
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.cli import CliError, _settings
-
+def run(args: argparse.Namespace) -> int:
     if args.compare:
-        from evals.runner import compare_runs
-
-        run_a, run_b = args.compare
-        for run in (run_a, run_b):
-            if not (run / "summary.json").exists():
-                raise CliError(f"{run} has no summary.json: not an eval run folder")
-        table, deltas = compare_runs(run_a, run_b)
-        out = args.out or run_b
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "compare.md").write_text(table + "\n", encoding="utf-8")
-        (out / "compare.json").write_text(json.dumps(deltas, indent=2), encoding="utf-8")
-        print(table)
-        print(f"\nwritten to {out / 'compare.md'}")
-        return 0
+        return compare(*args.compare, args.out)
     if not args.dataset:
-        raise CliError("give a DATASET (questions.jsonl) or --compare RUN_A RUN_B")
-    summary = evaluate(args.dataset, args, _settings(args, llm_backend=args.backend))
+        raise UsageError("give a DATASET (questions.jsonl) or --compare RUN_A RUN_B")
+    summary = evaluate(args.dataset, args, settings_from(args, llm_backend=args.backend))
     if args.json:
         print(json.dumps(summary))
     return 0
 
 
+def compare(run_a: Path, run_b: Path, out: Path | None) -> int:
+    from evals.runner import compare_runs
+
+    for run_dir in (run_a, run_b):
+        if not (run_dir / "summary.json").exists():
+            raise UsageError(f"{run_dir} has no summary.json: not an eval run folder")
+    table, deltas = compare_runs(run_a, run_b)
+    out = out or run_b
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.md").write_text(table + "\n", encoding="utf-8")
+    (out / "compare.json").write_text(json.dumps(deltas, indent=2), encoding="utf-8")
+    print(table)
+    print(f"\nwritten to {out / 'compare.md'}")
+    return 0
+
+
 def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str, Any]:
-    from evals.runner import DatasetError, default_index_dir, load_dataset, run_eval
+    from evals.runner import default_index_dir, load_dataset, run_eval
     from rag.answer.engine import AnswerEngine
     from rag.answer.factory import make_answerer, make_engine
-    from rag.cli import CliError
     from rag.embedding import embedder_for
     from rag.sync import sync_corpus
     from rag.verify import make_support_checker
 
-    try:
-        load_dataset(dataset)
-    except DatasetError as exc:
-        raise CliError(str(exc)) from None
+    load_dataset(dataset)  # a malformed dataset fails here, before any indexing
     corpus = settings.corpus_dir
     # An explicit --index is used as given; otherwise each eval corpus gets its own index under .rag/evals.
     if args.index is None:

@@ -1,4 +1,4 @@
-"""`rag ask`: stream a grounded answer, then its numbered sources."""
+"""`rag ask`: stream a grounded answer, then its numbered sources; or one JSON object; or a batch file."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ import json
 import sys
 from typing import Any
 
-from rag.answer.engine import Answer
+from rag.cli.common import add_backend_flag, add_filters, filters_from, require_index, run_batch, settings_from
+from rag.errors import BackendUnavailable, UsageError
 
 
 def register(sub: Any) -> None:
-    from rag.cli import _add_filters
-
     p = sub.add_parser("ask", help="answer a question from the corpus, with [n] citations")
     p.add_argument("question", nargs="?", help="the question")
-    p.add_argument("--backend", choices=["local", "openai", "extractive"], help="answering backend (RAG_LLM_BACKEND)")
+    add_backend_flag(p)
     p.add_argument("--model", help="model name for the openai backend (RAG_LLM_MODEL)")
     p.add_argument("--base-url", help="OpenAI-compatible server URL (RAG_LLM_BASE_URL)")
     p.add_argument("-k", type=int, help="passages to retrieve")
@@ -23,11 +22,12 @@ def register(sub: Any) -> None:
     p.add_argument("--history", metavar="FILE.json", help='earlier turns: [{"role": "user"|"assistant", "content"}]')
     p.add_argument("--queries", metavar="FILE.jsonl", help='batch: lines {"id", "question", "history"?}')
     p.add_argument("--output", metavar="FILE", help="batch: write JSON lines here instead of stdout")
-    _add_filters(p)
-    p.set_defaults(func=cmd_ask)
+    add_filters(p)
+    p.set_defaults(func=run)
 
 
-def print_sources(answer: Answer, out: Any = None) -> None:
+def print_sources(answer: Any, out: Any = None) -> None:
+    """The numbered sources under an answer, or the closest sources under a refusal."""
     out = out or sys.stdout
     if answer.refused:
         if answer.retrieved:
@@ -50,30 +50,33 @@ def print_sources(answer: Answer, out: Any = None) -> None:
         print(f"\nWarning: {len(unsupported)} sentence(s) not supported by the cited passages.", file=out)
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.answer.factory import BackendUnavailable, make_engine
-    from rag.cli import CliError, _batch, _require_index, _settings
-    from rag.types import SearchFilters
+def read_history(path: str | None) -> list[dict[str, str]]:
+    if not path:
+        return []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read --history {path}: {exc}") from None
 
-    settings = _settings(args, llm_backend=args.backend, llm_model=args.model, llm_base_url=args.base_url)
-    filters = SearchFilters(source_glob=args.source, since=args.since, until=args.until)
+
+def run(args: argparse.Namespace) -> int:
+    from rag.answer.engine import Answer
+    from rag.answer.factory import make_engine
+
+    settings = settings_from(args, llm_backend=args.backend, llm_model=args.model, llm_base_url=args.base_url)
+    filters = filters_from(args)
     try:
         engine = make_engine(settings)
     except BackendUnavailable as exc:
-        raise CliError(f"{exc} (or answer without a language model: --backend extractive)") from None
-    _require_index(engine.retriever)
+        raise BackendUnavailable(f"{exc} (or answer without a language model: --backend extractive)") from None
+    require_index(engine.retriever)
     if args.queries:
-        return _batch(args.queries, args.output, lambda row: engine.ask(
+        return run_batch(args.queries, args.output, lambda row: engine.ask(
             row["question"], history=row.get("history"), k=args.k, filters=filters).to_dict())
     if not args.question:
-        raise CliError("give a QUESTION or --queries FILE.jsonl")
-    history = []
-    if args.history:
-        try:
-            with open(args.history, encoding="utf-8") as fh:
-                history = json.load(fh)
-        except (OSError, ValueError) as exc:
-            raise CliError(f"cannot read --history {args.history}: {exc}") from None
+        raise UsageError("give a QUESTION or --queries FILE.jsonl")
+    history = read_history(args.history)
     if args.json:
         print(json.dumps(engine.ask(args.question, history=history, k=args.k, filters=filters).to_dict(),
                          ensure_ascii=False))

@@ -1,0 +1,63 @@
+"""Builds the `rag` parser from the command modules and runs the command asked for.
+
+A new command: a module in rag/cli/ with `register(sub)` and `run(args)`, listed in COMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from rag.cli import ask, evaluate, feedback, ingest, search, serve, status, user
+from rag.cli.common import add_global_flags, err
+from rag.errors import RagError
+
+# In the order `rag --help` lists them.
+COMMANDS = (ingest, search, status, ask, serve, evaluate, user, feedback)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="newsrag: grounded question answering over a folder of news articles."
+    )
+    add_global_flags(parser, None)
+    # The same flags after the command (`rag eval DATA --corpus DIR`); SUPPRESS keeps a flag given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    add_global_flags(common, argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_parser_with(common))
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def _parser_with(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    class SubParser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("parents", [common])
+            super().__init__(*args, **kwargs)
+
+    return SubParser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from pydantic import ValidationError
+
+    try:
+        return int(args.func(args) or 0)
+    except RagError as exc:
+        err(f"error: {exc}")
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        err(f"error: invalid setting: {problems}")
+        return 2
+    except KeyboardInterrupt:
+        err("interrupted: the next `rag ingest` completes or repairs the index")
+        return 130

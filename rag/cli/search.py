@@ -1,0 +1,60 @@
+"""`rag search`: hybrid search (dense + BM25, fused), one query or a batch file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from rag.cli.common import add_filters, filters_from, out, require_index, run_batch, settings_from
+from rag.errors import UsageError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("search", help="hybrid search (dense + BM25, fused)")
+    p.add_argument("query", nargs="?", help="what to search for")
+    p.add_argument("-k", type=int, help="number of results (RAG_TOP_K, default 5)")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--queries", metavar="FILE.jsonl", help='batch mode: lines {"id", "question"}; "-" for stdin')
+    p.add_argument("--output", metavar="FILE", help="batch mode: write JSON lines here instead of stdout")
+    add_filters(p)
+    p.set_defaults(func=run)
+
+
+def print_hit(hit: dict[str, Any]) -> None:
+    date = hit.get("date") or "no date"
+    out(f"[{hit['rank']}] score {hit['score']:.4f}  {hit['source']}  ·  {hit['title']}  ·  {date}")
+    out(f"    chunk {hit['chunk_id']}  (dense #{hit.get('dense_rank') or '-'}, bm25 #{hit.get('bm25_rank') or '-'})")
+    text = " ".join(hit["text"].split())
+    out(f"    {text[:400]}{'…' if len(text) > 400 else ''}")
+    out()
+
+
+def run(args: argparse.Namespace) -> int:
+    from rag.retrieve import HybridRetriever
+
+    settings = settings_from(args)
+    filters = filters_from(args)
+    retriever = HybridRetriever(settings)
+    require_index(retriever)
+    k = args.k or settings.top_k
+    if args.queries:
+        return run_batch(args.queries, args.output, lambda q: {"results": [
+            h.to_dict() for h in retriever.search(q["question"], k, filters)]})
+    if not args.query:
+        raise UsageError("give a QUERY or --queries FILE.jsonl")
+    started = time.perf_counter()
+    hits = retriever.search(args.query, k, filters)
+    elapsed = (time.perf_counter() - started) * 1000
+    if args.json:
+        out(json.dumps({"query": args.query, "results": [h.to_dict() for h in hits], "ms": round(elapsed, 1)},
+                       ensure_ascii=False))
+        return 0
+    if not hits:
+        out("no results")
+        return 0
+    for hit in hits:
+        print_hit(hit.to_dict())
+    out(f"{len(hits)} results in {elapsed:.0f} ms")
+    return 0
