@@ -2,6 +2,6 @@
 
 import sys
 
-from rag.cli.main import main
+from rag.cli.commands import main
 
 sys.exit(main())

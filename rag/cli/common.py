@@ -1,6 +1,6 @@
 """What every command shares: the global flags, settings from flags, output, filters, batch question files.
 
-A leaf: it imports the library, never a command module or rag.cli.main.
+A leaf: it imports the library, never a command module or rag.cli.commands.
 """
 
 from __future__ import annotations
