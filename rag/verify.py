@@ -1,16 +1,9 @@
 """Citation check: does the text of the cited passages support an answer sentence?
 
-Results (bench/bench_support.py, 2 cores, bench/results/support.txt). 422 SQuAD pairs (211 supported; 105 with
-the answer swapped for another span of the same paragraph, 106 vs the most word-overlapping wrong paragraph) and
-30 hand-written news pairs (16 supported or paraphrased; changed numbers, swapped entities, wrong passage):
-
-    checker  threshold  SQuAD acc / prec / rec / AUC     news acc / prec / rec / AUC    ms/pair (cold)
-    lexical  0.50       0.718 / 0.683 / 0.815 / 0.776    0.967 / 1.000 / 0.938 / 0.989  1.6
-    hybrid   0.50       0.725 / 0.683 / 0.839 / 0.784    0.967 / 1.000 / 0.938 / 0.996  186 (MiniLM)
-
-Wrong passages and changed numbers are caught (mean score 0.17 and 0.20 against 0.68-0.98 for supported);
-an answer swapped for another entity of the same paragraph mostly is not (0.63): that needs a real NLI
-model. MiniLM adds nothing measurable at ~100× the cost, so "auto" means lexical.
+Measured by `python -m bench.bench_support` on SQuAD pairs and hand-written news pairs (figures, date and
+command: docs/benchmarks.md#citation-check): wrong passages and changed numbers are caught; an answer swapped for
+another entity of the same paragraph mostly is not (that needs a real NLI model). MiniLM adds nothing
+measurable at about a hundred times the cost, so "auto" means lexical.
 
 Why no NLI model: no package that installs here ships NLI / cross-encoder weights under a licence we can use
 (researched November 2026: flashrank, anchorcite, ragground, gatrag, nano-jev, edgejev download weights at
@@ -54,8 +47,8 @@ from rag.answer.citations import split_sentences
 from rag.answer.text import STOPWORDS, content_terms
 from rag.errors import SupportModelUnavailable
 
-# Tuned in bench/bench_support.py: best SQuAD accuracy was at 0.55 (lexical) / 0.65 (hybrid), only 0.007 / 0.002 above 0.50;
-# 0.50 keeps the news pairs at precision 1.0, and a wrongly accepted citation costs more than a dropped one.
+# Tuned in bench/bench_support.py (docs/benchmarks.md#citation-check): the best SQuAD accuracy was barely above
+# 0.50's, and 0.50 keeps the news pairs at precision 1.0; a wrongly accepted citation costs more than a dropped one.
 DEFAULT_THRESHOLDS: dict[str, float] = {"lexical": 0.5, "hybrid": 0.5}
 DEFAULT_THRESHOLD = DEFAULT_THRESHOLDS["hybrid"]
 
