@@ -19,6 +19,7 @@ import gradio as gr
 from rag.answer.engine import Answer
 from rag.auth import AccessPolicy
 from rag.conversations import ConversationNotFound, ConversationStore, conversation_markdown
+from rag.storage import write_error_line
 from rag.users import Role
 from ui.auth import require
 from ui.render import escape, retrieved_html, sources_html
@@ -43,9 +44,10 @@ def save_turn(store: ConversationStore, owner: str, state: dict[str, Any], quest
         conversation_id, position = store.append_turn(owner, None, question, answer.to_dict(), answer_html,
                                                       sources, as_of)
     except (sqlite3.Error, OSError) as exc:
-        log.error("conversation not saved: %s", exc)
+        reason = write_error_line(exc, store.db.path.parent)
+        log.error("conversation not saved: %s", reason)
         return ({"id": state.get("id"), "positions": [*state.get("positions", []), None]},
-                f'<div class="warn">⚠ this answer was not saved: {escape(str(exc))}</div>')
+                f'<div class="warn">⚠ this answer was not saved: {escape(reason)}</div>')
     return {"id": conversation_id, "positions": [*state.get("positions", []), position]}, ""
 
 

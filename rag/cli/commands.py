@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from rag.cli import ask, evaluate, feedback, ingest, search, serve, status, user
-from rag.cli.common import add_global_flags, err
+from rag.cli.common import add_global_flags, err, settings_from
 from rag.errors import RagError
 
 # In the order `rag --help` lists them.
@@ -61,3 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted: the next `rag ingest` completes or repairs the index")
         return 130
+    except Exception as exc:
+        # A full disk surfaces from any layer (our writes, SQLite, Chroma's Rust core) as its own exception type.
+        from rag.storage import disk_full
+
+        if not disk_full(exc):
+            raise
+        err(f"error: the disk is full (index {settings_from(args).index_dir}): free some space and run the "
+            "command again; what was indexed before is kept and the next `rag ingest` completes the index")
+        return 2
