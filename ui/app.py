@@ -30,6 +30,7 @@ from rag.sync import SyncProgress, sync_corpus
 from rag.types import SearchFilters, SyncReport
 from rag.users import Role
 from rag.watch import CorpusWatcher
+from ui.accounts import accounts_tab, user_bar, who_line
 from ui.auth import install_session_expiry, launch_options, require
 from ui.conversations import NEW_CONVERSATION, conversation_panel, save_turn
 from ui.render import CSS, answer_html, escape, retrieved_html, sources_html, streaming_html
@@ -175,6 +176,9 @@ def build_app(service: ChatService) -> gr.Blocks:
             status = f"⚠ last automatic sync failed: {escape(service.watcher.last_error)}"
         return docs, gr.update(choices=[row[0] for row in docs]), service.header(), status
 
+    def show_who(request: gr.Request) -> str:
+        return who_line(policy, request)
+
     def refresh_corpus(request: gr.Request):  # noqa: ANN202
         return corpus_state(request)[:3]
 
@@ -236,6 +240,7 @@ def build_app(service: ChatService) -> gr.Blocks:
         return answer.to_dict()
 
     with gr.Blocks(title="newsrag") as app:
+        who = user_bar(policy)
         header = gr.Markdown(service.header())
         history_state = gr.State([])
         conversation = gr.State(dict(NEW_CONVERSATION))
@@ -274,6 +279,7 @@ def build_app(service: ChatService) -> gr.Blocks:
                 # Any value reaches delete(), which checks the role and that the path is inside the corpus.
                 doomed = gr.Dropdown(label="Document", choices=[], scale=4, allow_custom_value=True)
                 remove = gr.Button("Delete document", variant="stop", scale=1, elem_id="delete")
+        accounts_table, load_accounts = accounts_tab(policy)
         with panel_column:
             panel = conversation_panel(policy, service.conversations, chatbot=chatbot, history_state=history_state,
                                        sources=sources, retrieved=retrieved, conversation=conversation)
@@ -289,6 +295,8 @@ def build_app(service: ChatService) -> gr.Blocks:
         new.click(new_chat, None, outputs, api_name=False).then(
             panel["refresh"], [conversation], listing, api_name=False)
         app.load(panel["refresh"], [conversation], listing, api_name=False)
+        app.load(show_who, None, who, api_name=False)
+        app.load(load_accounts, None, accounts_table, api_name=False)
         # Uploads and deletions are APIs too; each handler checks the caller's role (readers are refused).
         add.click(upload, [files], [status, docs, doomed, header, files], api_name="upload")
         remove.click(delete, [doomed], [status, docs, doomed, header], api_name="delete")

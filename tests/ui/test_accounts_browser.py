@@ -18,7 +18,7 @@ from tests.ui.test_app_browser import CHROMIUM, FLAGS, ask
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-PASSWORDS = {"rita": "reader password", "eddie": "editor password"}
+PASSWORDS = {"rita": "reader password", "eddie": "editor password", "ada": "admin password"}
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[tuple[s
     store = AccountStore(base / "index")
     store.add("rita", Role.reader, PASSWORDS["rita"])
     store.add("eddie", Role.editor, PASSWORDS["eddie"])
+    store.add("ada", Role.admin, PASSWORDS["ada"])
     settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive",
                             port=free_port())
     app, _ = serve(settings, block=False, quiet=True, watch=False)
@@ -136,3 +137,44 @@ def test_conversations_survive_a_reload_reopen_and_take_feedback(browser, site) 
     assert other.get_by_role("option", name="Chess", exact=False).count() == 0
     other.context.close()
     page.context.close()
+
+
+def test_admin_manages_accounts_in_the_app_and_others_cannot(browser, site) -> None:  # noqa: ANN001
+    import httpx
+
+    url, settings = site
+    reader = log_in(browser, url, "rita")
+    reader.wait_for_function("() => document.querySelector('#who').innerText.includes('rita (reader)')")
+    reader.get_by_role("tab", name="Accounts").click()
+    reader.fill("#account-name input", "mallory")
+    reader.fill("#account-password input", "mallory password")
+    reader.click("#account-add")
+    reader.wait_for_selector("text=this needs the admin role", timeout=30_000)
+    assert "eddie" not in reader.inner_text("#accounts")  # the list is not sent to a reader
+    assert AccountStore(settings.index_dir).get("mallory") is None
+
+    admin = log_in(browser, url, "ada")
+    admin.get_by_role("tab", name="Accounts").click()
+    admin.wait_for_function("() => document.querySelector('#accounts').innerText.includes('eddie')")
+    admin.fill("#account-name input", "nina")
+    admin.fill("#account-password input", "nina's password")
+    admin.click("#account-add")
+    admin.wait_for_function("() => document.querySelector('#account-status').innerText.includes('Added nina')")
+    assert admin.input_value("#account-password input") == ""  # not left on the page
+    assert AccountStore(settings.index_dir).verify("nina", "nina's password").role is Role.reader
+    assert httpx.post(url + "login", data={"username": "nina", "password": "nina's password"}).status_code == 200
+    admin.fill("#account-name input", "<b>x</b>")
+    admin.fill("#account-password input", "some password")
+    admin.click("#account-add")
+    admin.wait_for_function("() => document.querySelector('#account-status').innerText.includes('invalid user name')")
+    admin.fill("#account-name input", "nina")
+    admin.click("#account-remove")
+    admin.wait_for_function("() => document.querySelector('#account-status').innerText.includes('Removed nina')")
+    assert AccountStore(settings.index_dir).get("nina") is None
+    # Log out ends the session: the login page again, and the old cookie no longer opens the app.
+    admin.click("#logout")
+    admin.wait_for_selector("input[type=password]", timeout=30_000)
+    admin.goto(url)
+    admin.wait_for_selector("input[type=password]", timeout=30_000)
+    reader.context.close()
+    admin.context.close()
