@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     session_ttl_s: float = 8 * 3600.0
     login_free_failures: int = 5
     login_lockout_s: float = 1.0
+    # Sessions (browser tabs, gradio_client clients) whose state the web server keeps, least recently used
+    # dropped first. Gradio keeps a copy of the page's component values per session and, by default, 10,000
+    # sessions: RSS grew ≈5 MB a minute in the soak (docs/benchmarks.md#soak) until this bound.
+    ui_session_capacity: int = 200
 
     def resolved(self) -> Settings:
         """A copy with absolute paths, so a chdir never changes what is indexed."""

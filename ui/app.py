@@ -328,6 +328,7 @@ def serve(settings: Settings, *, sync_first: bool = True, watch: bool | None = N
     # in, the second leaves answers in a shared browser; saved conversations replace it.
     app.launch(server_name=settings.host, server_port=settings.port, share=False, prevent_thread_lock=True,
                quiet=quiet, css=CSS, show_error=True, enable_monitoring=False, run_history=False,
+               state_session_capacity=settings.ui_session_capacity,
                **launch_options(policy, throttle))
     install_session_expiry(app, policy, settings.session_ttl_s)
     if block:
