@@ -9,7 +9,7 @@ next user comes. The server's resident memory (VmRSS of its process tree) is sam
 The goal (issue 14): RSS after the first 5 minutes grows by at most 15 %: the figure printed is
 (last sample − sample at minute 5) / sample at minute 5, and the same for the largest later sample.
 
-Run: nice -n 10 .venv/bin/python bench/bench_soak.py [--minutes 30] [--sessions 20] [--out FILE.json]
+Run: nice -n 10 .venv/bin/python -m bench.bench_soak [--minutes 30] [--sessions 20] [--out FILE.json]
 A benchmark, not part of `make test`.
 """
 
@@ -23,7 +23,10 @@ import threading
 import time
 from pathlib import Path
 
-from bench_load import Session, app_server, load_average, load_pairs, session_pairs, tree_rss_kb
+try:
+    from bench_load import Session, app_server, load_average, load_pairs, session_pairs, tree_rss_kb
+except ImportError:  # run as a module: python -m bench.bench_soak
+    from bench.bench_load import Session, app_server, load_average, load_pairs, session_pairs, tree_rss_kb
 
 
 def main() -> None:

@@ -169,7 +169,7 @@ def short_sessions(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterat
     write(base / "corpus" / "one.md", article("One article", "A single article about the tram.", "2026-01-01"))
     _accounts(base / "index")
     settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive",
-                            port=free_port(), session_ttl_s=3)
+                            port=free_port(), session_ttl_s=3, ui_session_capacity=2)
     yield from _serve(settings)
 
 
@@ -207,3 +207,19 @@ def test_each_user_sees_only_their_own_conversations(guarded: tuple[str, Setting
         "Chess <img src=x onerror=alert(1)>"
     assert rita.predict(cid, api_name="/delete_conversation") == "deleted"
     assert rita.predict(api_name="/conversations") == []
+
+
+def test_server_keeps_state_for_a_bounded_number_of_sessions(short_sessions: str) -> None:
+    """RAG_UI_SESSION_CAPACITY=2: a third session pushes out the least recently used one, whose next question
+    then starts a new saved conversation (its earlier one stays saved and listed)."""
+    first, second, third = (client(short_sessions, "eddie") for _ in range(3))
+    before = len(first.predict(api_name="/conversations"))
+    chat, *_ = first.predict("What is the single article about?", [], 5, "", "", "", api_name="/chat")
+    first.predict("And the tram?", chat, 5, "", "", "", api_name="/chat")
+    assert len(first.predict(api_name="/conversations")) == before + 1  # one session, one conversation
+    for other in (second, third):
+        other.predict("What is the single article about?", [], 5, "", "", "", api_name="/chat")
+    first.predict("And the tram again?", chat, 5, "", "", "", api_name="/chat")
+    listed = first.predict(api_name="/conversations")
+    assert len(listed) == before + 4
+    assert sorted(c["turns"] for c in listed[:4]) == [1, 1, 1, 2]
