@@ -55,9 +55,9 @@ test-fast: setup
 	$(BIN)/pytest -m "not slow"
 
 bench: setup
-	$(BIN)/python bench/bench_ingest.py
-	$(BIN)/python bench/bench_resync.py
-	$(BIN)/python bench/bench_search.py
+	$(BIN)/python -m bench.bench_ingest
+	$(BIN)/python -m bench.bench_resync
+	$(BIN)/python -m bench.bench_search
 
 clean:
 	rm -rf .rag

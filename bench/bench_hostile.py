@@ -4,7 +4,7 @@ named files among good articles) vs a clean ingest of only its good files, both 
 Prints wall time, files by outcome (indexed; skipped, grouped by reason), and the peak RSS of each ingest
 process (wait4's ru_maxrss for that child alone) with their ratio. Goal: every bad file skipped with one line,
 every good file indexed, peak RSS ratio close to 1 (no hostile file costs more than parsing one bounded file).
-Run: .venv/bin/python bench/bench_hostile.py [--small]  (--small: no 100 MB file, smaller bombs)
+Run: .venv/bin/python -m bench.bench_hostile [--small]  (--small: no 100 MB file, smaller bombs)
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import common  # noqa: F401  (puts the project root on sys.path; offline mode)
-
+import rag  # noqa: F401  (offline environment first)
 from rag.index import Manifest
 from tests.hardening.hostile_files import make_hostile_corpus
 

@@ -5,9 +5,9 @@ product path (`sync_corpus`: load, chunk, embed, Chroma, lexical index), then en
 with the bare runtime (pipeline/raw shows what the pipeline adds around the encoder; goal ≥ 0.80).
 Prints seconds, chunks/s, peak RSS, and the throughput ratio of each runtime to torch.
 
-Run: .venv/bin/python bench/bench_ingest.py                          # 40 synthetic articles
-     .venv/bin/python bench/bench_ingest.py --corpus ../shared/data/news23-small --limit 150
-     .venv/bin/python bench/bench_ingest.py --corpus ../shared/data/news23 --runtimes openvino --no-raw
+Run: .venv/bin/python -m bench.bench_ingest                          # 40 synthetic articles
+     .venv/bin/python -m bench.bench_ingest --corpus ../shared/data/news23-small --limit 150
+     .venv/bin/python -m bench.bench_ingest --corpus ../shared/data/news23 --runtimes openvino --no-raw
 The model conversion (first use of OpenVINO) is done before timing: it is cached under the index folder once.
 """
 
@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import write_corpus
+from bench.common import write_corpus
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def one(runtime: str, corpus: Path, index: Path, model_cache: Path, raw: bool) -> dict[str, float | int | str]:
@@ -90,11 +90,11 @@ def main() -> None:
         load = os.getloadavg()
         for runtime in args.runtimes.split(","):
             index = args.keep_index or Path(tmp) / f"index-{runtime}"
-            command = [sys.executable, str(Path(__file__).resolve()), "--one", runtime, "--corpus", str(corpus),
+            command = [sys.executable, "-m", "bench.bench_ingest", "--one", runtime, "--corpus", str(corpus),
                        "--index", str(index), "--model-cache", str(Path(tmp) / "models")]
             if not args.raw:
                 command.append("--no-raw")
-            done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=HERE)
+            done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     print(f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after "
           f"{os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs, shared with other jobs)")

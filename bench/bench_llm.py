@@ -7,7 +7,7 @@ time; then the same questions with whole passages, the prompt before evidence se
 The machine is shared: the load average is printed with the results; the two modes alternate question by
 question so that drift in load hits both alike.
 
-Run: .venv/bin/python bench/bench_llm.py [--questions 10] [--out bench/results/llm.txt]
+Run: .venv/bin/python -m bench.bench_llm [--questions 10] [--out bench/results/llm.txt]
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from common import percentile
-
+from bench.common import percentile
 from rag.answer.evidence import select_evidence
 from rag.answer.prompt import SYSTEM_PROMPT, user_message
 from rag.embedding import embedder_for

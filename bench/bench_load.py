@@ -24,7 +24,7 @@ load average, and history mixing:
   session runs alone); with the 0.5B local model it also counts the model's own mistakes, so the first turns'
   off-topic rate (no history involved) is printed alongside as the baseline.
 
-Run: .venv/bin/python bench/bench_load.py --backend extractive|local [--seconds 120] [--out FILE]
+Run: .venv/bin/python -m bench.bench_load --backend extractive|local [--seconds 120] [--out FILE]
 """
 
 from __future__ import annotations
@@ -35,29 +35,20 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
-    from common import percentile  # run as a script: bench/ is on sys.path
-except ImportError:  # imported by tests/hardening/test_load.py
-    from bench.common import percentile
+from bench.common import percentile
+from tests.servers import OFFLINE_ENV, ROOT, AppServer
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "evals" / "sample"
-BIN = Path(sys.executable).parent
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-               "GRADIO_ANALYTICS_ENABLED": "False"}
 
 # (first question id, follow-up, id whose answer the follow-up asks for): both ids on the same article of
 # evals/sample/questions.jsonl. The follow-ups lean on the first question (pronouns, "there", "that"), so
@@ -108,48 +99,16 @@ def load_pairs(path: Path = SAMPLE / "questions.jsonl") -> list[Pair]:
 # ------------------------------------------------------------------------------------------ the server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def app_server(backend: str, workdir: Path, log: Path, ready_s: float = 300) -> Iterator[tuple[str, int]]:
     """`rag serve` on a fresh copy of the sample corpus under `workdir`; yields (url, pid)."""
     corpus = workdir / "corpus"
     if not corpus.exists():
         shutil.copytree(SAMPLE / "corpus", corpus)
-    port = free_port()
-    env = {**os.environ, **OFFLINE_ENV, "RAG_LLM_BACKEND": backend, "RAG_CORPUS_DIR": str(corpus),
-           "RAG_INDEX_DIR": str(workdir / "index")}
-    url = f"http://127.0.0.1:{port}/"
-    with open(log, "wb") as out:
-        # --no-watch: the corpus does not change during the run, and the watcher would only add noise.
-        proc = subprocess.Popen([str(BIN / "rag"), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-watch"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + ready_s
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"rag serve exited at start (code {proc.returncode}): "
-                                       f"{log.read_text(errors='replace')[-2000:]}") from None
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"rag serve did not answer within {ready_s:.0f} s") from None
-                time.sleep(0.3)
-        yield url, proc.pid
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    env = {"RAG_LLM_BACKEND": backend, "RAG_CORPUS_DIR": str(corpus), "RAG_INDEX_DIR": str(workdir / "index")}
+    # --no-watch (AppServer's default): the corpus does not change during the run; the watcher would add noise.
+    with AppServer(env, log, args=("--host", "127.0.0.1"), ready_s=ready_s) as server:
+        yield server.url, server.pid
 
 
 class MemorySampler(threading.Thread):

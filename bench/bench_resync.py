@@ -1,6 +1,6 @@
 """No-change resync of a 2,000-document corpus. Goal ≤ 2 s.
 
-Run: .venv/bin/python bench/bench_resync.py [--docs 2000]
+Run: .venv/bin/python -m bench.bench_resync [--docs 2000]
 The first (full) ingest is timed too; the figure that matters is the second, on an unchanged corpus.
 """
 
@@ -11,8 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import write_corpus
-
+from bench.common import write_corpus
 from rag.embedding import get_embedder
 from rag.settings import get_settings
 from rag.sync import sync_corpus

@@ -1,6 +1,6 @@
 """Hybrid search latency p50/p95 at 10k and 100k chunks, with and without reranking.
 
-Goal at 100k without rerank: p50 ≤ 50 ms, p95 ≤ 150 ms. Run: .venv/bin/python bench/bench_search.py
+Goal at 100k without rerank: p50 ≤ 50 ms, p95 ≤ 150 ms. Run: .venv/bin/python -m bench.bench_search
 Chunks are synthetic news-like text. Their vectors are the real model's embeddings of a pool of 2,000
 distinct texts, reused across chunks: embedding 100k chunks here would take hours, and the search cost does
 not depend on which vectors are stored. Queries are embedded for real, inside the timed call.
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import WORDS, paragraph, summary_ms
 
+from bench.common import WORDS, paragraph, summary_ms
 from rag.chunking import Chunker, chunk_id, text_hash
 from rag.embedding import get_embedder
 from rag.index import CHROMA_MAX_BATCH, batched, open_collection

@@ -11,7 +11,7 @@ Two labelled sets:
 
 The threshold is tuned for accuracy on SQuAD and reported on both sets; news is the held-out check.
 
-    python bench/bench_support.py [--squad DIR] [--kinds lexical,hybrid] [--out bench/results/support.txt]
+    python -m bench.bench_support [--squad DIR] [--kinds lexical,hybrid] [--out bench/results/support.txt]
 """
 
 from __future__ import annotations
@@ -20,17 +20,15 @@ import argparse
 import json
 import random
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import rag  # noqa: F401  (offline environment)
+from rag.answer.text import content_terms
 
-import rag  # noqa: E402,F401  (offline environment)
-from rag.answer.text import content_terms  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass

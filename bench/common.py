@@ -1,15 +1,14 @@
-"""Helpers shared by the benchmarks: synthetic news-like corpora and timing."""
+"""Helpers shared by the benchmarks: synthetic news-like corpora and timing. Run a benchmark from the repository
+root as a module (`python -m bench.bench_search`), so that `bench`, `rag` and `tests` import without editing
+sys.path."""
 
 from __future__ import annotations
 
 import random
 import statistics
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import rag  # noqa: E402,F401  (offline environment)
+import rag  # noqa: F401  (offline environment)
 
 WORDS = ["council", "harbour", "tram", "drought", "election", "museum", "vaccine", "wildfire", "chess", "mining", "canal", "river", "bank", "rate", "inflation", "minister", "strike", "union", "port", "cargo", "ship", "festival", "school", "hospital", "budget", "tax", "energy", "grid", "heatwave", "storm", "flood", "court", "judge", "police", "border", "trade", "export", "import", "farmer", "harvest", "price", "market", "stock", "company", "layoff", "factory", "research", "university", "student", "teacher", "railway", "bridge", "airport", "flight", "tourism", "hotel", "restaurant", "football", "match", "league", "coach", "player", "transfer", "stadium", "concert", "artist", "film", "award", "novel", "author", "library", "archive", "mayor", "city", "village", "region", "province", "governor", "parliament", "senate", "vote", "campaign", "candidate", "poll", "survey", "report", "official"]
 
