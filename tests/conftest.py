@@ -1,4 +1,5 @@
-"""Shared fixtures. The real embedding model and real Chroma are used throughout; models load once per session."""
+"""Shared fixtures. The real embedding model and real Chroma are used throughout; models load once per session.
+What tests import (paths, writers, snapshots) is in tests/helpers.py, never here."""
 
 from __future__ import annotations
 
@@ -8,16 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 import rag  # noqa: F401  (offline environment)
 from rag.embedding import Embedder, get_embedder
 from rag.settings import Settings, get_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_CORPUS = ROOT / "evals" / "sample" / "corpus"
-SAMPLE_QUESTIONS = ROOT / "evals" / "sample" / "questions.jsonl"
+from tests.helpers import INJECTION_DIR, SAMPLE_CORPUS
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,7 +44,6 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return factory
 
 
-INJECTION_DIR = ROOT / "tests" / "fixtures" / "injection"
 
 
 @pytest.fixture(scope="session")
@@ -64,13 +60,6 @@ def hostile_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
     return settings
 
 
-def injection_rows() -> list[dict[str, Any]]:
-    import json
-
-    text = (INJECTION_DIR / "questions.jsonl").read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
     """The sample corpus (seed article + written fixture articles), indexed once for the session."""
@@ -84,43 +73,3 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
     return settings
 
 
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def article(title: str, body: str, date: str | None = None) -> str:
-    front = [f"title: {title!r}"] + ([f"date: {date}"] if date else [])
-    return "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"
-
-
-def index_snapshot(settings: Settings) -> dict[str, tuple[str, dict[str, Any], np.ndarray]]:
-    """Everything Chroma holds for the collection: id → (text, metadata, vector)."""
-    from rag.index import CHROMA_MAX_BATCH, open_collection
-
-    collection = open_collection(settings)
-    out: dict[str, tuple[str, dict[str, Any], np.ndarray]] = {}
-    offset = 0
-    while True:
-        page = collection.get(include=["documents", "metadatas", "embeddings"], limit=CHROMA_MAX_BATCH, offset=offset)
-        for cid, doc, meta, vec in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"],
-                                       strict=True):
-            out[cid] = (doc, meta, np.asarray(vec))
-        if len(page["ids"]) < CHROMA_MAX_BATCH:
-            return out
-        offset += CHROMA_MAX_BATCH
-
-
-def assert_same_index(a: Settings, b: Settings) -> None:
-    """Same chunk set (ids, texts, metadata) and the same vectors up to float noise."""
-    snap_a, snap_b = index_snapshot(a), index_snapshot(b)
-    assert sorted(snap_a) == sorted(snap_b)
-    for cid, (doc, meta, vec) in snap_a.items():
-        doc_b, meta_b, vec_b = snap_b[cid]
-        assert doc == doc_b
-        assert meta == meta_b
-        # The default runtime computes in bf16: one chunk embedded in batches of different shapes differs by up
-        # to ~1e-3 per component (cosine > 0.99999), as in a clean build vs an incremental one.
-        assert np.allclose(vec, vec_b, atol=2e-3)
-        assert float(np.dot(vec, vec_b)) > 0.9999

@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from rag.llm.server import stop_openai_server as stop_process  # SIGTERM, then SIGKILL after a timeout
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # A child process must not look for the Hugging Face Hub, nor send analytics.
@@ -42,18 +44,6 @@ def wait_http(url: str, proc: subprocess.Popen, seconds: float, what: str, log: 
     raise RuntimeError(f"{what} did not answer {url} within {seconds:.0f} s")
 
 
-def stop_process(proc: subprocess.Popen | None, timeout_s: float) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within `timeout_s`."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 class ChromaServer:
     """`chroma run` on a fixed port and data folder, so it can be stopped and started again as the same server."""
 
@@ -71,7 +61,8 @@ class ChromaServer:
         return self
 
     def stop(self) -> None:
-        stop_process(self.proc, 20)
+        if self.proc:
+            stop_process(self.proc, 20)
 
 
 class AppServer:
@@ -100,7 +91,8 @@ class AppServer:
         return self
 
     def stop(self) -> None:
-        stop_process(self.proc, 30)
+        if self.proc:
+            stop_process(self.proc, 30)
 
     def __enter__(self) -> AppServer:
         return self.start()

@@ -139,3 +139,22 @@ def test_the_cli_lists_every_command_module() -> None:
     assert {command.__name__.rpartition(".")[2] for command in COMMANDS} == modules
     for command in COMMANDS:
         assert callable(command.register)
+
+
+def test_tests_import_helpers_not_conftest_nor_other_tests() -> None:
+    graph = import_graph()
+    wrong = {m: sorted(t for t in targets if t == "tests.conftest" or t.rpartition(".")[2].startswith("test_"))
+             for m, targets in graph.items()}
+    assert not {m: t for m, t in wrong.items() if t}, "import shared test code from tests/helpers.py"
+
+
+def test_no_module_edits_sys_path() -> None:
+    """bench/ runs as `python -m bench.NAME` and tests under pytest: both import the project as it is."""
+    offenders = []
+    for module, path in first_party_files().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr in ("insert", "append", "extend")
+                    and isinstance(node.value, ast.Attribute) and node.value.attr == "path"
+                    and isinstance(node.value.value, ast.Name) and node.value.value.id == "sys"):
+                offenders.append(f"{module}:{node.lineno}")
+    assert not offenders

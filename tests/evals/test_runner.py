@@ -11,7 +11,7 @@ from evals.runner import DatasetError, compare_runs, load_dataset, run_eval
 from rag.answer.factory import make_engine
 from rag.embedding import Embedder
 from rag.settings import Settings
-from tests.conftest import SAMPLE_QUESTIONS
+from tests.helpers import SAMPLE_QUESTIONS
 
 # The CI gate: floors set from measured values of the full pipeline with the extractive backend on the sample
 # set (measured: Hit@5 1.00, citation precision 1.00, refusal recall 0.50), with a margin for noise.

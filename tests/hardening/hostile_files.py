@@ -28,6 +28,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.helpers import encrypt_pdf, make_pdf
+
 MB = 1024 * 1024
 TEXT_EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm")
 ALL_EXTENSIONS = (*TEXT_EXTENSIONS, ".pdf", ".docx")
@@ -123,55 +125,6 @@ def article_html(phrase: str, title: str) -> bytes:
 
 
 # ------------------------------------------------------------------------------------------------ PDF
-
-
-def _pdf_string(text: str) -> bytes:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1")
-
-
-def make_pdf(pages: list[list[str]], *, compress: bool = False, raw_streams: list[bytes] | None = None) -> bytes:
-    """A valid PDF, one page per list of lines, Helvetica. `raw_streams` replaces the pages' content streams
-    (already Flate-compressed when `compress`)."""
-    import zlib
-
-    streams = raw_streams or [
-        b"\n".join([b"BT", b"/F1 12 Tf", b"14 TL", b"72 720 Td",
-                    *(b"(" + _pdf_string(line) + b") Tj T*" for line in lines), b"ET"])
-        for lines in pages
-    ]
-    n = len(streams)
-    kids = b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % n,
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    for i, stream in enumerate(streams):
-        body = stream if (raw_streams and compress) else (zlib.compress(stream) if compress else stream)
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
-                       b" /Contents %d 0 R >>" % (5 + 2 * i))
-        flt = b" /Filter /FlateDecode" if compress else b""
-        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(body), flt) + body + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def encrypt_pdf(data: bytes, user_password: str, algorithm: str) -> bytes:
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm=algorithm)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 def deflate_repeated(megabytes: int, byte: int = 0) -> tuple[bytes, int]:

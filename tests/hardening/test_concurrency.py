@@ -22,7 +22,7 @@ from rag.settings import Settings
 from rag.sync import sync_corpus
 from rag.types import SyncReport
 from rag.watch import CorpusWatcher
-from tests.conftest import ROOT, article, assert_same_index, index_snapshot, write
+from tests.helpers import ROOT, article, assert_same_index, index_snapshot, write
 
 NAMES = [f"a{i:02d}" for i in range(12)]
 

@@ -25,7 +25,7 @@ from rag.embedding import Embedder
 from rag.index import LexicalIndex, Manifest, open_collection
 from rag.settings import Settings
 from rag.sync import sync_corpus
-from tests.conftest import ROOT, article, assert_same_index, index_snapshot, write
+from tests.helpers import ROOT, article, assert_same_index, index_snapshot, write
 
 # Small chunks: the corpus stays small (24 articles) yet a run embeds and upserts more than one batch of
 # EMBED_CALL_SIZE (256) chunks, so some kills land after Chroma holds part of a run's writes.

@@ -24,7 +24,7 @@ from rag.embedding import Embedder
 from rag.index import IndexUnavailable
 from rag.settings import Settings, get_settings
 from rag.sync import sync_corpus
-from tests.conftest import ROOT, SAMPLE_CORPUS
+from tests.helpers import ROOT, SAMPLE_CORPUS
 from tests.servers import BIN, AppServer, ChromaServer, free_port
 
 QUESTION = "How many stops does the Green Line have?"

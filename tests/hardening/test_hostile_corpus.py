@@ -45,8 +45,8 @@ from rag.loaders import LoadError, load_document
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.sync import make_chunker, sync_corpus
-from tests.conftest import ROOT, article, write
 from tests.hardening.hostile_files import CorpusFile, HostileCorpus, make_hostile_corpus, zip_bomb
+from tests.helpers import ROOT, article, write
 
 # Peak RSS allowed above a clean ingest of the good files alone (the model, torch and Chroma dominate both,
 # ≈0.9 GB). The most any hostile file may cost is what one file within the limits needs while it is parsed:
@@ -376,7 +376,8 @@ def test_huge_html_is_refused_for_its_size_quickly(tmp_path: Path) -> None:
 
 
 def test_pdf_compression_bomb_is_named_as_such(tmp_path: Path) -> None:
-    from tests.hardening.hostile_files import _flate_bomb_stream, make_pdf
+    from tests.hardening.hostile_files import _flate_bomb_stream
+    from tests.helpers import make_pdf
 
     (tmp_path / "bomb.pdf").write_bytes(make_pdf([[]], compress=True, raw_streams=[_flate_bomb_stream(100)]))
     assert load_error(tmp_path / "bomb.pdf", tmp_path) == "PDF page 1 too large to decompress (compression bomb?)"
@@ -385,7 +386,7 @@ def test_pdf_compression_bomb_is_named_as_such(tmp_path: Path) -> None:
 def test_parsers_do_not_log_about_the_files_they_refuse(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """pypdf ("EOF marker not found") and trafilatura ("empty HTML tree") logged a line of their own per bad
     file, which the CLI printed next to the one-line reason, naming no file."""
-    from tests.hardening.hostile_files import make_pdf
+    from tests.helpers import make_pdf
 
     pdf = make_pdf([["Cut short."]])
     (tmp_path / "cut.pdf").write_bytes(pdf[: len(pdf) // 2])

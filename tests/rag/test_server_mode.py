@@ -9,7 +9,7 @@ import pytest
 from rag.embedding import Embedder
 from rag.retrieve import HybridRetriever
 from rag.sync import sync_corpus
-from tests.conftest import article, write
+from tests.helpers import article, write
 from tests.servers import ChromaServer
 
 

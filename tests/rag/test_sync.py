@@ -15,7 +15,7 @@ from rag.embedding import Embedder
 from rag.index import LexicalIndex, Manifest, open_collection
 from rag.retrieve import HybridRetriever
 from rag.sync import IngestBusy, sync_corpus
-from tests.conftest import ROOT, article, assert_same_index, index_snapshot, write
+from tests.helpers import ROOT, article, assert_same_index, index_snapshot, write
 
 TOPICS = ["harbour", "tram", "drought", "election", "museum", "vaccine", "wildfire", "chess", "mining", "canal"]
 

@@ -15,7 +15,7 @@ import pytest
 
 from rag.settings import Settings, get_settings
 from rag.users import AccountStore, Role
-from tests.conftest import SAMPLE_CORPUS, article, write
+from tests.helpers import SAMPLE_CORPUS, article, write
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow

@@ -12,9 +12,8 @@ import pytest
 from rag.conversations import ConversationStore
 from rag.settings import Settings, get_settings
 from rag.users import AccountStore, Role
-from tests.conftest import SAMPLE_CORPUS, article, write
+from tests.helpers import CHROMIUM, FLAGS, SAMPLE_CORPUS, article, ask, write
 from tests.servers import free_port
-from tests.ui.test_app_browser import CHROMIUM, FLAGS, ask
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

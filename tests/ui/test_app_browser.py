@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,19 +12,11 @@ from pathlib import Path
 import pytest
 
 from rag.settings import Settings, get_settings
-from tests.conftest import ROOT, SAMPLE_CORPUS, article, write
+from tests.helpers import CHROMIUM, FLAGS, ROOT, SAMPLE_CORPUS, article, ask, write
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +58,6 @@ def page(browser, app_url: str):  # noqa: ANN001, ANN201
     page.wait_for_selector("#question textarea")
     yield page
     context.close()
-
-
-def ask(page, question: str, expect_answers: int) -> str:  # noqa: ANN001
-    page.fill("#question textarea", question)
-    page.click("#ask")
-    # The final render replaces the streaming cursor; wait for the n-th finished answer.
-    page.wait_for_function(
-        "n => document.querySelectorAll('#chatbot .answer:not(.streaming), #chatbot .refusal').length >= n",
-        arg=expect_answers, timeout=60_000)
-    return page.locator("#chatbot .answer:not(.streaming), #chatbot .refusal").nth(expect_answers - 1).inner_text()
 
 
 def test_question_gets_a_cited_answer_with_sources_then_a_follow_up(page, tmp_path: Path) -> None:  # noqa: ANN001

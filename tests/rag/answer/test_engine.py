@@ -16,7 +16,7 @@ from rag.loaders import load_document
 from rag.settings import Settings
 from rag.sync import sync_corpus
 from rag.types import Chunk
-from tests.conftest import SAMPLE_CORPUS, SAMPLE_QUESTIONS, article, injection_rows, write
+from tests.helpers import SAMPLE_CORPUS, SAMPLE_QUESTIONS, article, injection_rows, write
 
 ROWS = [json.loads(line) for line in SAMPLE_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
 

@@ -13,7 +13,7 @@ from rag.answer.factory import make_engine
 from rag.embedding import Embedder
 from rag.llm.weights import GGUF_SHA256, ModelUnavailable, ensure_local_gguf
 from rag.settings import Settings
-from tests.conftest import injection_rows
+from tests.helpers import injection_rows
 from tests.servers import free_port
 from ui.render import answer_html
 
@@ -116,7 +116,7 @@ def test_eval_gate_with_the_local_default(local_engine: AnswerEngine, sample_ind
     import json
 
     from evals.runner import run_eval
-    from tests.conftest import SAMPLE_QUESTIONS
+    from tests.helpers import SAMPLE_QUESTIONS
 
     rows = [json.loads(line) for line in SAMPLE_QUESTIONS.read_text(encoding="utf-8").splitlines()]
     picked = [r for r in rows if r["id"] in {"s03", "s04", "s14", "u02"}]

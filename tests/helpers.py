@@ -1,0 +1,140 @@
+"""What tests import: paths, small file writers, index snapshots, PDF files and the browser's settings.
+(Fixtures are in tests/conftest.py; real servers in tests/servers.py.)"""
+
+from __future__ import annotations
+
+import io
+import json
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CORPUS = ROOT / "evals" / "sample" / "corpus"
+SAMPLE_QUESTIONS = ROOT / "evals" / "sample" / "questions.jsonl"
+INJECTION_DIR = ROOT / "tests" / "fixtures" / "injection"
+
+
+def injection_rows() -> list[dict[str, Any]]:
+
+    text = (INJECTION_DIR / "questions.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def article(title: str, body: str, date: str | None = None) -> str:
+    front = [f"title: {title!r}"] + ([f"date: {date}"] if date else [])
+    return "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"
+
+
+def index_snapshot(settings: Settings) -> dict[str, tuple[str, dict[str, Any], np.ndarray]]:
+    """Everything Chroma holds for the collection: id → (text, metadata, vector)."""
+    from rag.index import CHROMA_MAX_BATCH, open_collection
+
+    collection = open_collection(settings)
+    out: dict[str, tuple[str, dict[str, Any], np.ndarray]] = {}
+    offset = 0
+    while True:
+        page = collection.get(include=["documents", "metadatas", "embeddings"], limit=CHROMA_MAX_BATCH, offset=offset)
+        for cid, doc, meta, vec in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"],
+                                       strict=True):
+            out[cid] = (doc, meta, np.asarray(vec))
+        if len(page["ids"]) < CHROMA_MAX_BATCH:
+            return out
+        offset += CHROMA_MAX_BATCH
+
+
+def assert_same_index(a: Settings, b: Settings) -> None:
+    """Same chunk set (ids, texts, metadata) and the same vectors up to float noise."""
+    snap_a, snap_b = index_snapshot(a), index_snapshot(b)
+    assert sorted(snap_a) == sorted(snap_b)
+    for cid, (doc, meta, vec) in snap_a.items():
+        doc_b, meta_b, vec_b = snap_b[cid]
+        assert doc == doc_b
+        assert meta == meta_b
+        # The default runtime computes in bf16: one chunk embedded in batches of different shapes differs by up
+        # to ~1e-3 per component (cosine > 0.99999), as in a clean build vs an incremental one.
+        assert np.allclose(vec, vec_b, atol=2e-3)
+        assert float(np.dot(vec, vec_b)) > 0.9999
+
+
+# ------------------------------------------------------------------------------------------------------ PDF
+
+
+def _pdf_string(text: str) -> bytes:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1")
+
+
+def make_pdf(pages: list[list[str]], *, info: dict[str, str] | None = None, compress: bool = False,
+             raw_streams: list[bytes] | None = None) -> bytes:
+    """A valid PDF written by hand: one page per list of lines, Helvetica, with an optional /Info dictionary.
+    `raw_streams` replaces the pages' content streams (already Flate-compressed when `compress`)."""
+    streams = raw_streams or [
+        b"\n".join([b"BT", b"/F1 12 Tf", b"14 TL", b"72 720 Td",
+                    *(b"(" + _pdf_string(line) + b") Tj T*" for line in lines), b"ET"])
+        for lines in pages
+    ]
+    n = len(streams)
+    kids = b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % n,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i, stream in enumerate(streams):
+        body = stream if (raw_streams and compress) else (zlib.compress(stream) if compress else stream)
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+                       b" /Contents %d 0 R >>" % (5 + 2 * i))
+        flt = b" /Filter /FlateDecode" if compress else b""
+        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(body), flt) + body + b"\nendstream")
+    if info:
+        objects.append(b"<< " + b" ".join(b"/" + k.encode() + b" (" + _pdf_string(v) + b")" for k, v in info.items())
+                       + b" >>")
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    info_ref = b" /Info %d 0 R" % len(objects) if info else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info_ref, xref)
+    return bytes(out)
+
+
+def encrypt_pdf(data: bytes, user_password: str, algorithm: str = "AES-128") -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm=algorithm)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+# -------------------------------------------------------------------------------------------------- browser
+
+# Debian's chromium, driven by playwright (tests/ui/).
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"]
+
+
+def ask(page, question: str, expect_answers: int) -> str:  # noqa: ANN001
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    # The final render replaces the streaming cursor; wait for the n-th finished answer.
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chatbot .answer:not(.streaming), #chatbot .refusal').length >= n",
+        arg=expect_answers, timeout=60_000)
+    return page.locator("#chatbot .answer:not(.streaming), #chatbot .refusal").nth(expect_answers - 1).inner_text()
