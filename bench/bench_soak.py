@@ -23,10 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-try:
-    from bench_load import Session, app_server, load_average, load_pairs, session_pairs, tree_rss_kb
-except ImportError:  # run as a module: python -m bench.bench_soak
-    from bench.bench_load import Session, app_server, load_average, load_pairs, session_pairs, tree_rss_kb
+from bench.bench_load import Session, app_server, load_average, load_pairs, session_pairs, tree_rss_kb
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.bench_load import app_server
-from tests.conftest import article, write
+from tests.helpers import article, write
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ import pytest
 
 from rag.answer.engine import Answer
 from rag.conversations import ConversationStore
-from tests.conftest import SAMPLE_CORPUS, article, write
+from tests.helpers import SAMPLE_CORPUS, article, write
 from ui.conversations import save_turn
 
 pytestmark = pytest.mark.slow
