@@ -17,6 +17,7 @@ import gradio as gr
 
 from rag.auth import AccessPolicy, Authenticator, ExpiringTokens, LoginThrottle, Principal
 from rag.users import Role
+from ui.render import escape
 
 CLIENT_ADDRESS: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_address", default=None)
 
@@ -71,9 +72,9 @@ def principal(policy: AccessPolicy, request: gr.Request | None) -> Principal | N
 
 def require(policy: AccessPolicy, request: gr.Request | None, needed: Role) -> Principal:
     """The request's user if it has the role `needed`; else a gr.Error the caller sees as one line."""
-    from rag.auth import AccessDenied
+    from rag.errors import RagError
 
     try:
         return policy.require(getattr(request, "username", None) if request is not None else None, needed)
-    except AccessDenied as exc:
-        raise gr.Error(str(exc), print_exception=False) from None
+    except RagError as exc:  # AccessDenied, or the accounts file damaged or made unsafe while the app runs
+        raise gr.Error(escape(str(exc)), print_exception=False) from None

@@ -175,3 +175,20 @@ def test_serve_refuses_a_network_address_without_accounts(tmp_path: Path) -> Non
         f"error: refusing to listen on 0.0.0.0 without accounts: create one with `rag --index "
         f"{tmp_path / 'index'} user add NAME --role admin` (or bind to 127.0.0.1)"]
     assert "indexing" not in out.stdout  # refused before any work
+
+
+def test_serve_refuses_an_unsafe_or_damaged_accounts_file_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    store = AccountStore(tmp_path / "index")
+    store.add("alice", Role.admin, "correct horse")
+    args = [str(BIN / "rag"), "--index", str(tmp_path / "index"), "--corpus", str(tmp_path / "corpus"), "serve",
+            "--backend", "extractive"]
+    os.chmod(store.path, 0o604)
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        f"error: {store.path}: readable or writable by other users (mode 604); run `chmod 600 {store.path}`"]
+    os.chmod(store.path, 0o600)
+    store.path.write_text('{"version": 1, "users": ')
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "damaged accounts file" in out.stderr and "indexing" not in out.stdout

@@ -169,14 +169,14 @@ def short_sessions(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterat
     write(base / "corpus" / "one.md", article("One article", "A single article about the tram.", "2026-01-01"))
     _accounts(base / "index")
     settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive",
-                            port=free_port(), session_ttl_s=3, ui_session_capacity=2)
+                            port=free_port(), session_ttl_s=5)
     yield from _serve(settings)
 
 
 def test_sessions_expire(short_sessions: str) -> None:
     http = login(short_sessions, "rita")
     assert http.get("/config").status_code == 200
-    time.sleep(3.5)
+    time.sleep(5.5)
     assert http.get("/config").status_code == 401
     assert "auth_required" in http.get("/").text
 
@@ -209,10 +209,20 @@ def test_each_user_sees_only_their_own_conversations(guarded: tuple[str, Setting
     assert rita.predict(api_name="/conversations") == []
 
 
-def test_server_keeps_state_for_a_bounded_number_of_sessions(short_sessions: str) -> None:
+@pytest.fixture(scope="module")
+def two_sessions(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[str]:  # noqa: ANN001
+    base = tmp_path_factory.mktemp("capacity")
+    write(base / "corpus" / "one.md", article("One article", "A single article about the tram.", "2026-01-01"))
+    _accounts(base / "index")
+    settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive",
+                            port=free_port(), ui_session_capacity=2)
+    yield from _serve(settings)
+
+
+def test_server_keeps_state_for_a_bounded_number_of_sessions(two_sessions: str) -> None:
     """RAG_UI_SESSION_CAPACITY=2: a third session pushes out the least recently used one, whose next question
     then starts a new saved conversation (its earlier one stays saved and listed)."""
-    first, second, third = (client(short_sessions, "eddie") for _ in range(3))
+    first, second, third = (client(two_sessions, "eddie") for _ in range(3))
     before = len(first.predict(api_name="/conversations"))
     chat, *_ = first.predict("What is the single article about?", [], 5, "", "", "", api_name="/chat")
     first.predict("And the tram?", chat, 5, "", "", "", api_name="/chat")
@@ -223,3 +233,18 @@ def test_server_keeps_state_for_a_bounded_number_of_sessions(short_sessions: str
     listed = first.predict(api_name="/conversations")
     assert len(listed) == before + 4
     assert sorted(c["turns"] for c in listed[:4]) == [1, 1, 1, 2]
+
+
+def test_accounts_file_damaged_while_running_ends_sessions_until_restored(guarded: tuple[str, Settings]) -> None:
+    url, settings = guarded
+    store = AccountStore(settings.index_dir)
+    http = login(url, "eddie")
+    good = store.path.read_text()
+    try:
+        store.path.write_text("{damaged")
+        assert http.get("/config").status_code == 401  # a damaged file is not trusted: the session ends
+        anonymous = httpx.Client(base_url=url, timeout=30)
+        assert anonymous.post("/login", data={"username": "eddie", "password": PASSWORDS["eddie"]}).status_code == 400
+    finally:
+        store.path.write_text(good)
+    assert login(url, "eddie").get("/config").status_code == 200
