@@ -26,6 +26,7 @@ from rag.corpus import delete_document, list_documents, save_upload
 from rag.embedding import embedder_for
 from rag.errors import BackendUnavailable, RagError
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
+from rag.storage import disk_full, write_error_line
 from rag.sync import SyncProgress, sync_corpus
 from rag.types import SearchFilters, SyncReport
 from rag.users import Role
@@ -196,9 +197,20 @@ def build_app(service: ChatService) -> gr.Blocks:
                 lines += audit(who.name, "upload", saved.source, f"as {saved.source}" if saved.renamed_from else "")
             except RagError as exc:
                 lines.append(f"✖ {escape(str(exc))}")
-        report = service.sync(GradioProgress(progress))
-        lines.append(escape(report.summary_line()))
-        lines += [f"✖ skipped {escape(s['source'])}: {escape(s['reason'])}" for s in report.skipped_files]
+            except OSError as exc:
+                if not disk_full(exc):
+                    raise
+                lines.append(f"✖ {escape(path.name)}: {escape(write_error_line(exc, settings.corpus_dir))}")
+        try:
+            report = service.sync(GradioProgress(progress))
+        except Exception as exc:
+            if not disk_full(exc):
+                raise
+            lines.append(f"✖ the index was not updated: {escape(write_error_line(exc, settings.index_dir))}; "
+                         "it catches up at the next sync")
+        else:
+            lines.append(escape(report.summary_line()))
+            lines += [f"✖ skipped {escape(s['source'])}: {escape(s['reason'])}" for s in report.skipped_files]
         docs, choices, header, _ = corpus_state(request)
         return "  \n".join(lines), docs, choices, header, None
 

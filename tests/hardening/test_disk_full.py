@@ -110,3 +110,32 @@ def test_conversation_save_on_a_full_disk_keeps_earlier_saves_then_completes(sma
     state, warning = save_turn(store, "rita", state, "question 3", _answer(big), "<p>big</p>", "s")
     assert warning == "" and state["positions"][-1] == 3
     assert len(ConversationStore(small_fs / "index").get("rita", state["id"]).turns) == 4
+
+
+def test_upload_to_a_full_disk_says_so_in_one_line_and_keeps_the_corpus(small_fs: Path, tmp_path: Path,
+                                                                      embedder) -> None:  # noqa: ANN001
+    from gradio_client import Client, handle_file
+
+    from rag.settings import get_settings
+    from tests.servers import free_port
+    from ui.app import serve
+
+    corpus = small_fs / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    before = {p.name: p.read_bytes() for p in corpus.iterdir()}
+    settings = get_settings(corpus_dir=corpus, index_dir=tmp_path / "index", llm_backend="extractive",
+                            port=free_port(), embedding_cache_dir=tmp_path / "models")
+    app, _ = serve(settings, block=False, quiet=True, watch=False)
+    try:
+        client = Client(f"http://127.0.0.1:{settings.port}/", verbose=False, download_files=False)
+        upload = write(tmp_path / "big report.md", article("Big report", "The big report. " * 20_000, "2026-04-01"))
+        filler = fill(small_fs, 0)
+        status, *_ = client.predict([handle_file(str(upload))], api_name="/upload")
+        assert f"✖ big report.md: the disk is full ({corpus}" in status
+        assert {p.name: p.read_bytes() for p in corpus.iterdir() if not p.name.startswith(".")} == before
+        filler.unlink()
+        status, *_ = client.predict([handle_file(str(upload))], api_name="/upload")
+        assert "✔ big report.md" in status and "added 1" in status
+        client.close()
+    finally:
+        app.close()
