@@ -1,6 +1,6 @@
 """Build the `squad2` eval set from the SQuAD 2.0 sample in ../shared/data/squad2_500.
 
-    python -m evals.build_squad2 [--src ../shared/data/squad2_500] [--out evals/squad2]
+    python -m rag.evals.build_squad2 [--src ../shared/data/squad2_500] [--out evals/squad2]
 
 - `corpus/<paragraph id>.txt`, one document per paragraph: a neutral first line "SQuAD paragraph <id>", a blank
   line, then the paragraph text. The loader takes a short first line as the title; a neutral one keeps the
@@ -40,7 +40,7 @@ https://rajpurkar.github.io/SQuAD-explorer/. Licence: Creative Commons Attributi
 
 Changes: each of the 411 paragraphs became a plain-text document whose first line is the neutral title
 "SQuAD paragraph <id>"; the 500 questions were converted to this project's dataset format (`answers` and
-`gold_sources` are empty for the unanswerable ones). Built by `python -m evals.build_squad2`.
+`gold_sources` are empty for the unanswerable ones). Built by `python -m rag.evals.build_squad2`.
 
 From the README of the source sample, verbatim:
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evals import metrics as m
 from rag.answer.citations import strip_citations
 from rag.answer.engine import Answer, AnswerEngine
 from rag.errors import DatasetError
+from rag.evals import metrics as m
 from rag.questions import parse_question_lines
 from rag.settings import Settings
 
@@ -127,7 +127,7 @@ def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: Answer
                "model": engine.answerer.model, "corpus": str(settings.corpus_dir),
                "created": time.strftime("%Y-%m-%d %H:%M:%S"), **summarize(results)}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    from evals.report import write_reports
+    from rag.evals.report import write_reports
 
     write_reports(out_dir, summary, results)
     return summary

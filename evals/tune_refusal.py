@@ -1,7 +1,7 @@
 """Tune the refusal gates on SQuAD 2.0 (evals/squad2): sweep `min_question_coverage` and `min_relevance`
 and report, for each pair, refusal precision/recall and the false-refusal rate on answerable questions.
 
-    python -m evals.tune_refusal [--dataset evals/squad2/questions.jsonl] [--corpus evals/squad2/corpus]
+    python -m rag.evals.tune_refusal [--dataset evals/squad2/questions.jsonl] [--corpus evals/squad2/corpus]
 
 Only retrieval and the gates run (no answer generation), so the sweep takes about a minute. The chosen
 default maximises F1 of refusing among settings whose false-refusal rate stays at or below 20%.
@@ -13,9 +13,9 @@ import argparse
 from pathlib import Path
 
 import rag  # noqa: F401
-from evals.runner import default_index_dir, load_dataset
 from rag.answer.text import coverage
 from rag.embedding import embedder_for
+from rag.evals.runner import default_index_dir, load_dataset
 from rag.retrieve import HybridRetriever
 from rag.settings import get_settings
 from rag.sync import sync_corpus

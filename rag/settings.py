@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # rag/answer/evidence.py); 0 = whole passages. Tight evidence keeps the local model's first token within
     # 5 s (prefill ≈47 tok/s on 2 cores) and measured better answers from it than whole passages (docs/benchmarks.md).
     llm_evidence_chars: int = 500
-    # Refusal gates, tuned with `python -m evals.tune_refusal` on SQuAD 2.0 and the sample set (docs/benchmarks.md).
+    # Refusal gates, tuned with `python -m rag.evals.tune_refusal` on SQuAD 2.0 and the sample set (docs/benchmarks.md).
     min_relevance: float = Field(default=0.1, description="refuse below this dense cosine of the best passage")
     min_question_coverage: float = Field(
         default=0.67, description="refuse when the passages mention less than this share of the question's terms"

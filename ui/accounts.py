@@ -12,9 +12,9 @@ import gradio as gr
 
 from rag.auth import AccessPolicy
 from rag.errors import RagError
+from rag.ui.auth import principal, require
+from rag.ui.render import escape
 from rag.users import AccountError, Role
-from ui.auth import principal, require
-from ui.render import escape
 
 
 def user_bar(policy: AccessPolicy) -> gr.Markdown:

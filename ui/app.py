@@ -29,12 +29,12 @@ from rag.settings import SUPPORTED_EXTENSIONS, Settings
 from rag.storage import disk_full, write_error_line
 from rag.sync import SyncProgress, sync_corpus
 from rag.types import SearchFilters, SyncReport
+from rag.ui.accounts import accounts_tab, user_bar, who_line
+from rag.ui.auth import install_session_expiry, launch_options, require
+from rag.ui.conversations import NEW_CONVERSATION, conversation_panel, save_turn
+from rag.ui.render import CSS, answer_html, escape, retrieved_html, sources_html, streaming_html
 from rag.users import Role
 from rag.watch import CorpusWatcher
-from ui.accounts import accounts_tab, user_bar, who_line
-from ui.auth import install_session_expiry, launch_options, require
-from ui.conversations import NEW_CONVERSATION, conversation_panel, save_turn
-from ui.render import CSS, answer_html, escape, retrieved_html, sources_html, streaming_html
 
 log = logging.getLogger(__name__)
 

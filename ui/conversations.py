@@ -20,9 +20,9 @@ from rag.answer.engine import Answer
 from rag.auth import AccessPolicy
 from rag.conversations import ConversationNotFound, ConversationStore, conversation_markdown
 from rag.storage import write_error_line
+from rag.ui.auth import require
+from rag.ui.render import escape, retrieved_html, sources_html
 from rag.users import Role
-from ui.auth import require
-from ui.render import escape, retrieved_html, sources_html
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def compare(run_a: Path, run_b: Path, out: Path | None) -> int:
-    from evals.runner import compare_runs
+    from rag.evals.runner import compare_runs
 
     for run_dir in (run_a, run_b):
         if not (run_dir / "summary.json").exists():
@@ -53,10 +53,10 @@ def compare(run_a: Path, run_b: Path, out: Path | None) -> int:
 
 
 def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str, Any]:
-    from evals.runner import default_index_dir, load_dataset, run_eval
     from rag.answer.engine import AnswerEngine
     from rag.answer.factory import make_answerer, make_engine
     from rag.embedding import embedder_for
+    from rag.evals.runner import default_index_dir, load_dataset, run_eval
     from rag.sync import sync_corpus
     from rag.verify import make_support_checker
 
@@ -71,7 +71,7 @@ def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str
     answerer = make_answerer(settings, embedder)
     checker = make_support_checker("auto", model=embedder)
     if args.pipeline == "baseline":
-        from evals.baseline import BaselineRetriever
+        from rag.evals.baseline import BaselineRetriever
 
         retriever: Any = BaselineRetriever(settings, embedder)
         engine = AnswerEngine(settings.model_copy(update={"answer_passages": 4}), retriever, answerer, checker,

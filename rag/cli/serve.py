@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rag.auth import AccessPolicy
-    from ui.app import serve
+    from rag.ui.app import serve
 
     settings = settings_from(args, host=args.host, port=args.port, llm_backend=args.backend)
     AccessPolicy(settings).check_startup()  # no accounts on a network address: refuse before indexing

@@ -1,11 +1,11 @@
-"""evals.build_squad2 on a tiny source folder."""
+"""rag.evals.build_squad2 on a tiny source folder."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from evals.build_squad2 import build
+from rag.evals.build_squad2 import build
 
 README = """# SQuAD 2.0 — 2-question sample
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from evals.metrics import (
+from rag.evals.metrics import (
     alce_citation_scores,
     dedupe,
     exact_match,

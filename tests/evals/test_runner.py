@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.runner import DatasetError, compare_runs, load_dataset, run_eval
 from rag.answer.factory import make_engine
 from rag.embedding import Embedder
+from rag.evals.runner import DatasetError, compare_runs, load_dataset, run_eval
 from rag.settings import Settings
 from tests.helpers import SAMPLE_QUESTIONS
 

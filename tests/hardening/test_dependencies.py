@@ -197,7 +197,7 @@ HIDE_PART3 = (
 
 
 def test_model_package_missing(index_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ui.app import ChatService
+    from rag.ui.app import ChatService
 
     # A fresh index folder: no assembled model from an earlier run, so the parts are needed.
     settings = index_settings.model_copy(update={"llm_backend": "local"})

@@ -18,8 +18,8 @@ import pytest
 
 from rag.answer.engine import Answer
 from rag.conversations import ConversationStore
+from rag.ui.conversations import save_turn
 from tests.helpers import SAMPLE_CORPUS, article, write
-from ui.conversations import save_turn
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evals.runner import load_dataset
 from rag.audit import AuditLog
 from rag.conversations import ConversationStore
+from rag.evals.runner import load_dataset
 
 BIN = Path(sys.executable).parent
 

@@ -31,7 +31,7 @@ def _accounts(index: Path) -> None:
 
 
 def _serve(settings: Settings) -> Iterator[str]:
-    from ui.app import serve
+    from rag.ui.app import serve
 
     app, service = serve(settings, block=False, quiet=True, watch=False)
     yield f"http://127.0.0.1:{settings.port}"

@@ -22,7 +22,7 @@ PASSWORDS = {"rita": "reader password", "eddie": "editor password", "ada": "admi
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[tuple[str, Settings]]:  # noqa: ANN001
-    from ui.app import serve
+    from rag.ui.app import serve
 
     base = tmp_path_factory.mktemp("accounts-web")
     shutil.copytree(SAMPLE_CORPUS, base / "corpus")

@@ -29,7 +29,7 @@ def app_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def app_url(app_settings: Settings, embedder) -> Iterator[str]:  # noqa: ANN001
-    from ui.app import serve
+    from rag.ui.app import serve
 
     app, service = serve(app_settings, block=False, quiet=True)
     yield f"http://127.0.0.1:{app_settings.port}/"

@@ -13,9 +13,9 @@ from rag.answer.factory import make_engine
 from rag.embedding import Embedder
 from rag.llm.weights import GGUF_SHA256, ModelUnavailable, ensure_local_gguf
 from rag.settings import Settings
+from rag.ui.render import answer_html
 from tests.helpers import injection_rows
 from tests.servers import free_port
-from ui.render import answer_html
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
 
@@ -115,7 +115,7 @@ def test_eval_gate_with_the_local_default(local_engine: AnswerEngine, sample_ind
     """The CI gate's local-model part: a handful of sample questions through `rag eval`'s runner."""
     import json
 
-    from evals.runner import run_eval
+    from rag.evals.runner import run_eval
     from tests.helpers import SAMPLE_QUESTIONS
 
     rows = [json.loads(line) for line in SAMPLE_QUESTIONS.read_text(encoding="utf-8").splitlines()]
