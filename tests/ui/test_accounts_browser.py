@@ -12,7 +12,7 @@ import pytest
 from rag.conversations import ConversationStore
 from rag.settings import Settings, get_settings
 from rag.users import AccountStore, Role
-from tests.helpers import CHROMIUM, FLAGS, SAMPLE_CORPUS, article, ask, write
+from tests.helpers import SAMPLE_CORPUS, article, ask, write
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -35,16 +35,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[tuple[s
     app, _ = serve(settings, block=False, quiet=True, watch=False)
     yield f"http://127.0.0.1:{settings.port}/", settings
     app.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def open_login(browser, url: str):  # noqa: ANN001, ANN201

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.settings import Settings, get_settings
-from tests.helpers import CHROMIUM, FLAGS, ROOT, SAMPLE_CORPUS, article, ask, write
+from tests.helpers import ROOT, SAMPLE_CORPUS, article, ask, write
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -36,18 +36,6 @@ def app_url(app_settings: Settings, embedder) -> Iterator[str]:  # noqa: ANN001
     if service.watcher:
         service.watcher.stop()
     app.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:  # noqa: ANN201
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
