@@ -16,8 +16,8 @@ import anyio
 import gradio as gr
 
 from rag.auth import AccessPolicy, Authenticator, ExpiringTokens, LoginThrottle, Principal
+from rag.ui.render import escape
 from rag.users import Role
-from ui.render import escape
 
 CLIENT_ADDRESS: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_address", default=None)
 

@@ -117,8 +117,8 @@ def test_upload_to_a_full_disk_says_so_in_one_line_and_keeps_the_corpus(small_fs
     from gradio_client import Client, handle_file
 
     from rag.settings import get_settings
+    from rag.ui.app import serve
     from tests.servers import free_port
-    from ui.app import serve
 
     corpus = small_fs / "corpus"
     shutil.copytree(SAMPLE_CORPUS, corpus)
