@@ -13,22 +13,7 @@ import inspect
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FIRST_PARTY = ("rag", "ui", "evals", "bench", "tests")
-# ui/ and evals/ are installed inside the rag package (rag/ui and rag/evals link to them): that is their name.
-INSTALLED_AS = {"ui": "rag.ui", "evals": "rag.evals"}
-
-
-def first_party_files() -> dict[str, Path]:
-    """Module name → file, for every .py file of the first-party folders."""
-    modules = {}
-    for path in sorted(f for top in FIRST_PARTY for f in (ROOT / top).rglob("*.py")):
-        parts = list(path.relative_to(ROOT).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        parts[0] = INSTALLED_AS.get(parts[0], parts[0])
-        modules[".".join(parts)] = path
-    return modules
+from tests.helpers import INSTALLED_AS, ROOT, first_party_files
 
 
 def imported_names(path: Path, module: str) -> Iterator[tuple[str, tuple[str, ...]]]:
