@@ -56,6 +56,36 @@ def recall_at_k(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
     return len(set(dedupe(ranked)[:k]) & golds) / len(golds)
 
 
+def _distinct_stories(ranked: Sequence[Sequence[str]]) -> list[Sequence[str]]:
+    """Each entry: the shown source first, then its story's other copies. Distinct by shown source."""
+    seen: set[str] = set()
+    out = []
+    for members in ranked:
+        if members and members[0] not in seen:
+            seen.add(members[0])
+            out.append(members)
+    return out
+
+
+def story_hit_at_k(ranked: Sequence[Sequence[str]], gold: Sequence[str], k: int) -> float:
+    """Hit@k over stories: 1 if among the first k distinct results some result's story (the shown article or
+    one of its grouped copies, all published by the as-of date) contains a gold document. Without grouping
+    every story is one article and this equals `hit_at_k`."""
+    _check_k(k)
+    golds = set(gold)
+    return float(any(golds & set(members) for members in _distinct_stories(ranked)[:k]))
+
+
+def story_mrr_at_k(ranked: Sequence[Sequence[str]], gold: Sequence[str], k: int = 10) -> float:
+    """1 / rank of the first result whose story contains a gold document (see story_hit_at_k); 0 if none."""
+    _check_k(k)
+    golds = set(gold)
+    for rank, members in enumerate(_distinct_stories(ranked)[:k], start=1):
+        if golds & set(members):
+            return 1.0 / rank
+    return 0.0
+
+
 # -------------------------------------------------------------------------------------------- answers
 
 _PUNCTUATION = frozenset(string.punctuation)

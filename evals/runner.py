@@ -15,6 +15,7 @@ from rag.errors import DatasetError
 from rag.evals import metrics as m
 from rag.questions import parse_question_lines
 from rag.settings import Settings
+from rag.types import SearchFilters
 
 HIT_KS = (1, 3, 5, 10)
 RETRIEVE_K = 10
@@ -48,6 +49,10 @@ def score(row: dict[str, Any], answer: Answer, entails: Callable[[str, str], boo
             out[f"hit@{k}"] = m.hit_at_k(ranked, gold, k)
         out["mrr@10"] = m.mrr_at_k(ranked, gold, 10)
         out["recall@5"] = m.recall_at_k(ranked, gold, 5)
+        stories = [[h.chunk.source, *(c["source"] for c in h.also)] for h in answer.retrieved]
+        for k in HIT_KS:
+            out[f"story_hit@{k}"] = m.story_hit_at_k(stories, gold, k)
+        out["story_mrr@10"] = m.story_mrr_at_k(stories, gold, 10)
     prediction = "" if answer.refused else strip_citations(answer.answer)
     if row["answerable"] and row["answers"]:
         out["exact_match"] = m.exact_match(prediction, row["answers"])
@@ -68,7 +73,8 @@ def _mean(values: list[float]) -> float | None:
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = [f"hit@{k}" for k in HIT_KS] + ["mrr@10", "recall@5", "exact_match", "token_f1", "gold_contained",
+    keys = [f"hit@{k}" for k in HIT_KS] + ["mrr@10", "recall@5"] + [f"story_hit@{k}" for k in HIT_KS] + [
+        "story_mrr@10", "exact_match", "token_f1", "gold_contained",
                                            "citation_recall", "citation_precision", "supported_share"]
     summary: dict[str, Any] = {"questions": len(results)}
     for key in keys:
@@ -87,7 +93,9 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: AnswerEngine, pipeline: str,
-             limit: int | None = None, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+             limit: int | None = None, resume: bool = False, show_progress: bool = True,
+             use_asked_on: bool = True) -> dict[str, Any]:
+    """`use_asked_on`: each question is asked as of its dataset "asked_on" date (else as of today)."""
     from tqdm import tqdm
 
     rows = load_dataset(dataset)[: limit or None]
@@ -105,14 +113,19 @@ def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: Answer
         for row in tqdm(rows, desc=f"eval {dataset.stem} ({pipeline})", unit="q", disable=not show_progress):
             if row["id"] in done:
                 continue
-            answer = engine.ask(row["question"], history=row.get("history") or [], k=RETRIEVE_K)
+            as_of = row.get("asked_on") if use_asked_on else None
+            answer = engine.ask(row["question"], history=row.get("history") or [], k=RETRIEVE_K,
+                                filters=SearchFilters(as_of=as_of))
             record = {
                 "id": row["id"], "question": row["question"], "standalone_question": answer.standalone_question,
+                "asked_on": as_of, "as_of": answer.as_of, "window": answer.window,
                 "answerable": bool(row["answerable"]), "answers": row["answers"], "gold_sources": row["gold_sources"],
                 "answer": answer.answer, "refused": answer.refused, "refusal_reason": answer.refusal_reason,
                 "support": answer.support,
-                "retrieved": [{"rank": h.rank, "source": h.chunk.source, "score": round(h.score, 6),
+                "retrieved": [{"rank": h.rank, "source": h.chunk.source, "date": h.chunk.date,
+                               "score": round(h.score, 6),
                                "dense_score": None if h.dense_score is None else round(h.dense_score, 4),
+                               "in_window": h.in_window, "also": [c["source"] for c in h.also],
                                "text": h.chunk.text} for h in answer.retrieved],
                 "citations": [c.to_dict() for c in answer.citations],
                 "sentences": answer.sentences,
@@ -124,6 +137,9 @@ def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: Answer
             sink.flush()
     results = [done[r["id"]] for r in rows if r["id"] in done]
     summary = {"dataset": str(dataset), "pipeline": pipeline, "backend": engine.answerer.backend,
+               "as_of": "asked_on" if use_asked_on else "today",
+               "time_window_ranking": settings.time_window_ranking, "recency_weight": settings.recency_weight,
+               "story_grouping": settings.story_grouping,
                "model": engine.answerer.model, "corpus": str(settings.corpus_dir),
                "created": time.strftime("%Y-%m-%d %H:%M:%S"), **summarize(results)}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
@@ -133,7 +149,7 @@ def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: Answer
     return summary
 
 
-COMPARED = ["hit@1", "hit@5", "mrr@10", "exact_match", "token_f1", "gold_contained", "citation_recall",
+COMPARED = ["hit@1", "hit@5", "mrr@10", "story_hit@1", "story_hit@5", "story_mrr@10", "exact_match", "token_f1", "gold_contained", "citation_recall",
             "citation_precision", "supported_share", "refusal_precision", "refusal_recall", "false_refusal_rate"]
 
 

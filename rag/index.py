@@ -180,11 +180,18 @@ class FileRecord:
     # The file's mtime was within RACY_MTIME_NS of the moment it was read: a write in the same timestamp tick
     # after the read leaves size and mtime unchanged, so next time the content is checked, not the stat.
     racy: bool = False
+    # MinHash of the document's word shingles (rag/stories.py): story groups are derived from these.
+    minhash: str | None = None
+    # Where the date came from: "front matter", "html metadata", "pdf metadata", "docx metadata", "dateline".
+    date_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         if not self.racy:
             del data["racy"]  # the usual case: manifests stay as before
+        for optional in ("minhash", "date_source"):
+            if data[optional] is None:
+                del data[optional]
         return data
 
 

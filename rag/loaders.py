@@ -89,6 +89,8 @@ class _Extracted:
     url: str | None = None
     author: str | None = None
     tags: tuple[str, ...] = ()
+    date_source: str | None = None
+    raw_date: Any = None  # the date value as found, when it could not be read (→ a warning, no date)
 
 
 # ------------------------------------------------------------------------------------------ discovery
@@ -173,16 +175,48 @@ def _load(path: Path, root: Path, max_bytes: int, max_chars: int) -> Document:
         raise LoadError(f"no text to index{hint}")
     if len(text) > max_chars:
         raise _too_long(len(text), max_chars)
+    date, date_source = found.date, found.date_source if found.date else None
+    warnings: tuple[str, ...] = ()
+    if date is None and found.raw_date not in (None, ""):
+        shown = str(found.raw_date)[:40]
+        warnings = (f"unreadable date {shown!r}: indexed without a date",)
+    if date is None:
+        date = dateline_date(text)
+        date_source = "dateline" if date else None
     return Document(
         source=source,
         text=text,
         title=clean_title(found.title) or title_from_name(path),
         content_hash=hashlib.sha256(data).hexdigest(),
-        date=found.date,
+        date=date,
         url=found.url,
         author=clean_title(found.author) or None,
         tags=found.tags,
+        date_source=date_source,
+        warnings=warnings,
     )
+
+
+# A dateline in the opening lines: "WASHINGTON, May 3, 2023 (AP) —", "Published: 3 May 2023", "May 3, 2023 —".
+_DATELINE_RE = re.compile(
+    r"^(?:[A-Z][A-Z .'-]{1,40},\s+)?(?:(?:Published|Updated|Posted|Date)(?: on)?:?\s+)?"
+    r"((?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sept?\.?|Oct\.?|Nov\.?|Dec\.?)\s+\d{1,2},?\s+\d{4}"
+    r"|\d{1,2}\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+\d{4}"
+    r"|\d{4}-\d{2}-\d{2})\b",
+    re.MULTILINE,
+)
+
+
+def dateline_date(text: str) -> str | None:
+    """The publication date a dateline in the first lines states, or None. Only the opening 300 characters
+    are read: a date further down is what the article is about, not when it was published."""
+    match = _DATELINE_RE.search(text[:300])
+    if not match:
+        return None
+    value = re.sub(r"\s+", " ", match[1].replace(".", "").replace(",", ", ")).replace(" ,", ",").strip()
+    value = re.sub(r"^(Sept) ", "Sep ", value)
+    return iso_date(value) or iso_date(value.replace(", ", " "))
 
 
 def _too_long(chars: int, max_chars: int, *, at_least: bool = False) -> LoadError:
@@ -362,6 +396,8 @@ def parse_markdown(data: bytes, path: Path, max_chars: int) -> _Extracted:
         text=text,
         title=_scalar_str(meta.get("title")) or (heading.group(1) if heading else None),
         date=iso_date(meta.get("date")),
+        date_source="front matter",
+        raw_date=meta.get("date"),
         url=_front_matter_url(meta),
         author=_front_matter_author(meta.get("author")),
         tags=_front_matter_tags(meta.get("tags")),
@@ -541,6 +577,8 @@ def parse_html(data: bytes, path: Path, max_chars: int) -> _Extracted:
         text=text,
         title=title,
         date=iso_date(_field(result, "date")),
+        date_source="html metadata",
+        raw_date=_field(result, "date"),
         url=_scalar_str(_field(result, "url")),
         author=_scalar_str(_field(result, "author")),
         tags=_front_matter_tags(tags),
@@ -599,7 +637,7 @@ def parse_pdf(data: bytes, path: Path, max_chars: int) -> _Extracted:
             raise _too_long(total // 2, max_chars, at_least=True)
     text = "\n\n".join(t for t in texts if t)
     title, date = _pdf_metadata(reader)
-    return _Extracted(text=text, title=title or first_line_title(text), date=date)
+    return _Extracted(text=text, title=title or first_line_title(text), date=date, date_source="pdf metadata")
 
 
 def _unlock_pdf(reader: Any) -> None:
@@ -681,6 +719,7 @@ def parse_docx(data: bytes, path: Path, max_chars: int) -> _Extracted:
         text="\n\n".join(parts),
         title=_scalar_str(props.title) or heading,
         date=iso_date(created),
+        date_source="docx metadata",
         author=_scalar_str(props.author),
         tags=_front_matter_tags(props.keywords or ""),
     )

@@ -1,4 +1,6 @@
-"""Question files (JSONL lines with at least {"question"}), as read by `rag search/ask --queries` and `rag eval`."""
+"""Question files (JSONL lines with at least {"question"}), as read by `rag search/ask --queries` and `rag eval`.
+
+An optional "asked_on" (YYYY-MM-DD or YYYY/MM/DD) is the question's as-of date; it is normalised to YYYY-MM-DD."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rag.errors import QuestionFileError
+from rag.timewindow import AsOfError, parse_as_of
 
 
 def parse_question_lines(lines: Iterable[str], name: str) -> list[dict[str, Any]]:
@@ -21,6 +24,11 @@ def parse_question_lines(lines: Iterable[str], name: str) -> list[dict[str, Any]
             raise QuestionFileError(f"{name}:{number}: not valid JSON ({exc})") from None
         if not isinstance(row, dict) or not isinstance(row.get("question"), str) or not row["question"].strip():
             raise QuestionFileError(f'{name}:{number}: each line needs a "question" string')
+        if row.get("asked_on") is not None:
+            try:
+                row["asked_on"] = parse_as_of(str(row["asked_on"]), '"asked_on"').isoformat()
+            except AsOfError as exc:
+                raise QuestionFileError(f"{name}:{number}: {exc}") from None
         row["id"] = str(row.get("id", number))
         if row["id"] in seen:
             raise QuestionFileError(f"{name}:{number}: duplicate id {row['id']!r}")

@@ -14,9 +14,68 @@ import numpy as np
 
 from rag.embedding import Embedder, embedder_for
 from rag.errors import FilterError
-from rag.index import IndexUnavailable, LexicalIndex, first_line, get_chunks, manifest_stamp, open_collection
+from rag.index import (
+    IndexUnavailable,
+    LexicalIndex,
+    Manifest,
+    first_line,
+    get_chunks,
+    manifest_stamp,
+    open_collection,
+)
 from rag.settings import Settings
+from rag.timewindow import AsOfError, DateWindow, date_int, parse_as_of, resolve_window
 from rag.types import Chunk, Hit, SearchFilters
+
+
+def as_of_date(filters: SearchFilters | None) -> dt.date:
+    """The as-of date of a search: the filter's, else today."""
+    try:
+        return parse_as_of(filters.as_of if filters else None)
+    except AsOfError as exc:
+        raise FilterError(str(exc)) from None
+
+
+def question_window(question: str, filters: SearchFilters | None) -> DateWindow | None:
+    """The date window the question's time words name, relative to its as-of date."""
+    return resolve_window(question, as_of_date(filters))
+
+
+class Catalog:
+    """Per-document facts from the manifest: dates (for the as-of filter of undated articles) and story groups.
+    Derived from the manifest alone, so every process sees the groups the last finished sync left."""
+
+    def __init__(self, manifest: Manifest, threshold: float) -> None:
+        from rag.stories import group_stories
+
+        self.records = manifest.files
+        self.undated = sorted(src for src, rec in manifest.files.items() if not rec.date)
+        self.story = group_stories({src: rec.minhash for src, rec in manifest.files.items()}, threshold,
+                                   {src: rec.title for src, rec in manifest.files.items()})
+        self.members: dict[str, list[str]] = {}
+        for source, story in self.story.items():
+            self.members.setdefault(story, []).append(source)
+
+    def copies(self, source: str, as_of: int) -> list[str]:
+        """The other documents of `source`'s story that exist at the as-of date, newest first."""
+        story = self.story.get(source, source)
+        others = [s for s in self.members.get(story, []) if s != source and _not_after(self.records[s].date, as_of)]
+        return sorted(others, key=lambda s: (self.records[s].date or "", s), reverse=True)
+
+
+def _not_after(date: str | None, as_of: int) -> bool:
+    return not date or int(date.replace("-", "")[:8]) <= as_of
+
+
+def recency(date: str | None, as_of: dt.date, half_life_days: float) -> float:
+    """0.5^(age / half-life) for an article of `date` read on `as_of`; 0 for undated ones (never "new")."""
+    if not date or half_life_days <= 0:
+        return 0.0
+    try:
+        age = (as_of - dt.date.fromisoformat(date[:10])).days
+    except ValueError:
+        return 0.0
+    return float(0.5 ** (max(age, 0) / half_life_days))
 
 
 def parse_date(value: str | None, name: str) -> int | None:
@@ -56,6 +115,8 @@ class HybridRetriever:
         self._collection_stamp = None if settings.chroma_url else manifest_stamp(settings.index_dir)
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: int | None = None
+        self._catalog: Catalog | None = None
+        self._catalog_stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -105,6 +166,14 @@ class HybridRetriever:
         lexical = self.lexical()
         return sorted(set(lexical.sources)) if lexical else []
 
+    def catalog(self) -> Catalog:
+        stamp = manifest_stamp(self.settings.index_dir)
+        with self._lock:
+            if self._catalog is None or stamp != self._catalog_stamp:
+                self._catalog = Catalog(Manifest.load(self.settings.index_dir), self.settings.story_threshold)
+                self._catalog_stamp = stamp
+            return self._catalog
+
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> list[Hit]:
         k = k or self.settings.top_k
         query = query.strip()
@@ -113,7 +182,11 @@ class HybridRetriever:
         filters = filters or SearchFilters()
         since = parse_date(filters.since, "--since")
         until = parse_date(filters.until, "--until")
+        as_of = as_of_date(filters)
+        as_of_int = date_int(as_of)
+        window = resolve_window(query, as_of) if self.settings.time_window_ranking else None
         lexical = self.lexical()
+        catalog = self.catalog()
         allowed_sources = self._matching_sources(lexical, filters.source_glob)
         if allowed_sources is not None and not allowed_sources:
             return []
@@ -121,45 +194,92 @@ class HybridRetriever:
         vector = self.embedder.embed_query(query)
 
         with self._chroma():
-            dense = self._dense(vector, n, allowed_sources, since, until)
-        bm25 = self._bm25(lexical, query, n, allowed_sources, since, until)
+            dense = self._dense(vector, n, allowed_sources, since, until, as_of_int, catalog.undated)
+        bm25 = self._bm25(lexical, query, n, allowed_sources, since, until, as_of_int)
         fused = reciprocal_rank_fusion([[cid for cid, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
-        depth = max(k, self.settings.rerank_top_n) if self.settings.reranker != "none" else k
-        order = sorted(fused, key=lambda cid: -fused[cid])[:depth]
-        if not order:
+        if not fused:
             return []
         dense_rank = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
         dense_sim = dict(dense)
         bm25_rank = {cid: i for i, (cid, _) in enumerate(bm25, start=1)}
         bm25_score = dict(bm25)
         with self._chroma():
-            chunks, vectors = self._fetch(order, need_vectors=[cid for cid in order if cid not in dense_sim])
+            chunks, _ = self._fetch(list(fused), need_vectors=[])
+        # Deleted between the candidate search and the fetch; or dated after the as-of date (never shown, even
+        # if an index written by an older version lacks the date in its filterable metadata).
+        candidates = [cid for cid in fused if cid in chunks and _not_after(chunks[cid].date, as_of_int)]
+        base = dict(fused)
+        if self.settings.reranker == "cosine":
+            # Rescore the best fused candidates by the query–passage cosine alone (title header included).
+            top = sorted(candidates, key=lambda cid: -fused[cid])[: max(k, self.settings.rerank_top_n)]
+            with self._chroma():
+                _, vectors = self._fetch([], need_vectors=[cid for cid in top if cid not in dense_sim])
+            for cid, vec in vectors.items():
+                dense_sim[cid] = float(np.dot(vec, vector))
+            base = {cid: (1.0 + dense_sim.get(cid, -1.0)) if cid in top else fused[cid] * 1e-3 for cid in candidates}
+        ranking_window = window.news_about(self.settings.time_window_days_after, as_of) if window else None
+        in_window = {cid: ranking_window.contains(chunks[cid].date) for cid in candidates} if ranking_window else {}
+        order = self._time_order(candidates, base, chunks, in_window, as_of)
+        order = self._distinct_stories(order, chunks, catalog, k) if self.settings.story_grouping else order[:k]
+        with self._chroma():
+            _, vectors = self._fetch([], need_vectors=[cid for cid in order if cid not in dense_sim])
         for cid, vec in vectors.items():
             # Lexical-only hits still get a cosine, so callers can judge relevance on one scale.
             dense_sim[cid] = float(np.dot(vec, vector))
-        rerank_score: dict[str, float] = {}
-        if self.settings.reranker == "cosine":
-            # Rescore the fused candidates by the query–passage cosine alone (title header included).
-            rerank_score = {cid: dense_sim[cid] for cid in order if cid in dense_sim}
-            order = sorted(order, key=lambda cid: -rerank_score.get(cid, -1.0))[:k]
         hits = []
-        for cid in order:
-            if cid not in chunks:  # deleted between the candidate search and the fetch
-                continue
-            hits.append(
-                Hit(
-                    chunk=chunks[cid],
-                    score=fused[cid],
-                    dense_rank=dense_rank.get(cid),
-                    bm25_rank=bm25_rank.get(cid),
-                    dense_score=dense_sim.get(cid),
-                    bm25_score=bm25_score.get(cid),
-                    rerank_score=rerank_score.get(cid),
-                )
+        for rank, cid in enumerate(order, start=1):
+            chunk = chunks[cid]
+            hit = Hit(
+                chunk=chunk,
+                score=base[cid],
+                rank=rank,
+                dense_rank=dense_rank.get(cid),
+                bm25_rank=bm25_rank.get(cid),
+                dense_score=dense_sim.get(cid),
+                bm25_score=bm25_score.get(cid),
+                rerank_score=base[cid] if self.settings.reranker == "cosine" else None,
+                in_window=in_window.get(cid) if window else None,
             )
-        for rank, hit in enumerate(hits, start=1):
-            hit.rank = rank
+            if self.settings.story_grouping:
+                hit.story = catalog.story.get(chunk.source, chunk.source)
+                hit.also = [self._copy(catalog, src) for src in catalog.copies(chunk.source, as_of_int)]
+            hits.append(hit)
         return hits
+
+    def _time_order(self, candidates: list[str], base: dict[str, float], chunks: dict[str, Chunk],
+                    in_window: dict[str, bool], as_of: dt.date) -> list[str]:
+        """Inside the question's window first; within each part, the base score times the recency prior."""
+        weight, half_life = self.settings.recency_weight, self.settings.recency_half_life_days
+        boost = self.settings.time_window_boost
+
+        def key(cid: str) -> tuple[int, float]:
+            score = base[cid] * (1.0 + weight * recency(chunks[cid].date, as_of, half_life) if weight > 0 else 1.0)
+            inside = in_window.get(cid, False)
+            if boost > 0:
+                return (0, -score * (1.0 + boost if inside else 1.0))
+            return (0 if inside else 1, -score)
+
+        return sorted(candidates, key=key)
+
+    @staticmethod
+    def _distinct_stories(order: list[str], chunks: dict[str, Chunk], catalog: Catalog, k: int) -> list[str]:
+        """The best chunk of each of the first k stories; among a story's retrieved copies the newest one (all
+        candidates are already not after the as-of date) is the one shown, at the story's best rank."""
+        first: dict[str, str] = {}
+        newest: dict[str, str] = {}
+        for cid in order:
+            story = catalog.story.get(chunks[cid].source, chunks[cid].source)
+            first.setdefault(story, cid)
+            shown = newest.get(story)
+            if shown is None or (chunks[cid].date or "") > (chunks[shown].date or ""):
+                newest[story] = cid
+        stories = sorted(first, key=lambda story: order.index(first[story]))[:k]
+        return [newest[story] for story in stories]
+
+    @staticmethod
+    def _copy(catalog: Catalog, source: str) -> dict[str, Any]:
+        record = catalog.records[source]
+        return {"source": source, "title": record.title, "date": record.date, "url": record.url}
 
     def _matching_sources(self, lexical: LexicalIndex | None, glob: str | None) -> set[str] | None:
         if not glob:
@@ -169,7 +289,8 @@ class HybridRetriever:
         return {s for s in sources if fnmatch.fnmatchcase(s, glob) or fnmatch.fnmatchcase(Path(s).name, glob)}
 
     def _dense(
-        self, vector: np.ndarray, n: int, sources: set[str] | None, since: int | None, until: int | None
+        self, vector: np.ndarray, n: int, sources: set[str] | None, since: int | None, until: int | None,
+        as_of: int | None = None, undated: list[str] | None = None,
     ) -> list[tuple[str, float]]:
         clauses: list[dict[str, Any]] = []
         if sources is not None:
@@ -178,6 +299,10 @@ class HybridRetriever:
             clauses.append({"date_int": {"$gte": since}})
         if until is not None:
             clauses.append({"date_int": {"$lte": until}})
+        if as_of is not None and until is None:
+            # Undated chunks have no date_int (Chroma cannot match a missing key): they are named by source.
+            not_future: dict[str, Any] = {"date_int": {"$lte": as_of}}
+            clauses.append({"$or": [not_future, {"source": {"$in": undated}}]} if undated else not_future)
         where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
         count = self.collection.count()
         if count == 0:
@@ -196,12 +321,15 @@ class HybridRetriever:
         sources: set[str] | None,
         since: int | None,
         until: int | None,
+        as_of: int | None = None,
     ) -> list[tuple[str, float]]:
         if lexical is None or not lexical.ids:
             return []
         mask = None
-        if sources is not None or since is not None or until is not None:
+        if sources is not None or since is not None or until is not None or as_of is not None:
             mask = np.ones(len(lexical.ids), dtype=bool)
+            if as_of is not None:
+                mask &= lexical.dates <= as_of  # undated chunks are 0: kept
             if sources is not None:
                 mask &= np.fromiter((s in sources for s in lexical.sources), dtype=bool, count=len(lexical.ids))
             if since is not None:

@@ -45,6 +45,20 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     reranker: Literal["none", "cosine"] = "none"
     rerank_top_n: int = 20
+    # Time (docs/time.md): articles inside the date window a question's time words name ("this week", "in May")
+    # rank first; every question gets a recency prior relative to its as-of date: fused score ×
+    # (1 + recency_weight · 0.5^(age in days / recency_half_life_days)); undated articles get no prior.
+    time_window_ranking: bool = True
+    # ≤ 0: every article inside the window ranks before every one outside; > 0: inside scores × (1 + boost).
+    time_window_boost: float = 0.0
+    # News about a period is published during it or shortly after ("inflation in February" on 5 March).
+    time_window_days_after: int = 31
+    recency_weight: float = 0.0
+    recency_half_life_days: float = 7.0
+    # Story grouping (rag/stories.py): near-duplicate copies (estimated word-shingle Jaccard ≥ threshold) are
+    # one story; search returns k distinct stories, each listing its other copies.
+    story_grouping: bool = True
+    story_threshold: float = 0.5
 
     # Ingest concurrency: how long a second ingest waits for the first before giving up.
     lock_timeout_s: float = 600.0

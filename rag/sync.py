@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +40,7 @@ from rag.index import (
 )
 from rag.loaders import LoadError, is_supported, iter_corpus_files, load_document, relative_source
 from rag.settings import Settings
+from rag.stories import signature
 from rag.types import Chunk, Document, SyncReport
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,8 @@ def _scan(
         source = relative_source(path, root)
         old = manifest.files.get(source)
         try:
-            _scan_one(path, source, old, settings, models, verify, max_bytes, records, pending, report, present)
+            _scan_one(path, source, old, settings, models, verify, max_bytes, records, pending, report, present,
+                      progress.warning)
         except LoadError as exc:
             report.skipped += 1
             kept = ""
@@ -270,6 +272,7 @@ def _scan_one(
     pending: dict[str, tuple[Document, list[Chunk]]],
     report: SyncReport,
     present: set[str] | None = None,
+    warn: Callable[[str], None] = log.warning,
 ) -> None:
     # The manifest's record of this file may be reused only if its chunks are really in the index.
     indexed = old is not None and (present is None or present.issuperset(old.chunk_ids))
@@ -281,7 +284,8 @@ def _scan_one(
     except OSError as exc:
         raise LoadError("broken symbolic link" if path.is_symlink() else f"cannot stat file: {exc.strerror or exc}") \
             from None
-    if indexed and not verify and not old.racy and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns:
+    unchanged_stat = old is not None and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns
+    if indexed and not verify and not old.racy and unchanged_stat and old.minhash:
         records[source] = old
         report.unchanged += 1
         return
@@ -289,8 +293,13 @@ def _scan_one(
     # upload, a copy still running): its record must not let the next scan skip it on size and mtime alone.
     racy = time.time_ns() - stat.st_mtime_ns < RACY_MTIME_NS
     document = load_document(path, settings.corpus_dir, max_bytes=max_bytes, max_chars=settings.max_document_chars)
+    for line in document.warnings:
+        warn(f"{printable(source)}: {line}")
     if indexed and old.content_hash == document.content_hash:
-        records[source] = replace(old, size=stat.st_size, mtime_ns=stat.st_mtime_ns, racy=racy)
+        # An index written before story grouping gets its signatures here: the file is read, never re-embedded.
+        records[source] = replace(old, size=stat.st_size, mtime_ns=stat.st_mtime_ns, racy=racy,
+                                  minhash=old.minhash or signature(document.text),
+                                  date_source=old.date_source or document.date_source)
         report.unchanged += 1
         return
     chunks = models.chunker.split(document)
@@ -305,6 +314,8 @@ def _scan_one(
         date=document.date,
         url=document.url,
         racy=racy,
+        minhash=signature(document.text),
+        date_source=document.date_source,
     )
     pending[source] = (document, chunks)
     if old is None:

@@ -18,6 +18,10 @@ class Document:
     url: str | None = None
     author: str | None = None
     tags: tuple[str, ...] = ()
+    # Where `date` came from: "front matter", "html metadata", "pdf metadata", "docx metadata" or "dateline";
+    # a file's modification time never counts as a publication date.
+    date_source: str | None = None
+    warnings: tuple[str, ...] = ()  # e.g. a date that could not be read (the document is indexed undated)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,11 @@ class Hit:
     dense_score: float | None = None  # cosine similarity, 1 is identical
     bm25_score: float | None = None
     rerank_score: float | None = None
+    # Time and stories (rag/timewindow.py, rag/stories.py): whether the article falls inside the question's date
+    # window (None: the question names no time), its story id, and the story's other copies ("also in").
+    in_window: bool | None = None
+    story: str | None = None
+    also: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self, with_text: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -99,6 +108,11 @@ class Hit:
         }
         if self.rerank_score is not None:
             out["rerank_score"] = round(self.rerank_score, 6)
+        if self.in_window is not None:
+            out["in_window"] = self.in_window
+        if self.story is not None:
+            out["story"] = self.story
+            out["also"] = self.also
         if with_text:
             out["text"] = self.chunk.text
         return out
@@ -109,9 +123,12 @@ class SearchFilters:
     source_glob: str | None = None
     since: str | None = None  # YYYY-MM-DD inclusive
     until: str | None = None
+    # The date the question is asked on (YYYY-MM-DD or YYYY/MM/DD; None = today). Articles dated after it are
+    # never retrieved; undated ones stay. Time words in the question are resolved against it.
+    as_of: str | None = None
 
     def is_empty(self) -> bool:
-        return not (self.source_glob or self.since or self.until)
+        return not (self.source_glob or self.since or self.until or self.as_of)
 
 
 @dataclass

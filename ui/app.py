@@ -6,6 +6,7 @@ save_upload, delete_document) and renders their results.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sqlite3
@@ -24,7 +25,8 @@ from rag.auth import AccessPolicy, LoginThrottle
 from rag.conversations import ConversationStore
 from rag.corpus import delete_document, list_documents, save_upload
 from rag.embedding import embedder_for
-from rag.errors import BackendUnavailable, RagError
+from rag.errors import BackendUnavailable, FilterError, RagError
+from rag.retrieve import as_of_date
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
 from rag.storage import disk_full, write_error_line
 from rag.sync import SyncProgress, sync_corpus
@@ -32,7 +34,7 @@ from rag.types import SearchFilters, SyncReport
 from rag.ui.accounts import accounts_tab, user_bar, who_line
 from rag.ui.auth import install_session_expiry, launch_options, require
 from rag.ui.conversations import NEW_CONVERSATION, conversation_panel, save_turn
-from rag.ui.render import CSS, answer_html, escape, retrieved_html, sources_html, streaming_html
+from rag.ui.render import CSS, answer_html, escape, retrieved_html, sources_html, streaming_html, timeline_html
 from rag.users import Role
 from rag.watch import CorpusWatcher
 
@@ -107,9 +109,22 @@ def log_failure(exc: Exception) -> None:
         log.exception("answer failed")
 
 
-def _filters(source: str | None, since: str | None, until: str | None) -> SearchFilters:
+def _filters(source: str | None, since: str | None, until: str | None, as_of: str | None = None) -> SearchFilters:
     return SearchFilters(source_glob=(source or "").strip() or None, since=(since or "").strip() or None,
-                         until=(until or "").strip() or None)
+                         until=(until or "").strip() or None, as_of=(as_of or "").strip() or None)
+
+
+def as_of_control() -> gr.Textbox:
+    """The date the chat asks as of (default today): later articles are never used, and "this week" means the
+    7 days before it. Empty means today."""
+    return gr.Textbox(value=dt.date.today().isoformat(), label="As of (YYYY-MM-DD)", elem_id="as-of",
+                      max_lines=1, scale=1, min_width=140)
+
+
+def undated_line(docs: list[list[Any]]) -> str:
+    """The corpus tab's count of documents without a publication date."""
+    undated = sum(1 for row in docs if not row[2])
+    return f"{len(docs)} documents, {undated} without a publication date"
 
 
 def build_app(service: ChatService) -> gr.Blocks:
@@ -117,21 +132,29 @@ def build_app(service: ChatService) -> gr.Blocks:
     policy = service.policy
 
     def respond(message: str, chat: list[dict[str, str]], history: list[dict[str, str]], k: float, source: str,
-                since: str, until: str, conversation: dict[str, Any] | None,
+                since: str, until: str, as_of: str, conversation: dict[str, Any] | None,
                 request: gr.Request):  # noqa: ANN202  (a generator of Gradio updates)
         who = require(policy, request, Role.reader)
         conversation = conversation or dict(NEW_CONVERSATION)
         message = (message or "").strip()
         if not message:
-            yield chat, history, gr.update(), gr.update(), "", conversation
+            yield chat, history, gr.update(), gr.update(), "", conversation, gr.update()
+            return
+        try:
+            filters = _filters(source, since, until, as_of)
+            as_of_date(filters)
+        except FilterError as exc:
+            chat = [*chat, {"role": "user", "content": escape(message)},
+                    {"role": "assistant", "content": f'<div class="refusal">⚠ {escape(str(exc))}</div>'}]
+            conversation = {**conversation, "positions": [*conversation.get("positions", []), None]}
+            yield chat, history, gr.update(), gr.update(), message, conversation, gr.update()
             return
         chat = [*chat, {"role": "user", "content": escape(message)}, {"role": "assistant", "content": ""}]
         answer: Answer | None = None
         partial = ""
         shown = 0.0
         try:
-            for event in service.engine.stream(message, history=history, k=int(k),
-                                               filters=_filters(source, since, until)):
+            for event in service.engine.stream(message, history=history, k=int(k), filters=filters):
                 if isinstance(event, Answer):
                     answer = event
                 else:
@@ -141,25 +164,25 @@ def build_app(service: ChatService) -> gr.Blocks:
                     if time.monotonic() - shown >= STREAM_INTERVAL_S:
                         shown = time.monotonic()
                         chat[-1] = {"role": "assistant", "content": streaming_html(partial)}
-                        yield chat, history, gr.update(), gr.update(), "", conversation
+                        yield chat, history, gr.update(), gr.update(), "", conversation, gr.update()
         except Exception as exc:  # noqa: BLE001  (one failed question must not break the session)
             log_failure(exc)
             chat[-1] = {"role": "assistant", "content": f'<div class="refusal">⚠ {escape(str(exc))}</div>'}
             conversation = {**conversation, "positions": [*conversation.get("positions", []), None]}
-            yield chat, history, gr.update(), gr.update(), "", conversation
+            yield chat, history, gr.update(), gr.update(), "", conversation, gr.update()
             return
         assert answer is not None
         shown, sources = answer_html(answer), sources_html(answer)
         # Saved before it is shown as final: once the page shows the answer, a restart does not lose it.
         conversation, not_saved = save_turn(service.conversations, who.name, conversation, message, answer, shown,
-                                            sources)
+                                            sources, as_of=answer.as_of)
         chat[-1] = {"role": "assistant", "content": shown + not_saved}
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
-        yield chat, history, sources, retrieved_html(answer), "", conversation
+        yield chat, history, sources, retrieved_html(answer), "", conversation, timeline_html(answer)
 
     def new_chat(request: gr.Request):  # noqa: ANN202
         require(policy, request, Role.reader)
-        return [], [], sources_html(None), retrieved_html(None), "", dict(NEW_CONVERSATION)
+        return [], [], sources_html(None), retrieved_html(None), "", dict(NEW_CONVERSATION), timeline_html(None)
 
     def documents_table() -> list[list[Any]]:
         return [[d["source"], d["title"], d["date"], d["chunks"]] for d in list_documents(settings)]
@@ -182,6 +205,10 @@ def build_app(service: ChatService) -> gr.Blocks:
 
     def refresh_corpus(request: gr.Request):  # noqa: ANN202
         return corpus_state(request)[:3]
+
+    def undated_state(request: gr.Request) -> str:
+        require(policy, request, Role.reader)
+        return undated_line(documents_table())
 
     def upload(files: list[Any] | None, request: gr.Request,
                progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
@@ -237,15 +264,23 @@ def build_app(service: ChatService) -> gr.Blocks:
             return [f"⚠ not written to the audit log: {escape(str(exc))}"]
         return []
 
-    def api_ask(question: str, history_json: str = "[]", request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
-        """Ask a question; `history_json` is a JSON list of {"role", "content"} turns. Returns the answer as JSON."""
+    def api_ask(question: str, history_json: str = "[]", as_of: str = "",
+                request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """Ask a question; `history_json` is a JSON list of {"role", "content"} turns; `as_of` the date to ask as
+        of (YYYY-MM-DD or YYYY/MM/DD; empty = today). Returns the answer as JSON."""
         require(policy, request, Role.reader)
         try:
             history = json.loads(history_json or "[]")
         except ValueError:
             history = []
         try:
-            answer = service.engine.ask(question, history=history if isinstance(history, list) else [])
+            filters = _filters(None, None, None, as_of)
+            as_of_date(filters)
+        except FilterError as exc:
+            raise gr.Error(str(exc)) from None
+        try:
+            answer = service.engine.ask(question, history=history if isinstance(history, list) else [],
+                                        filters=filters)
         except Exception as exc:  # a dependency down (e.g. the Chroma server): a clear message, not a stack trace
             log_failure(exc)
             raise gr.Error(str(exc)) from exc
@@ -265,6 +300,7 @@ def build_app(service: ChatService) -> gr.Blocks:
                     with gr.Row():
                         question = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
                                               elem_id="question", autofocus=True)
+                        as_of = as_of_control()
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     new = gr.Button("New chat", size="sm", elem_id="new-chat")
                     with gr.Accordion("Search settings", open=False):
@@ -274,6 +310,8 @@ def build_app(service: ChatService) -> gr.Blocks:
                             since = gr.Textbox(label="Since (YYYY-MM-DD)")
                             until = gr.Textbox(label="Until (YYYY-MM-DD)")
                 with gr.Column(scale=2):
+                    gr.Markdown("### Timeline")
+                    timeline = gr.HTML(timeline_html(None), elem_id="timeline")
                     gr.Markdown("### Sources")
                     sources = gr.HTML(sources_html(None), elem_id="sources")
                     with gr.Accordion("All retrieved passages", open=False):
@@ -284,6 +322,7 @@ def build_app(service: ChatService) -> gr.Blocks:
                             file_types=list(SUPPORTED_EXTENSIONS), elem_id="upload")
             add = gr.Button("Add to corpus", variant="primary", elem_id="add")
             status = gr.Markdown(elem_id="corpus-status")
+            undated = gr.Markdown(elem_id="undated")
             # Filled on page load (corpus_state checks the user), not baked into the page's config.
             docs = gr.Dataframe(headers=["file", "title", "date", "chunks"], value=[],
                                 interactive=False, elem_id="documents")
@@ -295,8 +334,8 @@ def build_app(service: ChatService) -> gr.Blocks:
         with panel_column:
             panel = conversation_panel(policy, service.conversations, chatbot=chatbot, history_state=history_state,
                                        sources=sources, retrieved=retrieved, conversation=conversation)
-        inputs = [question, chatbot, history_state, top_k, source, since, until, conversation]
-        outputs = [chatbot, history_state, sources, retrieved, question, conversation]
+        inputs = [question, chatbot, history_state, top_k, source, since, until, as_of, conversation]
+        outputs = [chatbot, history_state, sources, retrieved, question, conversation, timeline]
         listing = [panel["list"], panel["title"]]
         # The chat itself is an API too ("/chat"): gradio_client sessions keep their own history state, as
         # browser tabs do (the load test drives it).
@@ -316,6 +355,7 @@ def build_app(service: ChatService) -> gr.Blocks:
         timer = gr.Timer(3)
         timer.tick(refresh_corpus, None, [docs, doomed, header], api_name=False)
         app.load(refresh_corpus, None, [docs, doomed, header], api_name=False)
+        docs.change(undated_state, None, [undated], api_name=False)
         gr.api(api_ask, api_name="ask")
         gr.api(api_documents, api_name="documents")
     app.queue(default_concurrency_limit=4, max_size=64)

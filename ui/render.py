@@ -3,10 +3,13 @@ containing <script> or markup is shown as text, never run or rendered."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
 from rag.answer.engine import Answer
+from rag.stories import outlet
+from rag.timewindow import format_day
 
 CITE_RE = re.compile(r"\[(\d+)\]")
 
@@ -68,12 +71,67 @@ def sources_html(answer: Answer | None) -> str:
                  else '<span class="badge no">not supported</span>')
         url = f' · <a href="{html.escape(c.url, quote=True)}" rel="noopener noreferrer" target="_blank">link</a>' \
             if c.url and c.url.startswith(("http://", "https://")) else ""
+        # Date and outlet first: in news, when and who published a source is the first thing to judge it by.
         cards.append(
-            f'<div class="source" id="cite-{c.n}"><div class="head"><b>&#91;{c.n}&#93; {escape(c.title)}</b> {badge}</div>'
-            f'<div class="meta">{escape(c.date or "no date")} · <code>{escape(c.source)}</code>{url}</div>'
+            f'<div class="source" id="cite-{c.n}"><div class="when">&#91;{c.n}&#93; '
+            f'<span class="date">{escape(_long_date(c.date))}</span> · <span class="outlet">'
+            f'{escape(outlet(c.url, c.source))}</span> {badge}</div><div class="head"><b>{escape(c.title)}</b></div>'
+            f'<div class="meta"><code>{escape(c.source)}</code>{url}{_also(answer, c.source)}</div>'
             f'<div class="passage">{_passage(c.text, c.highlight)}</div></div>'
         )
     return '<div class="sources">' + "".join(cards) + "</div>"
+
+
+def _long_date(iso: str | None) -> str:
+    if not iso:
+        return "no date"
+    try:
+        return format_day(dt.date.fromisoformat(iso[:10]))
+    except ValueError:
+        return iso
+
+
+def _also(answer: Answer, source: str) -> str:
+    """The other copies of a cited story ("also in …"), from the retrieved hit that carries it."""
+    hit = next((h for h in answer.retrieved if h.chunk.source == source), None)
+    if hit is None or not hit.also:
+        return ""
+    copies = ", ".join(f"{escape(outlet(c.get('url'), c['source']))} ({escape(c.get('date') or 'no date')})"
+                       for c in hit.also)
+    return f'<div class="also">also in {copies}</div>'
+
+
+def timeline_html(answer: Answer | None) -> str:
+    """The retrieved stories in publication order (undated ones last), each linked to its source card when the
+    answer cites it, else to the article; the question's date window, when it has one, is named on top."""
+    if answer is None or not answer.retrieved:
+        return '<div class="timeline empty">A timeline of the retrieved stories appears here.</div>'
+    cited = {c.source: c.n for c in answer.citations}
+    stories: dict[str, object] = {}
+    for hit in answer.retrieved:
+        stories.setdefault(hit.story or hit.chunk.source, hit)
+    hits = sorted(stories.values(), key=lambda h: (h.chunk.date is None, h.chunk.date or "", h.chunk.source))  # type: ignore[attr-defined]
+    items = []
+    for hit in hits:
+        chunk = hit.chunk  # type: ignore[attr-defined]
+        if chunk.source in cited:
+            n = cited[chunk.source]
+            target = f'<a class="tl-link" href="#cite-{n}">&#91;{n}&#93; {escape(chunk.title)}</a>'
+        elif chunk.url and chunk.url.startswith(("http://", "https://")):
+            target = (f'<a class="tl-link" href="{html.escape(chunk.url, quote=True)}" rel="noopener noreferrer" '
+                      f'target="_blank">{escape(chunk.title)}</a>')
+        else:
+            target = f'<span class="tl-link">{escape(chunk.title)}</span>'
+        inside = " in-window" if hit.in_window else ""  # type: ignore[attr-defined]
+        copies = len(hit.also)  # type: ignore[attr-defined]
+        more = f' <span class="tl-copies">+{copies} {"copy" if copies == 1 else "copies"}</span>' if copies else ""
+        items.append(f'<li class="tl-item{inside}" data-date="{escape(chunk.date or "")}">'
+                     f'<span class="tl-date">{escape(_long_date(chunk.date))}</span> {target}{more}</li>')
+    window = answer.window
+    head = f"As of {escape(_long_date(answer.as_of))}"
+    if window:
+        head += f" · “{escape(window['phrase'])}” = {escape(window['description'])}"
+    return f'<div class="timeline"><div class="tl-head">{head}</div><ol>{"".join(items)}</ol></div>'
 
 
 def retrieved_html(answer: Answer | None) -> str:
@@ -105,4 +163,13 @@ a.cite.unsupported { color: #b91c1c; }
 .badge.no { background: #fee2e2; color: #991b1b; }
 .sources.refused { color: #9a3412; }
 .hit { border-bottom: 1px solid #e5e7eb; padding: 6px 0; font-size: 0.9em; }
+.source .when { font-size: 0.9em; color: #374151; }
+.source .when .date { font-weight: 600; }
+.source .also { font-size: 0.85em; color: #6b7280; }
+.timeline ol { list-style: none; padding-left: 0; margin: 4px 0; border-left: 2px solid #d1d5db; }
+.timeline .tl-item { padding: 2px 0 2px 10px; font-size: 0.9em; }
+.timeline .tl-item.in-window { border-left: 3px solid #2563eb; margin-left: -2px; }
+.timeline .tl-date { color: #6b7280; display: inline-block; min-width: 7.5em; }
+.timeline .tl-head { font-size: 0.85em; color: #374151; }
+.timeline .tl-copies { font-size: 0.8em; color: #6b7280; }
 """

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
@@ -17,8 +18,9 @@ from rag.answer.evidence import select_evidence
 from rag.answer.generate import Answerer, ExtractiveAnswerer, Message, heuristic_rewrite
 from rag.answer.prompt import REFUSAL
 from rag.answer.text import coverage, looks_like_instruction
-from rag.retrieve import HybridRetriever
+from rag.retrieve import HybridRetriever, as_of_date
 from rag.settings import Settings
+from rag.timewindow import DateWindow, format_day, resolve_window
 from rag.types import Hit, SearchFilters
 from rag.verify import SupportChecker
 
@@ -69,6 +71,8 @@ class Answer:
     model: str = ""
     refusal_reason: str | None = None
     warning: str | None = None  # set when a dependency failed and the answer came from a fallback
+    as_of: str | None = None  # the date the question was asked as of (YYYY-MM-DD)
+    window: dict[str, Any] | None = None  # the date window its time words name (DateWindow.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,11 +85,14 @@ class Answer:
             "sentences": self.sentences,
             "citations": [c.to_dict() for c in self.citations],
             "retrieved": [
-                {"rank": h.rank, "source": h.chunk.source, "title": h.chunk.title, "chunk_id": h.chunk.id,
+                {"rank": h.rank, "source": h.chunk.source, "title": h.chunk.title, "date": h.chunk.date,
+                 "url": h.chunk.url, "chunk_id": h.chunk.id,
                  "score": round(h.score, 6), "dense_score": None if h.dense_score is None else round(h.dense_score, 4),
-                 "text": h.chunk.text}
+                 "in_window": h.in_window, "also": h.also, "text": h.chunk.text}
                 for h in self.retrieved
             ],
+            "as_of": self.as_of,
+            "window": self.window,
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
             "backend": self.backend,
             "model": self.model,
@@ -138,20 +145,25 @@ class AnswerEngine:
         rewritten = time.perf_counter()
 
         k = k or self.settings.top_k
+        as_of, window = time_context(standalone, filters, self.settings)
         hits = self.retriever.search(standalone, k=max(k, self.settings.answer_passages), filters=filters)
         retrieved = time.perf_counter()
         timings = {"rewrite_ms": (rewritten - started) * 1000, "retrieve_ms": (retrieved - rewritten) * 1000}
         base = {"question": question, "standalone_question": standalone, "backend": self.answerer.backend,
-                "model": self.answerer.model}
+                "model": self.answerer.model, "as_of": as_of.isoformat(),
+                "window": window.to_dict() if window else None}
 
-        passages = [h.chunk for h in hits[: self.settings.answer_passages]]
+        passages = [h.chunk for h in answer_hits(hits, window, self.settings.answer_passages)]
         reason = self._retrieval_refusal(question, history, hits, passages) if self.gates else None
         if not passages:
             reason = "nothing in the corpus matches the question"
+        refusal = REFUSAL
+        if self.gates and window is not None and not any(h.in_window for h in hits):
+            reason, refusal = window_refusal(window, as_of, self.settings.time_window_days_after)
         if reason:
             timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
-            yield REFUSAL
-            yield Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
+            yield refusal
+            yield Answer(answer=refusal, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
                          refusal_reason=reason, warning=warning, **base)
             return
 
@@ -186,6 +198,8 @@ class AnswerEngine:
         timings["generate_ms"] = (generated - retrieved) * 1000
 
         answer = self._finish(raw, hits, passages, base, timings)
+        if window is not None and not answer.refused:
+            answer.answer = dated_answer(answer.answer, answer.citations)
         answer.warning = warning
         answer.timings["check_ms"] = (time.perf_counter() - generated) * 1000
         answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -271,6 +285,49 @@ class AnswerEngine:
                       "support": round(s.support or 0.0, 4)} for s in checked]
         return Answer(answer=text, refused=False, support=support, citations=citations, retrieved=hits,
                       timings=timings, sentences=sentences, **base)
+
+
+# ----------------------------------------------------------------------------------------------- time
+
+
+def time_context(question: str, filters: SearchFilters | None, settings: Settings) -> tuple[dt.date, DateWindow | None]:
+    """The question's as-of date and the date window its time words name (None: it names no time)."""
+    as_of = as_of_date(filters)
+    return as_of, resolve_window(question, as_of) if settings.time_window_ranking else None
+
+
+def answer_hits(hits: list[Hit], window: DateWindow | None, n: int) -> list[Hit]:
+    """The passages an answer may use: for a question with a date window, only those published in it when there
+    are any (an answer about "this week" is not drawn from last month's article); else the first n."""
+    inside = [h for h in hits if h.in_window] if window is not None else []
+    return (inside or hits)[:n]
+
+
+def window_refusal(window: DateWindow, as_of: dt.date, days_after: int) -> tuple[str, str]:
+    """(reason, answer) when no retrieved article was published in the question's window."""
+    searched = window.news_about(days_after, as_of)
+    reason = f"no retrieved article was published {searched.describe()} (\"{window.phrase}\")"
+    return reason, f"{REFUSAL} (no articles {searched.describe()})"
+
+
+_LOWER_FIRST = {"the", "a", "an", "it", "there", "this", "these", "that", "those", "in", "on", "at", "after",
+                "before", "according"}
+
+
+def dated_answer(text: str, citations: list[Citation]) -> str:
+    """A time-sensitive answer names the date of its evidence: "As of 11 May 2023, the Fed … [1]." The date is
+    the newest publication date among the cited sources; an answer citing only undated sources is unchanged."""
+    dates = [c.date for c in citations if c.date]
+    if not dates or not text:
+        return text
+    try:
+        newest = dt.date.fromisoformat(max(dates)[:10])
+    except ValueError:
+        return text
+    first, _, rest = text.partition(" ")
+    if first.lower() in _LOWER_FIRST:
+        text = f"{first.lower()} {rest}" if rest else first.lower()
+    return f"As of {format_day(newest)}, {text}"
 
 
 def _with_markers(text: str, citations: list[int]) -> str:

@@ -60,6 +60,19 @@ def heuristic_rewrite(question: str, history: list[Message]) -> str:
     return q
 
 
+def keep_time_words(question: str, rewritten: str) -> str:
+    """A rewrite must not lose the question's time words ("this week", "in May"): they set its date window.
+    A model that dropped them gets them appended."""
+    import datetime as dt
+
+    from rag.timewindow import resolve_window
+
+    window = resolve_window(question, dt.date.today())  # only the phrase matters here, not the dates
+    if window is None or not window.phrase or window.phrase.lower() in rewritten.lower():
+        return rewritten
+    return f"{rewritten} ({window.phrase})"
+
+
 def _leans_on_context(question: str) -> bool:
     return bool(_FOLLOW_UP_RE.search(question)) or len(content_terms(question)) <= 3
 
@@ -177,7 +190,7 @@ class LLMAnswerer:
         # A small model sometimes answers instead of rewriting: keep only plausible questions.
         if not text or len(text) > 300 or len(text) < len(question) * 0.5:
             return None
-        return text
+        return keep_time_words(question, text)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

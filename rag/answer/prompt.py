@@ -42,4 +42,5 @@ def user_message(question: str, chunks: list[Chunk], texts: list[str] | None = N
 
 
 REWRITE_PROMPT = """Rewrite the last user question so that it can be understood without the conversation: replace
-pronouns and vague references with the names they refer to. Output only the rewritten question."""
+pronouns and vague references with the names they refer to. Keep every time expression (today, this week, last
+month, in May, since March) word for word. Output only the rewritten question."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from rag.cli.common import add_backend_flag, add_filters, filters_from, require_index, run_batch, settings_from
 from rag.errors import BackendUnavailable, UsageError
+from rag.stories import outlet
 
 
 def register(sub: Any) -> None:
@@ -42,7 +43,7 @@ def print_sources(answer: Any, out: Any = None) -> None:
     print("\nSources:", file=out)
     for c in answer.citations:
         mark = "" if c.supported else "  (not supported by the check)"
-        print(f"  [{c.n}] {c.title} · {c.date or 'no date'} · {c.source}{mark}", file=out)
+        print(f"  [{c.n}] {c.date or 'no date'} · {outlet(c.url, c.source)} · {c.title}{mark}", file=out)
         if c.url:
             print(f"      {c.url}", file=out)
     unsupported = [s for s in answer.sentences if not s["supported"]]
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     require_index(engine.retriever)
     if args.queries:
         return run_batch(args.queries, args.output, lambda row: engine.ask(
-            row["question"], history=row.get("history"), k=args.k, filters=filters).to_dict())
+            row["question"], history=row.get("history"), k=args.k, filters=filters_from(args, row)).to_dict())
     if not args.question:
         raise UsageError("give a QUESTION or --queries FILE.jsonl")
     history = read_history(args.history)
@@ -98,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     elif not answer.refused and "".join(streamed).strip() != answer.answer:
         print(f"\nChecked answer: {answer.answer}")
     print_sources(answer)
+    print(f"(as of {answer.as_of}" + (f"; \"{answer.window['phrase']}\" = {answer.window['description']})"
+                                      if answer.window else ")"), file=sys.stderr)
     if answer.warning:
         print(f"warning: {answer.warning}", file=sys.stderr)
     return 0

@@ -50,10 +50,18 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", metavar="GLOB", help="only sources matching this glob, e.g. 'reuters/*' or '*.pdf'")
     p.add_argument("--since", metavar="DATE", help="only articles dated on or after DATE (YYYY-MM-DD)")
     p.add_argument("--until", metavar="DATE", help="only articles dated on or before DATE (YYYY-MM-DD)")
+    p.add_argument("--as-of", metavar="DATE", help="ask as of DATE (YYYY-MM-DD or YYYY/MM/DD; default today): "
+                   "later articles are never used, 'this week' means the 7 days before DATE")
 
 
-def filters_from(args: argparse.Namespace) -> SearchFilters:
-    return SearchFilters(source_glob=args.source, since=args.since, until=args.until)
+def filters_from(args: argparse.Namespace, row: dict[str, Any] | None = None) -> SearchFilters:
+    """The search filters of the flags; a --queries line's "asked_on" overrides --as-of. The as-of date is
+    always set (today when not given), so --json output can echo it."""
+    from rag.retrieve import as_of_date
+
+    as_of = (row or {}).get("asked_on") or getattr(args, "as_of", None)
+    return SearchFilters(source_glob=args.source, since=args.since, until=args.until,
+                         as_of=as_of_date(SearchFilters(as_of=as_of)).isoformat())
 
 
 def require_index(retriever: Any) -> None:

@@ -22,6 +22,8 @@ def register(sub: Any) -> None:
     p.add_argument("--resume", action="store_true", help="skip questions already in --out/results.jsonl")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"), help="print and write deltas")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--ignore-asked-on", action="store_true",
+                   help='ask every question as of today instead of its "asked_on" date (to measure what dates add)')
     p.set_defaults(func=run)
 
 
@@ -82,7 +84,7 @@ def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str
     out = args.out or Path("evals/runs") / f"{dataset.parent.name}-{args.pipeline}-{answerer.backend}-" \
                                           f"{time.strftime('%Y%m%d-%H%M%S')}"
     summary = run_eval(dataset, settings, out, engine=engine, pipeline=args.pipeline, limit=args.limit,
-                       resume=args.resume)
+                       resume=args.resume, use_asked_on=not args.ignore_asked_on)
     print((out / "report.md").read_text(encoding="utf-8").split("## Worst failures")[0])
     print(f"results, summary and report in {out}")
     return summary

@@ -24,7 +24,10 @@ def register(sub: Any) -> None:
 
 def print_hit(hit: dict[str, Any]) -> None:
     date = hit.get("date") or "no date"
-    out(f"[{hit['rank']}] score {hit['score']:.4f}  {hit['source']}  ·  {hit['title']}  ·  {date}")
+    inside = "  ·  in window" if hit.get("in_window") else ""
+    out(f"[{hit['rank']}] score {hit['score']:.4f}  {hit['source']}  ·  {hit['title']}  ·  {date}{inside}")
+    if hit.get("also"):
+        out("    also in: " + ", ".join(c["source"] + (f" ({c['date']})" if c.get("date") else "") for c in hit["also"]))
     out(f"    chunk {hit['chunk_id']}  (dense #{hit.get('dense_rank') or '-'}, bm25 #{hit.get('bm25_rank') or '-'})")
     text = " ".join(hit["text"].split())
     out(f"    {text[:400]}{'…' if len(text) > 400 else ''}")
@@ -32,29 +35,36 @@ def print_hit(hit: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rag.retrieve import HybridRetriever
+    from rag.retrieve import HybridRetriever, question_window
+    from rag.types import SearchFilters
 
     settings = settings_from(args)
     filters = filters_from(args)
     retriever = HybridRetriever(settings)
     require_index(retriever)
     k = args.k or settings.top_k
+
+    def search(question: str, filters: SearchFilters) -> dict[str, Any]:
+        window = question_window(question, filters) if settings.time_window_ranking else None
+        return {"as_of": filters.as_of, "window": window.to_dict() if window else None,
+                "results": [h.to_dict() for h in retriever.search(question, k, filters)]}
+
     if args.queries:
-        return run_batch(args.queries, args.output, lambda q: {"results": [
-            h.to_dict() for h in retriever.search(q["question"], k, filters)]})
+        return run_batch(args.queries, args.output, lambda q: search(q["question"], filters_from(args, q)))
     if not args.query:
         raise UsageError("give a QUERY or --queries FILE.jsonl")
     started = time.perf_counter()
-    hits = retriever.search(args.query, k, filters)
+    found = search(args.query, filters)
     elapsed = (time.perf_counter() - started) * 1000
     if args.json:
-        out(json.dumps({"query": args.query, "results": [h.to_dict() for h in hits], "ms": round(elapsed, 1)},
-                       ensure_ascii=False))
+        out(json.dumps({"query": args.query, **found, "ms": round(elapsed, 1)}, ensure_ascii=False))
         return 0
-    if not hits:
+    window = found["window"]
+    out(f"as of {filters.as_of}" + (f"; \"{window['phrase']}\" = {window['description']}" if window else ""))
+    if not found["results"]:
         out("no results")
         return 0
-    for hit in hits:
-        print_hit(hit.to_dict())
-    out(f"{len(hits)} results in {elapsed:.0f} ms")
+    for hit in found["results"]:
+        print_hit(hit)
+    out(f"{len(found['results'])} results in {elapsed:.0f} ms")
     return 0

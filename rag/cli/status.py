@@ -24,13 +24,16 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     manifest = Manifest.load(settings.index_dir)
     docs = [
-        {"source": src, "title": rec.title, "date": rec.date, "chunks": len(rec.chunk_ids)}
+        {"source": src, "title": rec.title, "date": rec.date, "date_source": rec.date_source,
+         "chunks": len(rec.chunk_ids)}
         for src, rec in sorted(manifest.files.items())
     ]
+    undated = sum(1 for d in docs if not d["date"])
     changes = AuditLog(settings.index_dir).last(args.changes)
     if args.json:
         out(json.dumps({"corpus": str(settings.corpus_dir), "index": str(settings.index_dir),
-                        "complete": manifest.complete, "documents": docs, "app_changes": changes},
+                        "complete": manifest.complete, "undated": undated, "documents": docs,
+                        "app_changes": changes},
                        ensure_ascii=False))
         return 0
     out(f"corpus {settings.corpus_dir}  ·  index {settings.chroma_url or settings.index_dir}")
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         out("the last ingest did not finish: the next `rag ingest` repairs the index")
     for doc in docs:
         out(f"{doc['chunks']:5d} chunks  {doc['date'] or '          '}  {doc['source']}  ·  {doc['title']}")
-    out(f"{len(docs)} documents, {sum(d['chunks'] for d in docs)} chunks")
+    out(f"{len(docs)} documents, {sum(d['chunks'] for d in docs)} chunks; {undated} without a publication date")
     print_changes(changes)
     return 0
 

@@ -51,7 +51,8 @@ def put(corpus: Path, name: str, version: int, paragraphs: int = PARAGRAPHS) -> 
 
 def set_state(corpus: Path, state: int) -> None:
     """Two folder states a run moves between. From either to the other: 16 files rewritten, 4 deleted, 4 added,
-    4 unchanged, one renamed (same text under a new name: its vectors are reused, not re-embedded)."""
+    4 unchanged, one renamed (same text under a new name: its vectors are reused, not re-embedded), and one
+    syndicated copy replaced by a copy of another article (story groups change)."""
     for i in range(ARTICLES):
         name = f"a{i:02d}"
         if i < 16:
@@ -78,6 +79,10 @@ def set_state(corpus: Path, state: int) -> None:
             put(corpus, f"new{i}", 1)
         else:
             path.unlink(missing_ok=True)
+    # Syndicated copies (story groups): of a20 in state 0, of a21 in state 1.
+    keep, drop = ("a21", "a20") if state else ("a20", "a21")
+    (corpus / f"wire-{drop}.md").unlink(missing_ok=True)
+    write(corpus / f"wire-{keep}.md", article(f"The {keep} report | Wire", story(keep, 0), "2026-05-02"))
 
 
 def ingest_env(settings: Settings) -> dict[str, str]:
@@ -209,6 +214,15 @@ def assert_equals_clean_build(settings: Settings, clean: Settings) -> None:
     assert lexical.generation == manifest.generation, "BM25 is of another generation than the manifest"
     assert manifest.complete and manifest.chunk_ids() == ids, "manifest does not name exactly the chunks"
     assert len(open_collection(settings).get(include=[])["ids"]) == len(ids), "duplicate or extra records"
+    groups, clean_groups = story_groups(settings), story_groups(clean)
+    assert groups == clean_groups, "story groups differ from the clean build"
+    assert sum(1 for s, g in clean_groups.items() if s != g) == 1, "the corpus holds exactly one syndicated copy"
+
+
+def story_groups(settings: Settings) -> dict[str, str]:
+    from rag.retrieve import Catalog
+
+    return Catalog(Manifest.load(settings.index_dir), settings.story_threshold).story
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ def test_fixture_set_is_big_enough() -> None:
 def test_right_article_ranks_first_for_every_fixture_question(retriever: HybridRetriever) -> None:
     misses = []
     for row in answerable_questions():
-        hits = retriever.search(row["question"], k=5)
+        hits = retriever.search(row["question"], k=5, filters=SearchFilters(as_of=row.get("asked_on")))
         if not hits or hits[0].chunk.source not in row["gold_sources"]:
             misses.append((row["id"], row["question"], [h.chunk.source for h in hits[:3]]))
     assert not misses, f"{len(misses)} questions missed rank 1: {misses}"

@@ -200,3 +200,50 @@ def test_kill_9_during_ingest_then_resync_equals_clean_build(make_settings, embe
     assert_same_index(settings, clean)
     lexical = LexicalIndex.load(settings.index_dir)
     assert lexical is not None and sorted(lexical.ids) == sorted(index_snapshot(clean))
+
+
+def story_groups(settings) -> dict[str, str]:
+    from rag.retrieve import Catalog
+
+    return Catalog(Manifest.load(settings.index_dir), settings.story_threshold).story
+
+
+def test_story_groups_after_add_change_delete_equal_a_clean_build(make_settings, embedder: Embedder,
+                                                                  tmp_path: Path) -> None:
+    settings = make_settings()
+    corpus = settings.corpus_dir
+    fill(corpus, TOPICS[:4])
+    sync_corpus(settings, embedder=embedder)
+    # A syndicated copy of the harbour story arrives: one story, two documents.
+    write(corpus / "harbour-wire.md", article("The harbour report | Wire", body("harbour"), "2026-05-02"))
+    sync_corpus(settings, embedder=embedder)
+    groups = story_groups(settings)
+    assert groups["harbour-wire.md"] == groups["harbour.md"] != groups["tram.md"]
+    # The copy is rewritten into another story, a copy of the tram story arrives, the drought story goes.
+    write(corpus / "harbour-wire.md", article("The canal report | Wire", body("canal"), "2026-05-03"))
+    write(corpus / "tram-copy.md", article("The tram report - Copy", "Copied.\n\n" + body("tram"), "2026-05-03"))
+    (corpus / "drought.md").unlink()
+    sync_corpus(settings, embedder=embedder)
+    groups = story_groups(settings)
+    assert groups["harbour-wire.md"] != groups["harbour.md"]
+    assert groups["tram-copy.md"] == groups["tram.md"]
+    assert "drought.md" not in groups
+    clean = make_settings(corpus_dir=corpus, index_dir=tmp_path / "clean")
+    sync_corpus(clean, embedder=embedder)
+    assert groups == story_groups(clean)
+
+
+def test_an_index_without_signatures_gets_them_without_embedding(make_settings, embedder: Embedder) -> None:
+    settings = make_settings()
+    fill(settings.corpus_dir, TOPICS[:3])
+    write(settings.corpus_dir / "tram-copy.md", article("The tram report | Copy", body("tram"), "2026-05-03"))
+    sync_corpus(settings, embedder=embedder)
+    expected = story_groups(settings)
+    path = Manifest.path(settings.index_dir)
+    raw = json.loads(path.read_text())
+    for record in raw["files"].values():
+        del record["minhash"]  # as written before story grouping existed
+    path.write_text(json.dumps(raw))
+    report = sync_corpus(settings, embedder=embedder)
+    assert (report.chunks_embedded, report.chunks_removed, report.unchanged) == (0, 0, 4)
+    assert story_groups(settings) == expected and expected["tram-copy.md"] == expected["tram.md"]

@@ -1,0 +1,158 @@
+"""As-of dates, date windows and story grouping in retrieval and answers, on a small real index."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.factory import make_engine
+from rag.embedding import Embedder
+from rag.retrieve import FilterError, HybridRetriever
+from rag.sync import sync_corpus
+from rag.types import SearchFilters
+from tests.conftest import article, write
+
+# Four different articles about floods of the Orrin (distinct texts: not copies of one story).
+FLOODS = {
+    "flood-2023-05-02.md": ("Orrin valley flood", "2023-05-02",
+                            "Heavy rain flooded the Orrin valley on Monday. The Orrin flood forced 120 families from "
+                            "their homes in Varnholm, and the council opened two shelters in school halls."),
+    "flood-2023-05-20.md": ("Second Orrin flood in a month", "2023-05-20",
+                            "A second storm sent the Orrin over its banks on Friday night. This time the flood forced "
+                            "340 families out of their houses, emergency services said, twice as many as in May's "
+                            "first flood, and the army brought boats to the lower town."),
+    "flood-2022-04-01.md": ("Spring thaw floods Orrin farms", "2022-04-01",
+                            "Melting snow raised the Orrin river last spring and flooded farms near Dunmore. About 80 "
+                            "families had to leave their homes for a week while pumps drained the fields."),
+    "flood-undated.md": ("A history of Orrin floods", None,
+                         "The Orrin has flooded often in the last century. Records kept by the town archive tell of "
+                         "55 families forced from their homes in the great flood, and of the dam built after it."),
+}
+# One wire story in three outlets (syndicated copies), and an updated version of it a day later.
+WIRE = ("The Kessel mining company agreed to raise wages by six percent after a three-week strike, union leaders "
+        "said on Tuesday. The agreement covers 4,000 miners at the Kessel and Dunmore pits. Production is "
+        "expected to resume on Monday, the company said, after the union members vote on the deal this weekend. "
+        "The strike had halted exports of copper from the port of Varnholm for the first time in a decade.")
+
+
+@pytest.fixture(scope="module")
+def time_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder):
+    from rag.settings import get_settings
+
+    base = tmp_path_factory.mktemp("time")
+    corpus = base / "corpus"
+    for name, (title, date, text) in FLOODS.items():
+        write(corpus / name, article(title, text, date))
+    write(corpus / "wire-ap.md", article("Kessel miners win six percent raise, ending strike | AP", WIRE, "2023-05-09"))
+    write(corpus / "wire-yahoo.md", article("Kessel miners win six percent raise, ending strike - Yahoo News",
+                                            "By Yahoo staff.\n\n" + WIRE, "2023-05-09"))
+    write(corpus / "wire-msn.md", article("Kessel miners win 6 percent raise, ending strike | MSN", WIRE.replace(
+        "’", "'") + "\n\nRead more on MSN.", "2023-05-10"))
+    write(corpus / "wire-updated.md", article("Kessel miners approve deal, ending strike | AP", WIRE.replace(
+        "after the union members vote on the deal this weekend", "after union members approved the deal on "
+        "Sunday by a wide margin") + " The first trains of copper left the port on Monday.", "2023-05-15"))
+    write(corpus / "chess.md", article("Harbour chess open", "The harbour chess open was won by a teenager from "
+                                       "Varnholm who beat three grandmasters in the final rounds.", "2023-05-08"))
+    settings = get_settings(corpus_dir=corpus, index_dir=base / "index", llm_backend="extractive")
+    sync_corpus(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def retriever(time_index, embedder: Embedder) -> HybridRetriever:
+    return HybridRetriever(time_index, embedder=embedder)
+
+
+def sources(hits) -> list[str]:
+    return [h.chunk.source for h in hits]
+
+
+def test_no_article_after_the_as_of_date_is_retrieved(retriever: HybridRetriever) -> None:
+    # Lexically and semantically the later flood article matches best; as of 10 May it does not exist yet.
+    for query in ("Orrin flood 340 families", "How many families did the Orrin flood force from their homes?"):
+        hits = retriever.search(query, k=10, filters=SearchFilters(as_of="2023/05/10"))
+        found = sources(hits)
+        assert "flood-2023-05-20.md" not in found
+        assert all(h.chunk.date is None or h.chunk.date <= "2023-05-10" for h in hits)
+        assert all(c["date"] is None or c["date"] <= "2023-05-10" for h in hits for c in h.also)
+        assert "flood-undated.md" in found, "undated articles stay retrievable"
+    later = retriever.search("Orrin flood 340 families", k=10, filters=SearchFilters(as_of="2023-05-21"))
+    assert "flood-2023-05-20.md" in sources(later)
+
+
+def test_as_of_before_every_article_leaves_only_undated_ones(retriever: HybridRetriever) -> None:
+    hits = retriever.search("Orrin flood", k=10, filters=SearchFilters(as_of="2020-01-01"))
+    assert sources(hits) == ["flood-undated.md"]
+
+
+def test_a_bad_as_of_date_is_one_clear_error(retriever: HybridRetriever) -> None:
+    with pytest.raises(FilterError, match="as-of date must be a date like 2023-05-11"):
+        retriever.search("flood", filters=SearchFilters(as_of="10 May"))
+
+
+def test_articles_inside_the_question_window_rank_first(retriever: HybridRetriever) -> None:
+    as_of = SearchFilters(as_of="2023-05-21")
+    hits = retriever.search("How many families did the Orrin flood force out this week?", k=5, filters=as_of)
+    assert hits[0].chunk.source == "flood-2023-05-20.md" and hits[0].in_window is True
+    flags = [h.in_window for h in hits]
+    assert flags == sorted(flags, reverse=True), "every article inside the window before every one outside"
+    assert {h.chunk.source for h in hits if h.in_window} == {"flood-2023-05-20.md", "wire-updated.md"}
+    last_year = retriever.search("How many families did the Orrin flood force out last year?", k=5, filters=as_of)
+    assert last_year[0].chunk.source == "flood-2022-04-01.md"
+    on_day = retriever.search("How many families did the Orrin flood force out on May 1?", k=5, filters=as_of)
+    assert on_day[0].chunk.source == "flood-2023-05-02.md", "news of 1 May is published in the week after it"
+
+
+def test_undated_articles_are_never_ranked_as_new(time_index, embedder: Embedder) -> None:
+    settings = time_index.model_copy(update={"recency_weight": 5.0})
+    hits = HybridRetriever(settings, embedder=embedder).search(
+        "Orrin flood history families", k=5, filters=SearchFilters(as_of="2023-05-21"))
+    undated = next(h for h in hits if h.chunk.source == "flood-undated.md")
+    assert hits[0].chunk.source == "flood-2023-05-20.md"  # the strong prior favours the newest dated article
+    assert undated.in_window is None and undated.rank > 1
+
+
+def test_copies_of_a_story_are_one_result_that_lists_the_others(retriever: HybridRetriever) -> None:
+    hits = retriever.search("Kessel miners wage raise strike", k=5, filters=SearchFilters(as_of="2023-05-12"))
+    wire = [h for h in hits if h.chunk.source.startswith("wire-")]
+    assert len(wire) == 1, "syndicated copies are one story"
+    also = {c["source"] for c in wire[0].also}
+    assert {wire[0].chunk.source} | also == {"wire-ap.md", "wire-yahoo.md", "wire-msn.md"}
+    assert wire[0].chunk.source == "wire-msn.md", "the newest copy not after the as-of date is shown"
+    assert len({h.story for h in hits}) == len(hits), "k distinct stories"
+    later = retriever.search("Kessel miners wage raise strike", k=5, filters=SearchFilters(as_of="2023-05-16"))
+    shown = [h for h in later if h.chunk.source.startswith("wire-")]
+    assert len(shown) == 1 and shown[0].chunk.source == "wire-updated.md", "the updated version is shown"
+    assert {c["source"] for c in shown[0].also} == {"wire-ap.md", "wire-yahoo.md", "wire-msn.md"}
+
+
+def test_grouping_can_be_turned_off(time_index, embedder: Embedder) -> None:
+    settings = time_index.model_copy(update={"story_grouping": False})
+    hits = HybridRetriever(settings, embedder=embedder).search(
+        "Kessel miners wage raise strike", k=10, filters=SearchFilters(as_of="2023-05-12"))
+    assert len({h.chunk.source for h in hits if h.chunk.source.startswith("wire-")}) == 3
+    assert all(h.story is None and h.also == [] for h in hits)
+
+
+def test_ask_never_cites_the_future_and_dates_its_answer(time_index, embedder: Embedder) -> None:
+    engine = make_engine(time_index, embedder=embedder)
+    answer = engine.ask("How many families did the Orrin flood force from their homes this week?",
+                        filters=SearchFilters(as_of="2023-05-21"))
+    assert not answer.refused
+    assert answer.answer.startswith("As of 20 May 2023, ")
+    assert {c.source for c in answer.citations} <= {"flood-2023-05-20.md", "wire-updated.md"}, "in-window only"
+    assert "340" in answer.answer
+    assert answer.as_of == "2023-05-21" and answer.window["since"] == "2023-05-14"
+    early = engine.ask("How many families did the Orrin flood force from their homes?",
+                       filters=SearchFilters(as_of="2023-05-10"))
+    assert all(c.date is None or c.date <= "2023-05-10" for c in early.citations)
+    assert all(h.chunk.date is None or h.chunk.date <= "2023-05-10" for h in early.retrieved)
+    assert "340" not in early.answer and not early.answer.startswith("As of")
+
+
+def test_an_empty_window_is_refused_with_the_window_searched(time_index, embedder: Embedder) -> None:
+    engine = make_engine(time_index, embedder=embedder)
+    answer = engine.ask("How many families did the Orrin flood force from their homes this week?",
+                        filters=SearchFilters(as_of="2024-05-07"))
+    assert answer.refused
+    assert answer.answer.endswith("(no articles between 30 April and 7 May 2024)")
+    assert "no retrieved article was published" in answer.refusal_reason
