@@ -220,7 +220,7 @@ class HybridRetriever:
         ranking_window = window.news_about(self.settings.time_window_days_after, as_of) if window else None
         in_window = {cid: ranking_window.contains(chunks[cid].date) for cid in candidates} if ranking_window else {}
         order = self._time_order(candidates, base, chunks, in_window, as_of)
-        order = self._distinct_stories(order, chunks, catalog, k) if self.settings.story_grouping else order[:k]
+        order = self._one_document_per_story(order, chunks, catalog, k) if self.settings.story_grouping else order[:k]
         with self._chroma():
             _, vectors = self._fetch([], need_vectors=[cid for cid in order if cid not in dense_sim])
         for cid, vec in vectors.items():
@@ -262,19 +262,32 @@ class HybridRetriever:
         return sorted(candidates, key=key)
 
     @staticmethod
-    def _distinct_stories(order: list[str], chunks: dict[str, Chunk], catalog: Catalog, k: int) -> list[str]:
-        """The best chunk of each of the first k stories; among a story's retrieved copies the newest one (all
-        candidates are already not after the as-of date) is the one shown, at the story's best rank."""
-        first: dict[str, str] = {}
-        newest: dict[str, str] = {}
+    def _one_document_per_story(order: list[str], chunks: dict[str, Chunk], catalog: Catalog, k: int) -> list[str]:
+        """The first k chunks once every story is reduced to one document: the newest of its copies among the
+        candidates (all already not after the as-of date). A copy's chunk is replaced by the best chunk of the
+        shown document not yet listed, at the copy's rank; several chunks of one document may follow each other,
+        as without grouping, so an answer keeps its evidence."""
+        def story(cid: str) -> str:
+            return catalog.story.get(chunks[cid].source, chunks[cid].source)
+
+        newest: dict[str, tuple[str, str]] = {}  # story → (date, source) of its newest retrieved copy
         for cid in order:
-            story = catalog.story.get(chunks[cid].source, chunks[cid].source)
-            first.setdefault(story, cid)
-            shown = newest.get(story)
-            if shown is None or (chunks[cid].date or "") > (chunks[shown].date or ""):
-                newest[story] = cid
-        stories = sorted(first, key=lambda story: order.index(first[story]))[:k]
-        return [newest[story] for story in stories]
+            key = (chunks[cid].date or "", chunks[cid].source)
+            if key > newest.get(story(cid), ("", "")):
+                newest[story(cid)] = key
+        shown = {s: source for s, (_, source) in newest.items()}
+        queue: dict[str, list[str]] = {}
+        for cid in order:
+            if chunks[cid].source == shown[story(cid)]:
+                queue.setdefault(chunks[cid].source, []).append(cid)
+        out: list[str] = []
+        for cid in order:
+            pending = queue[shown[story(cid)]]
+            if pending:
+                out.append(pending.pop(0))
+            if len(out) == k:
+                break
+        return out
 
     @staticmethod
     def _copy(catalog: Catalog, source: str) -> dict[str, Any]:

@@ -44,8 +44,11 @@ def print_sources(answer: Any, out: Any = None) -> None:
     for c in answer.citations:
         mark = "" if c.supported else "  (not supported by the check)"
         print(f"  [{c.n}] {c.date or 'no date'} · {outlet(c.url, c.source)} · {c.title}{mark}", file=out)
-        if c.url:
-            print(f"      {c.url}", file=out)
+        print(f"      {c.source}" + (f"  {c.url}" if c.url else ""), file=out)
+        also = next((h.also for h in answer.retrieved if h.chunk.source == c.source), [])
+        if also:
+            print("      also in: " + ", ".join(f"{outlet(a.get('url'), a['source'])} ({a.get('date') or 'no date'})"
+                                            for a in also), file=out)
     unsupported = [s for s in answer.sentences if not s["supported"]]
     if unsupported:
         print(f"\nWarning: {len(unsupported)} sentence(s) not supported by the cited passages.", file=out)
