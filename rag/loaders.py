@@ -404,11 +404,26 @@ def parse_markdown(data: bytes, path: Path, max_chars: int) -> _Extracted:
     )
 
 
+def _front_matter_loader() -> Any:
+    """YAML's safe loader, with dates left as text: `date: 2024-13-45` would otherwise make the whole front
+    matter fail (the title and url lost with it); iso_date reads the text, or warns."""
+    import yaml
+
+    class FrontMatterLoader(yaml.SafeLoader):
+        pass
+
+    FrontMatterLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return FrontMatterLoader
+
+
 def _load_front_matter(block: str) -> dict[Any, Any]:
     import yaml
 
     try:
-        loaded = yaml.safe_load(block)
+        loaded = yaml.load(block, Loader=_front_matter_loader())  # noqa: S506  (a SafeLoader subclass)
     except Exception:  # noqa: BLE001  (YAMLError, but also ValueError for e.g. 'date: 2024-13-45')
         return {}  # bad front matter loses its metadata, not the article
     return loaded if isinstance(loaded, dict) else {}

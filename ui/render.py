@@ -59,7 +59,8 @@ def sources_html(answer: Answer | None) -> str:
         for hit in answer.retrieved:
             seen.setdefault(hit.chunk.source, hit)
         items = "".join(
-            f"<li>{escape(h.chunk.title)} · {escape(h.chunk.date or 'no date')} · <code>{escape(h.chunk.source)}</code></li>"
+            f"<li>{escape(_long_date(h.chunk.date))} · {escape(outlet(h.chunk.url, h.chunk.source))} · "
+            f"{escape(h.chunk.title)} · <code>{escape(h.chunk.source)}</code></li>"
             for h in list(seen.values())[:3]  # type: ignore[attr-defined]
         )
         reason = escape(answer.refusal_reason or "")

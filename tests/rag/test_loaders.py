@@ -475,3 +475,38 @@ def test_iter_corpus_files_on_missing_root_is_empty(tmp_path: Path) -> None:
 
 def test_relative_source_is_posix(root: Path) -> None:
     assert relative_source(root / "a" / "b" / "c.md", root) == "a/b/c.md"
+
+
+# ------------------------------------------------------------------------------------- dates and provenance
+
+
+def test_dates_keep_where_they_came_from(root: Path) -> None:
+    md = load(put(root, "a.md", "---\ntitle: A\ndate: 2023/5/3\n---\n\nText of a."), root)
+    assert (md.date, md.date_source, md.warnings) == ("2023-05-03", "front matter", ())
+    html_doc = load(put(root, "bridge.html", ARTICLE_HTML), root)
+    assert (html_doc.date, html_doc.date_source) == ("2024-04-02", "html metadata")
+
+
+@pytest.mark.parametrize(("opening", "date"), [
+    ("WASHINGTON, May 3, 2023 (AP) — The Senate voted.", "2023-05-03"),
+    ("Published: 3 May 2023\n\nThe Senate voted.", "2023-05-03"),
+    ("Sept. 14, 2022 — The Senate voted.", "2022-09-14"),
+])
+def test_a_dateline_in_the_opening_lines_dates_an_undated_text(root: Path, opening: str, date: str) -> None:
+    doc = load(put(root, "wire.txt", opening + "\n\nMore text follows here."), root)
+    assert (doc.date, doc.date_source) == (date, "dateline")
+
+
+def test_a_date_further_down_or_the_file_time_is_not_a_publication_date(root: Path) -> None:
+    path = put(root, "later.txt", "The Senate voted.\n\n" + "Words. " * 60 + "\n\nOn May 3, 2023 it met again.")
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+    doc = load(path, root)
+    assert (doc.date, doc.date_source) == (None, None)
+
+
+@pytest.mark.parametrize("bad", ["2024-13-45", "soon", "'32/32/2023'", "[2023, 5]"])
+def test_a_bad_date_is_one_warning_and_an_undated_document(root: Path, bad: str) -> None:
+    doc = load(put(root, "bad.md", f"---\ntitle: Bad\ndate: {bad}\n---\n\nThe text is kept."), root)
+    assert doc.date is None and doc.text == "The text is kept." and doc.title == "Bad"
+    if bad != "[2023, 5]":  # a list is not a date value at all, so nothing to warn about
+        assert len(doc.warnings) == 1 and "unreadable date" in doc.warnings[0]

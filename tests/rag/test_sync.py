@@ -247,3 +247,25 @@ def test_an_index_without_signatures_gets_them_without_embedding(make_settings, 
     report = sync_corpus(settings, embedder=embedder)
     assert (report.chunks_embedded, report.chunks_removed, report.unchanged) == (0, 0, 4)
     assert story_groups(settings) == expected and expected["tram-copy.md"] == expected["tram.md"]
+
+
+def test_a_bad_date_is_one_warning_line_never_a_failed_ingest(make_settings, embedder: Embedder) -> None:
+    from rag.sync import SyncProgress
+
+    class Collect(SyncProgress):
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def warning(self, line: str) -> None:
+            self.lines.append(line)
+
+    settings = make_settings()
+    fill(settings.corpus_dir, TOPICS[:1])
+    write(settings.corpus_dir / "bad-date.md", "---\ntitle: Bad date\ndate: 2024-13-45\n---\n\n" + body("canal"))
+    progress = Collect()
+    report = sync_corpus(settings, embedder=embedder, progress=progress)
+    assert (report.added, report.skipped) == (2, 0)
+    assert progress.lines == ["bad-date.md: unreadable date '2024-13-45': indexed without a date"]
+    record = Manifest.load(settings.index_dir).files["bad-date.md"]
+    assert (record.date, record.date_source, record.title) == (None, None, "Bad date")
+    assert Manifest.load(settings.index_dir).files["harbour.md"].date_source == "front matter"
