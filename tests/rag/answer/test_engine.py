@@ -55,8 +55,11 @@ def test_extractive_quality_on_the_sample_set(engine: AnswerEngine) -> None:
 
 
 def test_refusal_is_the_fixed_sentence_with_closest_sources(engine: AnswerEngine) -> None:
-    answer = engine.ask("Who won the football world cup in 2022?")
+    answer = engine.ask("Who won the football world cup?")
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
+    # A question whose date window holds no article: the fixed sentence, then the window searched.
+    dated = engine.ask("Who won the football world cup in 2022?")
+    assert dated.refused and dated.answer == f"{REFUSAL} (no articles between 1 January 2022 and 31 January 2023)"
     assert answer.retrieved and answer.refusal_reason
 
 
