@@ -37,8 +37,8 @@ def print_sources(answer: Any, out: Any = None) -> None:
             for hit in answer.retrieved:
                 seen.setdefault(hit.chunk.source, hit)
             for hit in list(seen.values())[:3]:
-                print(f"  - {hit.chunk.title} ({hit.chunk.source}{', ' + hit.chunk.date if hit.chunk.date else ''})",
-                      file=out)
+                print(f"  - {hit.chunk.date or 'no date'} · {outlet(hit.chunk.url, hit.chunk.source)} · "
+                      f"{hit.chunk.title} ({hit.chunk.source})", file=out)
         return
     print("\nSources:", file=out)
     for c in answer.citations:
