@@ -154,7 +154,8 @@ class AnswerEngine:
                 "window": window.to_dict() if window else None}
 
         passages = [h.chunk for h in answer_hits(hits, window, self.settings.answer_passages)]
-        reason = self._retrieval_refusal(question, history, hits, passages) if self.gates else None
+        reason = self._retrieval_refusal(without_time_words(question, window), history, hits, passages) \
+            if self.gates else None
         if not passages:
             reason = "nothing in the corpus matches the question"
         refusal = REFUSAL
@@ -294,6 +295,14 @@ def time_context(question: str, filters: SearchFilters | None, settings: Setting
     """The question's as-of date and the date window its time words name (None: it names no time)."""
     as_of = as_of_date(filters)
     return as_of, resolve_window(question, as_of) if settings.time_window_ranking else None
+
+
+def without_time_words(question: str, window: DateWindow | None) -> str:
+    """The question without the words that set its date window: "this week" is answered by the publication
+    date, not by a passage that says "week", so it does not count against the passages' coverage."""
+    if window is None or not window.phrase:
+        return question
+    return re.sub(re.escape(window.phrase), " ", question, count=1, flags=re.IGNORECASE)
 
 
 def answer_hits(hits: list[Hit], window: DateWindow | None, n: int) -> list[Hit]:

@@ -115,5 +115,5 @@ def test_the_api_takes_an_as_of_date(time_app) -> None:  # noqa: ANN001
     assert "340" not in early["answer"]
     late = client.predict(QUESTION, "[]", "2023/05/21", api_name="/ask")
     assert late["answer"].startswith("As of 20 May 2023,") and late["window"]["since"] == "2023-05-14"
-    chat = client.predict(QUESTION, [], [], 5, "", "", "", "2023-05-10", api_name="/chat")
+    chat = client.predict(QUESTION, [], 5, "", "", "", "2023-05-10", api_name="/chat")
     assert "340" not in str(chat[0][-1]["content"])
