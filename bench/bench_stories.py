@@ -7,7 +7,7 @@ articles of one quiz question (different outlets on the same story: the hardest 
 pairs. For each threshold, prints precision and recall of "same story" over those pairs, and how many pairs of
 the real corpus itself would be grouped (to be inspected by eye with --show).
 
-Run: .venv/bin/python bench/bench_stories.py [--corpus DIR] [--questions FILE] [--show]
+Run: .venv/bin/python -m bench.bench_stories [--corpus DIR] [--questions FILE] [--show]
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import random
 import re
 from pathlib import Path
 
-import common  # noqa: F401  (puts the project root on sys.path; offline mode)
-
+import bench.common  # noqa: F401  (offline mode)
 from rag.loaders import load_document
 from rag.stories import group_stories, signature, similarity, title_terms, title_weights, titles_agree
 

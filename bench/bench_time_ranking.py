@@ -4,7 +4,7 @@ The same metrics as `rag eval` (evals/metrics.py: article-level over the first k
 story-level where a result also counts its grouped copies), without answering, so variants are quick to
 compare. Uses an existing index (`--index`, e.g. a copy of /work/cache/n23s) and syncs it first.
 
-Run: .venv/bin/python bench/bench_time_ranking.py --index /tmp/n23s \
+Run: .venv/bin/python -m bench.bench_time_ranking --index /tmp/n23s \
         --corpus ../shared/data/news23-small/corpus ../shared/data/news23-small/questions.jsonl
 """
 
@@ -14,11 +14,10 @@ import argparse
 import time
 from pathlib import Path
 
-import common  # noqa: F401  (puts the project root on sys.path; offline mode)
-
+import bench.common  # noqa: F401  (offline mode)
 from evals import metrics as m
 from evals.runner import load_dataset
-from rag.embedding import get_embedder
+from rag.embedding import embedder_for
 from rag.retrieve import HybridRetriever
 from rag.settings import get_settings
 from rag.sync import sync_corpus
@@ -46,7 +45,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="variant names to run (default all)")
     args = parser.parse_args()
     base = get_settings(corpus_dir=args.corpus, index_dir=args.index)
-    embedder = get_embedder(base.embedding_model)
+    embedder = embedder_for(base)
     print(sync_corpus(base, embedder=embedder).summary_line())
     rows = [r for r in load_dataset(args.dataset) if r["gold_sources"]]
     print(f"{len(rows)} questions with gold sources\n")

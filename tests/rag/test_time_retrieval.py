@@ -9,29 +9,7 @@ from rag.embedding import Embedder
 from rag.retrieve import FilterError, HybridRetriever
 from rag.sync import sync_corpus
 from rag.types import SearchFilters
-from tests.conftest import article, write
-
-# Four different articles about floods of the Orrin (distinct texts: not copies of one story).
-FLOODS = {
-    "flood-2023-05-02.md": ("Orrin valley flood", "2023-05-02",
-                            "Heavy rain flooded the Orrin valley on Monday. The Orrin flood forced 120 families from "
-                            "their homes in Varnholm, and the council opened two shelters in school halls."),
-    "flood-2023-05-20.md": ("Second Orrin flood in a month", "2023-05-20",
-                            "A second storm sent the Orrin over its banks on Friday night. This time the flood forced "
-                            "340 families out of their houses, emergency services said, twice as many as in May's "
-                            "first flood, and the army brought boats to the lower town."),
-    "flood-2022-04-01.md": ("Spring thaw floods Orrin farms", "2022-04-01",
-                            "Melting snow raised the Orrin river last spring and flooded farms near Dunmore. About 80 "
-                            "families had to leave their homes for a week while pumps drained the fields."),
-    "flood-undated.md": ("A history of Orrin floods", None,
-                         "The Orrin has flooded often in the last century. Records kept by the town archive tell of "
-                         "55 families forced from their homes in the great flood, and of the dam built after it."),
-}
-# One wire story in three outlets (syndicated copies), and an updated version of it a day later.
-WIRE = ("The Kessel mining company agreed to raise wages by six percent after a three-week strike, union leaders "
-        "said on Tuesday. The agreement covers 4,000 miners at the Kessel and Dunmore pits. Production is "
-        "expected to resume on Monday, the company said, after the union members vote on the deal this weekend. "
-        "The strike had halted exports of copper from the port of Varnholm for the first time in a decade.")
+from tests.helpers import FLOODS, WIRE, article, write
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from rag.settings import Settings, get_settings
-from tests.conftest import article, write
-from tests.rag.test_time_retrieval import FLOODS, WIRE
-from tests.ui.test_app_browser import CHROMIUM, FLAGS, ask, free_port
+from tests.helpers import CHROMIUM, FLAGS, FLOODS, WIRE, article, ask, write
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
