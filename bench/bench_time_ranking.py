@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import bench.common  # noqa: F401  (offline mode)
-from evals import metrics as m
-from evals.runner import load_dataset
 from rag.embedding import embedder_for
+from rag.evals import metrics as m
+from rag.evals.runner import load_dataset
 from rag.retrieve import HybridRetriever
 from rag.settings import get_settings
 from rag.sync import sync_corpus

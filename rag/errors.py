@@ -55,6 +55,10 @@ class FilterError(RagError, ValueError):
     """A search filter that cannot be applied (e.g. a date that is not a date)."""
 
 
+class AsOfError(RagError, ValueError):
+    """An as-of date that cannot be read (rag/timewindow.py); wrapped into FilterError or QuestionFileError."""
+
+
 # ---------------------------------------------------------------------------------------------------- models
 
 

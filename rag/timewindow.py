@@ -23,9 +23,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag.errors import AsOfError
 
-class AsOfError(ValueError):
-    """A date the user gave that cannot be read; the message is one line."""
+__all__ = ["AsOfError", "DateWindow", "date_int", "format_day", "parse_as_of", "resolve_window"]
 
 
 _AS_OF_RE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})\s*$")

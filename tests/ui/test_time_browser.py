@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from rag.settings import Settings, get_settings
-from tests.helpers import CHROMIUM, FLAGS, FLOODS, WIRE, article, ask, write
+from tests.helpers import FLOODS, WIRE, article, ask, write
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -20,7 +19,7 @@ QUESTION = "How many families did the Orrin flood force from their homes this we
 
 @pytest.fixture(scope="module")
 def time_app(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[tuple[str, Settings]]:  # noqa: ANN001
-    from ui.app import serve
+    from rag.ui.app import serve
 
     base = tmp_path_factory.mktemp("time-web")
     corpus = base / "corpus"
@@ -32,17 +31,6 @@ def time_app(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[tup
     app, service = serve(settings, block=False, quiet=True, watch=False)
     yield f"http://127.0.0.1:{settings.port}/", settings
     app.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "chromium is not installed"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
