@@ -144,6 +144,18 @@ def gold_contained(pred: str, golds: Sequence[str]) -> float:
     return float(any(f" {normalize_answer(g)} " in f" {p} " for g in kept))
 
 
+def evidence_recall(evidence: Sequence[str], passages: Sequence[str], golds: Sequence[str]) -> float | None:
+    """Does the evidence a generator was shown keep the answer that retrieval found? Given the passages the
+    answerer chose from (`passages`) and what of them it was shown (`evidence`, e.g. their best sentences):
+    1.0 if some gold answer occurs in the evidence, 0.0 if it occurs only in the passages, None if no gold occurs
+    in the passages (retrieval missed it: not the evidence's fault) or there are no golds. "Occurs" is
+    `gold_contained` on the normalised texts (whole tokens)."""
+    kept = [g for g in golds if normalize_answer(g)]
+    if not kept or not any(gold_contained(p, kept) for p in passages):
+        return None
+    return float(any(gold_contained(e, kept) for e in evidence))
+
+
 # ------------------------------------------------------------------------------------------ grounding
 
 

@@ -40,7 +40,8 @@ def default_index_dir(settings: Settings, corpus: Path) -> Path:
     return settings.index_dir / "evals" / f"{corpus.name}-{digest}"
 
 
-def score(row: dict[str, Any], answer: Answer, entails: Callable[[str, str], bool]) -> dict[str, Any]:
+def score(row: dict[str, Any], answer: Answer, entails: Callable[[str, str], bool],
+          answer_passages: int = 3) -> dict[str, Any]:
     ranked = [h.chunk.source for h in answer.retrieved]
     gold = row["gold_sources"]
     out: dict[str, Any] = {}
@@ -58,6 +59,11 @@ def score(row: dict[str, Any], answer: Answer, entails: Callable[[str, str], boo
         out["exact_match"] = m.exact_match(prediction, row["answers"])
         out["token_f1"] = m.token_f1(prediction, row["answers"])
         out["gold_contained"] = m.gold_contained(prediction, row["answers"])
+        if answer.evidence:  # refused before any answerer saw evidence: nothing to measure
+            recall = m.evidence_recall([e["text"] for e in answer.evidence],
+                                       [h.chunk.text for h in answer.retrieved[:answer_passages]], row["answers"])
+            if recall is not None:
+                out["evidence_recall"] = recall
     if not answer.refused:
         by_n = {c.n: c.text for c in answer.citations}
         sentences = [(s["text"], [by_n[n] for n in s["citations"] if n in by_n]) for s in answer.sentences]
@@ -74,7 +80,7 @@ def _mean(values: list[float]) -> float | None:
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     keys = [f"hit@{k}" for k in HIT_KS] + ["mrr@10", "recall@5"] + [f"story_hit@{k}" for k in HIT_KS] + [
-        "story_mrr@10", "exact_match", "token_f1", "gold_contained",
+        "story_mrr@10", "exact_match", "token_f1", "gold_contained", "evidence_recall",
                                            "citation_recall", "citation_precision", "supported_share"]
     summary: dict[str, Any] = {"questions": len(results)}
     for key in keys:
@@ -129,8 +135,10 @@ def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: Answer
                                "text": h.chunk.text} for h in answer.retrieved],
                 "citations": [c.to_dict() for c in answer.citations],
                 "sentences": answer.sentences,
+                "rejected": answer.rejected,
+                "evidence": answer.evidence,
                 "timings": {k: round(v, 1) for k, v in answer.timings.items()},
-                "metrics": score(row, answer, entails),
+                "metrics": score(row, answer, entails, engine.settings.answer_passages),
             }
             done[row["id"]] = record
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -149,7 +157,8 @@ def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: Answer
     return summary
 
 
-COMPARED = ["hit@1", "hit@5", "mrr@10", "story_hit@1", "story_hit@5", "story_mrr@10", "exact_match", "token_f1", "gold_contained", "citation_recall",
+COMPARED = ["hit@1", "hit@5", "mrr@10", "story_hit@1", "story_hit@5", "story_mrr@10", "exact_match", "token_f1", "gold_contained", "evidence_recall",
+            "citation_recall",
             "citation_precision", "supported_share", "refusal_precision", "refusal_recall", "false_refusal_rate"]
 
 

@@ -20,24 +20,38 @@ def escape(text: str) -> str:
 
 
 def answer_html(answer: Answer) -> str:
+    """The checked answer: only sentences the citation check accepted (rag/answer/policy.py), each marked with
+    the same verdict as its source card; a quotation that stands in for the model's words says so. Sentences
+    the check rejected are listed apart, struck through and labelled, never as part of the answer."""
     # A dependency that failed (model server down, …) is said above the answer that stood in for it.
     warning = f'<div class="warn">⚠ {escape(answer.warning)}.</div>' if answer.warning else ""
+    rejected = _rejected_html(answer)
     if answer.refused:
-        return f'{warning}<div class="refusal">🚫 {escape(answer.answer)}</div>'
-    supported = {c.n: c.supported for c in answer.citations}
-    body = html.escape(answer.answer, quote=True).replace("`", "&#96;")
+        return f'{warning}<div class="refusal">🚫 {escape(answer.answer)}</div>{rejected}'
+    parts = []
+    for sentence in answer.sentences:
+        verdict = "supported" if sentence["supported"] else "unsupported"
+        body = _cited(sentence["text"], sentence["citations"], verdict)
+        if sentence.get("origin") == "quote":
+            body = f'<span class="quote-label">quoted from source:</span> “{body}”'
+        parts.append(f'<span class="sentence {verdict}" data-verdict="{verdict}">{body}</span>')
+    return f'{warning}<div class="answer">{" ".join(parts)}</div>{rejected}'
 
-    def link(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        cls = "cite" if supported.get(n, False) else "cite unsupported"
-        return f'<a class="{cls}" href="#cite-{n}" title="source {n}">&#91;{n}&#93;</a>'
 
-    body = CITE_RE.sub(link, body).replace("[", "&#91;").replace("]", "&#93;")
-    note = ""
-    unsupported = sum(1 for s in answer.sentences if not s["supported"])
-    if unsupported:
-        note = f'<div class="warn">⚠ {unsupported} sentence(s) not supported by the cited passages.</div>'
-    return f'{warning}<div class="answer">{body}</div>{note}'
+def _cited(text: str, citations: list[int], verdict: str) -> str:
+    links = "".join(f'<a class="cite {verdict}" href="#cite-{n}" title="source {n}: {verdict}">&#91;{n}&#93;</a>'
+                    for n in citations)
+    match = re.search(r"[.!?…][\"'”’)]*$", text)
+    end = match.start() if match else len(text)
+    return f"{escape(text[:end])}{' ' + links if links else ''}{escape(text[end:])}"
+
+
+def _rejected_html(answer: Answer) -> str:
+    if not answer.rejected:
+        return ""
+    items = "".join(f'<li data-verdict="unsupported"><s>{escape(r["text"])}</s></li>' for r in answer.rejected)
+    return (f'<details class="rejected"><summary>⚠ {len(answer.rejected)} sentence(s) the model wrote were not '
+            f"supported by the passages and are not part of the answer</summary><ul>{items}</ul></details>")
 
 
 def streaming_html(partial: str) -> str:
@@ -64,10 +78,17 @@ def sources_html(answer: Answer | None) -> str:
             for h in list(seen.values())[:3]  # type: ignore[attr-defined]
         )
         reason = escape(answer.refusal_reason or "")
+        rejected = "".join(f'<li data-verdict="unsupported">✖ <s>{escape(r["text"])}</s></li>' for r in answer.rejected)
+        rejected = f"<p>Rejected by the citation check:</p><ul>{rejected}</ul>" if rejected else ""
         return (f'<div class="sources refused"><b>Not found in the corpus.</b> <small>{reason}</small>'
-                f"<p>Closest sources:</p><ul>{items}</ul></div>")
+                f"<p>Closest sources:</p><ul>{items}</ul>{rejected}</div>")
     cards = []
     for c in answer.citations:
+        # One verdict per sentence, the same as in the answer: each card lists the answer sentences resting on it.
+        claims = [s for s in answer.sentences if c.n in s["citations"]]
+        verdicts = "".join(
+            f'<li class="claim" data-verdict="{"supported" if s["supported"] else "unsupported"}">'
+            f'{"✔" if s["supported"] else "✖"} {escape(s["text"])}</li>' for s in claims)
         badge = ('<span class="badge ok">supported</span>' if c.supported
                  else '<span class="badge no">not supported</span>')
         url = f' · <a href="{html.escape(c.url, quote=True)}" rel="noopener noreferrer" target="_blank">link</a>' \
@@ -78,9 +99,13 @@ def sources_html(answer: Answer | None) -> str:
             f'<span class="date">{escape(_long_date(c.date))}</span> · <span class="outlet">'
             f'{escape(outlet(c.url, c.source))}</span> {badge}</div><div class="head"><b>{escape(c.title)}</b></div>'
             f'<div class="meta"><code>{escape(c.source)}</code>{url}{_also(answer, c.source)}</div>'
-            f'<div class="passage">{_passage(c.text, c.highlight)}</div></div>'
+            f'<ul class="claims">{verdicts}</ul><div class="passage">{_passage(c.text, c.highlight)}</div></div>'
         )
-    return '<div class="sources">' + "".join(cards) + "</div>"
+    rejected = "".join(f'<li data-verdict="unsupported">✖ <s>{escape(r["text"])}</s></li>' for r in answer.rejected)
+    if rejected:
+        rejected = (f'<div class="rejected-claims"><b>Not supported by the cited passages (not part of the answer):'
+                    f"</b><ul>{rejected}</ul></div>")
+    return '<div class="sources">' + "".join(cards) + rejected + "</div>"
 
 
 def _long_date(iso: str | None) -> str:
@@ -154,6 +179,11 @@ CSS = """
 .refusal { color: #9a3412; font-weight: 600; }
 a.cite { text-decoration: none; font-weight: 600; color: #1d4ed8; }
 a.cite.unsupported { color: #b91c1c; }
+.quote-label { color: #6b7280; font-size: 0.85em; font-style: italic; }
+details.rejected, .rejected-claims { color: #991b1b; font-size: 0.85em; margin-top: 6px; }
+ul.claims { margin: 2px 0 6px; padding-left: 18px; font-size: 0.85em; }
+li.claim[data-verdict="supported"] { color: #166534; }
+li.claim[data-verdict="unsupported"] { color: #991b1b; }
 .warn { color: #b45309; font-size: 0.9em; margin-top: 4px; }
 .source { border: 1px solid #d1d5db; border-radius: 8px; padding: 8px 10px; margin-bottom: 8px; }
 .source .meta { color: #6b7280; font-size: 0.85em; margin: 2px 0 6px; }

@@ -13,11 +13,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.answer.citations import CitedSentence, parse_citations, strip_citations
+from rag.answer.citations import strip_citations
 from rag.answer.evidence import select_evidence
 from rag.answer.generate import Answerer, ExtractiveAnswerer, Message, heuristic_rewrite
+from rag.answer.policy import (
+    PolicyOutcome,
+    SentenceJudge,
+    Verdict,
+    quote_repair,
+    verified_stream,
+    with_markers,
+)
 from rag.answer.prompt import REFUSAL
-from rag.answer.text import coverage, looks_like_instruction
+from rag.answer.text import coverage
 from rag.retrieve import HybridRetriever, as_of_date
 from rag.settings import Settings
 from rag.timewindow import DateWindow, format_day, resolve_window
@@ -25,15 +33,6 @@ from rag.types import Hit, SearchFilters
 from rag.verify import SupportChecker
 
 log = logging.getLogger(__name__)
-
-# What small models write instead of the exact refusal sentence.
-_MODEL_REFUSAL_RE = re.compile(
-    r"couldn'?t find|could not find|cannot find|can'?t find|not (?:mentioned|stated|provided|found|included|given)"
-    r"|no information|do(?:es)? not (?:contain|mention|say|provide|include)|i don'?t know|unable to (?:find|answer)"
-    r"|not in the (?:corpus|passages|articles)",
-    re.IGNORECASE,
-)
-
 
 @dataclass
 class Citation:
@@ -73,6 +72,10 @@ class Answer:
     warning: str | None = None  # set when a dependency failed and the answer came from a fallback
     as_of: str | None = None  # the date the question was asked as of (YYYY-MM-DD)
     window: dict[str, Any] | None = None  # the date window its time words name (DateWindow.to_dict())
+    # Sentences the citation check rejected: never part of `answer`, shown apart and marked (answer/policy.py).
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    # What the answerer was shown of each passage, in its [n] order (evidence recall is measured on it).
+    evidence: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,8 @@ class Answer:
             "refusal_reason": self.refusal_reason,
             "support": round(self.support, 4),
             "sentences": self.sentences,
+            "rejected": self.rejected,
+            "evidence": self.evidence,
             "citations": [c.to_dict() for c in self.citations],
             "retrieved": [
                 {"rank": h.rank, "source": h.chunk.source, "title": h.chunk.title, "date": h.chunk.date,
@@ -173,32 +178,57 @@ class AnswerEngine:
             # Passages without a chosen sentence leave the prompt, so [n] numbers what the model saw.
             evidence = select_evidence(standalone, passages, self.retriever.embedder, self.evidence_chars)
             passages, texts = [e.chunk for e in evidence], [e.text for e in evidence]
-        pieces: list[str] = []
+        shown_evidence = [{"chunk_id": c.id, "source": c.source, "text": t}
+                          for c, t in zip(passages, texts or [c.text for c in passages], strict=True)]
+        judge = SentenceJudge(self.checker, passages, auto_cite=self.gates)
+        outcome = PolicyOutcome()
+        order: list[int] = []  # order[i] = passage number (as the answerer saw it) of shown citation i + 1
         first_token: float | None = None
         failed = False
-        try:
-            for token in self.answerer.stream(standalone, passages, texts):
+
+        def timed(pieces: Iterator[str]) -> Iterator[str]:
+            nonlocal first_token
+            for piece in pieces:
                 if first_token is None:
                     first_token = time.perf_counter()
-                pieces.append(token)
-                yield token
+                yield piece
+
+        # Only sentences the check accepts are streamed: what a user sees while it is written is already the
+        # verified answer (rag/answer/policy.py).
+        try:
+            for verdict in verified_stream(timed(self.answerer.stream(standalone, passages, texts)), judge, outcome,
+                                           gate=self.gates):
+                yield self._shown(verdict, order, first=len(outcome.shown) == 1)
         except Exception as exc:
             if self.fallback is None:
                 raise
             failed, warning = True, self._model_failed(exc)
-        raw = "".join(pieces)
-        if self.fallback is not None and (failed or not strip_citations(raw).strip(" .\n")):
-            raw = "".join(self.fallback.stream(standalone, passages))
+        wrote_nothing = not outcome.shown and not outcome.rejected
+        if self.fallback is not None and (failed or wrote_nothing):
+            # The model failed or wrote no words (a small model sometimes emits only "[1] [2]").
             why = "the model failed" if failed else "the model returned no text"
             base["model"] = f"{base['model']} → {self.fallback.backend} fallback ({why})"
+            outcome, order = PolicyOutcome(), []
+            for verdict in verified_stream(self.fallback.stream(standalone, passages), judge, outcome,
+                                           gate=self.gates):
+                yield ("\n" if failed else "") * (len(outcome.shown) == 1) + self._shown(
+                    verdict, order, first=len(outcome.shown) == 1)
             if first_token is None:
                 first_token = time.perf_counter()
-            yield ("\n" if pieces else "") + raw
+        elif self.gates and not outcome.model_refused and self.fallback is not None and (
+                self.settings.answer_repair == "quote-always"
+                or (self.settings.answer_repair == "quote" and not outcome.shown)):
+            for verdict in quote_repair(standalone, passages, judge, self.fallback.candidates,
+                                        already=outcome.shown):
+                outcome.shown.append(verdict)
+                yield self._shown(verdict, order, first=len(outcome.shown) == 1)
+            outcome.repaired = bool(outcome.shown)
         generated = time.perf_counter()
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
         timings["generate_ms"] = (generated - retrieved) * 1000
 
-        answer = self._finish(raw, hits, passages, base, timings)
+        answer = self._finish(outcome, order, hits, passages, base, timings)
+        answer.evidence = shown_evidence
         if window is not None and not answer.refused:
             answer.answer = dated_answer(answer.answer, answer.citations)
         answer.warning = warning
@@ -206,24 +236,20 @@ class AnswerEngine:
         answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield answer
 
+    @staticmethod
+    def _shown(verdict: Verdict, order: list[int], first: bool) -> str:
+        """The sentence as shown, its citations renumbered by first use over the shown sentences."""
+        for n in verdict.citations:
+            if n not in order:
+                order.append(n)
+        return ("" if first else " ") + with_markers(verdict.text, [order.index(n) + 1 for n in verdict.citations])
+
     def _model_failed(self, exc: Exception) -> str:
         from rag.llm.factory import describe_model_error
 
         message = describe_model_error(exc, self.settings)
         log.warning("%s", message)
         return f"{message}; this answer was picked from the passages without it" if self.fallback else message
-
-    def _cite_best_passage(self, sentence: CitedSentence, passages: list[Any], order: list[int]) -> None:
-        """Small models often state a fact without its [n]. Cite the passage that best supports the sentence,
-        but only if the citation check accepts it: a citation is never added that the check would reject."""
-        scores = self.checker.scores([(p.text, sentence.text) for p in passages])
-        best = max(range(len(passages)), key=lambda i: scores[i])
-        if not self.checker.is_supported(scores[best]):
-            return
-        original = best + 1
-        if original not in order:
-            order.append(original)
-        sentence.citations = [order.index(original) + 1]
 
     def _retrieval_refusal(self, question: str, history: list[Message], hits: list[Hit],
                            passages: list[Any]) -> str | None:
@@ -240,52 +266,34 @@ class AnswerEngine:
                     f"(< {self.settings.min_question_coverage:.0%})")
         return None
 
-    def _finish(self, raw: str, hits: list[Hit], passages: list[Any], base: dict[str, Any],
-                timings: dict[str, float]) -> Answer:
-        parsed = parse_citations(raw, len(passages))
-        refused_reason = None
-        if not parsed.sentences or (_MODEL_REFUSAL_RE.search(raw) and len(parsed.sentences) <= 2):
-            refused_reason = "the model found no answer in the passages"
-        order = list(parsed.order)
-        checked = []
-        for sentence in parsed.sentences:
-            if self.gates and not sentence.citations and not _MODEL_REFUSAL_RE.search(sentence.text):
-                self._cite_best_passage(sentence, passages, order)
-            cited = [passages[order[n - 1] - 1] for n in sentence.citations]
-            premise = "\n".join(c.text for c in cited)
-            score = self.checker.score(premise, sentence.text) if cited else 0.0
-            # Text that reads as an instruction is never presented as a supported fact.
-            supported = bool(cited) and self.checker.is_supported(score) and not looks_like_instruction(sentence.text)
-            sentence.supported, sentence.support = supported, score
-            checked.append(sentence)
-        supported_count = sum(1 for s in checked if s.supported)
-        support = supported_count / len(checked) if checked else 0.0
-        if refused_reason is None and supported_count == 0 and self.gates:
-            refused_reason = "no answer sentence is supported by the passages it cites"
-        if refused_reason:
+    def _finish(self, outcome: PolicyOutcome, order: list[int], hits: list[Hit], passages: list[Any],
+                base: dict[str, Any], timings: dict[str, float]) -> Answer:
+        rejected = [{"text": v.text, "support": round(v.support, 4),
+                     "cited": [passages[n - 1].source for n in v.citations]} for v in outcome.rejected]
+        if not outcome.shown:
+            if outcome.model_refused or not outcome.rejected:
+                reason = "the model found no answer in the passages"
+            else:
+                reason = "no answer sentence is supported by the passages it cites"
             return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
-                          refusal_reason=refused_reason, sentences=[], **base)
-
-        if self.settings.drop_unsupported:
-            checked = [s for s in checked if s.supported]
-        text = " ".join(_with_markers(s.text, s.citations) for s in checked)
+                          refusal_reason=reason, sentences=[], rejected=rejected, **base)
+        shown = [(v, [order.index(n) + 1 for n in v.citations]) for v in outcome.shown]
+        text = " ".join(with_markers(v.text, numbers) for v, numbers in shown)
         citations = []
         for new_n, original in enumerate(order, start=1):
-            if not any(new_n in s.citations for s in checked):
-                continue  # cited only by a dropped sentence
             chunk = passages[original - 1]
-            claims = [s for s in checked if new_n in s.citations]
-            claim_support = max((s.support or 0.0 for s in claims), default=0.0)
-            highlight = self.checker.best_sentence(chunk.text, " ".join(s.text for s in claims)) if claims else None
+            claims = [v for v, numbers in shown if new_n in numbers]
+            highlight = self.checker.best_sentence(chunk.text, " ".join(v.text for v in claims)) if claims else None
             citations.append(Citation(
                 n=new_n, source=chunk.source, title=chunk.title, date=chunk.date, url=chunk.url, chunk_id=chunk.id,
-                text=chunk.text, supported=any(s.supported for s in claims), support=claim_support,
-                highlight=highlight,
+                text=chunk.text, supported=all(v.supported for v in claims),
+                support=max((v.support for v in claims), default=0.0), highlight=highlight,
             ))
-        sentences = [{"text": s.text, "citations": s.citations, "supported": s.supported,
-                      "support": round(s.support or 0.0, 4)} for s in checked]
+        sentences = [{"text": v.text, "citations": numbers, "supported": v.supported,
+                      "support": round(v.support, 4), "origin": v.origin} for v, numbers in shown]
+        support = sum(v.supported for v in outcome.shown) / len(outcome.shown)
         return Answer(answer=text, refused=False, support=support, citations=citations, retrieved=hits,
-                      timings=timings, sentences=sentences, **base)
+                      timings=timings, sentences=sentences, rejected=rejected, **base)
 
 
 # ----------------------------------------------------------------------------------------------- time
@@ -339,15 +347,6 @@ def dated_answer(text: str, citations: list[Citation]) -> str:
     return f"As of {format_day(newest)}, {text}"
 
 
-def _with_markers(text: str, citations: list[int]) -> str:
-    """Put citation markers before the sentence's closing punctuation: "ran two weeks [1][2]." """
-    markers = "".join(f"[{n}]" for n in citations)
-    if not markers:
-        return text
-    match = re.search(r"[.!?…][\"'”’)]*$", text)
-    if match:
-        return f"{text[: match.start()]} {markers}{text[match.start():]}"
-    return f"{text} {markers}"
 
 
 def plain_answer(answer: Answer) -> str:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from rag.cli.common import add_backend_flag, add_filters, filters_from, require_index, run_batch, settings_from
 from rag.errors import BackendUnavailable, UsageError
 from rag.stories import outlet
+
+if TYPE_CHECKING:
+    from rag.answer.engine import Answer
 
 
 def register(sub: Any) -> None:
@@ -31,6 +35,7 @@ def print_sources(answer: Any, out: Any = None) -> None:
     """The numbered sources under an answer, or the closest sources under a refusal."""
     out = out or sys.stdout
     if answer.refused:
+        print_rejected(answer, out)
         if answer.retrieved:
             print("\nClosest sources:", file=out)
             seen = {}
@@ -49,9 +54,41 @@ def print_sources(answer: Any, out: Any = None) -> None:
         if also:
             print("      also in: " + ", ".join(f"{outlet(a.get('url'), a['source'])} ({a.get('date') or 'no date'})"
                                             for a in also), file=out)
-    unsupported = [s for s in answer.sentences if not s["supported"]]
-    if unsupported:
-        print(f"\nWarning: {len(unsupported)} sentence(s) not supported by the cited passages.", file=out)
+    print_rejected(answer, out)
+
+
+def print_rejected(answer: Answer, out: Any = None) -> None:
+    """What the model wrote that the citation check rejected: apart from the answer, and said so."""
+    out = out or sys.stdout
+    if answer.rejected:
+        print("\nNot part of the answer (not supported by the cited passages):", file=out)
+        for r in answer.rejected:
+            print(f"  ✖ {r['text']}", file=out)
+
+
+def stream_answer(events: Iterator[str | Answer], out: Any = None) -> Answer:
+    """Write the streamed (already checked) sentences as they come, then the final answer if it differs."""
+    from rag.answer.engine import Answer
+
+    out = out or sys.stdout
+    answer = None
+    streamed = []
+    for event in events:
+        if isinstance(event, Answer):
+            answer = event
+        else:
+            streamed.append(event)
+            out.write(event)
+            out.flush()
+    assert answer is not None
+    print(file=out)
+    # Only checked sentences are streamed; a refusal or a fallback can still replace them at the end.
+    if "".join(streamed).strip() != answer.answer:
+        print(f"\n{answer.answer}", file=out)
+    quoted = [s["text"] for s in answer.sentences if s.get("origin") == "quote"]
+    if quoted:
+        print(f"({len(quoted)} sentence(s) quoted verbatim from the sources)", file=out)
+    return answer
 
 
 def read_history(path: str | None) -> list[dict[str, str]]:
@@ -65,7 +102,6 @@ def read_history(path: str | None) -> list[dict[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rag.answer.engine import Answer
     from rag.answer.factory import make_engine
 
     settings = settings_from(args, llm_backend=args.backend, llm_model=args.model, llm_base_url=args.base_url)
@@ -85,22 +121,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(engine.ask(args.question, history=history, k=args.k, filters=filters).to_dict(),
                          ensure_ascii=False))
         return 0
-    answer = None
-    streamed = []
-    for event in engine.stream(args.question, history=history, k=args.k, filters=filters):
-        if isinstance(event, Answer):
-            answer = event
-        else:
-            streamed.append(event)
-            sys.stdout.write(event)
-            sys.stdout.flush()
-    assert answer is not None
-    print()
-    # The stream carries the model's own numbering; once citations are checked and renumbered, show the result.
-    if answer.refused and "".join(streamed).strip() != answer.answer:
-        print(f"\n{answer.answer}")
-    elif not answer.refused and "".join(streamed).strip() != answer.answer:
-        print(f"\nChecked answer: {answer.answer}")
+    answer = stream_answer(engine.stream(args.question, history=history, k=args.k, filters=filters))
     print_sources(answer)
     print(f"(as of {answer.as_of}" + (f"; \"{answer.window['phrase']}\" = {answer.window['description']})"
                                       if answer.window else ")"), file=sys.stderr)

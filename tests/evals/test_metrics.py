@@ -7,6 +7,7 @@ import pytest
 from rag.evals.metrics import (
     alce_citation_scores,
     dedupe,
+    evidence_recall,
     exact_match,
     gold_contained,
     hit_at_k,
@@ -242,3 +243,15 @@ def test_latency_summary() -> None:
     assert s["p95"] == pytest.approx(385.0)
     empty = latency_summary([])
     assert empty["n"] == 0 and math.isnan(empty["p50"]) and math.isnan(empty["mean"])
+
+
+def test_evidence_recall_counts_only_answers_that_retrieval_found() -> None:
+    passages = ["The exercise, named Platinum Wolf, ran for two weeks.", "Peskov spoke to reporters."]
+    assert evidence_recall(["It was named Platinum Wolf."], passages, ["Platinum Wolf"]) == 1.0
+    assert evidence_recall(["Peskov spoke to reporters."], passages, ["Platinum Wolf"]) == 0.0
+    # Retrieval missed it: not the evidence's fault, not counted.
+    assert evidence_recall(["anything"], passages, ["Dmitry Medvedev"]) is None
+    assert evidence_recall(["anything"], passages, []) is None
+    # Whole tokens, normalised: "wolf" is not found in "wolfram", case and punctuation do not matter.
+    assert evidence_recall(["Wolfram."], ["Wolfram. Wolf."], ["wolf"]) == 0.0
+    assert evidence_recall(["PLATINUM WOLF!"], passages, ["platinum wolf"]) == 1.0

@@ -1,0 +1,203 @@
+"""Answer policy: verified or not shown.
+
+Every sentence a generator writes is checked against the passages it cites (rag/verify.py) the moment it is
+complete. A sentence the check accepts becomes part of the answer; one it rejects never does, anywhere (the
+streamed text, the final answer, `--json`, the chat, the API): it is kept apart in `Answer.rejected`, which
+the chat and the CLI show separately, clearly marked as not supported, for transparency.
+
+Citations are tidied by the same rule: a sentence without a citation is given the passage that supports it
+best, if the check accepts that passage, and of several citations only those that carry the sentence are kept
+(a citation that neither supports the sentence alone nor is needed by the others is dropped, ALCE's
+"irrelevant" citation). So each shown sentence has one verdict, "supported", in the answer and in the sources
+panel alike, and every source listed is one that a shown sentence rests on.
+
+Repair, when no generated sentence survives (`answer_repair`, measured in docs/design.md):
+- "quote": the best evidence sentence(s), verbatim and verified, stand in for the model's answer, labelled
+  as a quotation (`origin="quote"`). The model's own "I cannot find it" is respected: it refuses.
+- "drop": refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.answer.citations import CITATION_RE, CitedSentence, _expand, split_sentences
+from rag.answer.text import content_terms, looks_like_instruction
+from rag.types import Chunk
+from rag.verify import SupportChecker
+
+# What small models write instead of the exact refusal sentence.
+MODEL_REFUSAL_RE = re.compile(
+    r"couldn'?t find|could not find|cannot find|can'?t find|not (?:mentioned|stated|provided|found|included|given)"
+    r"|no information|do(?:es)? not (?:contain|mention|say|provide|include)|i don'?t know|unable to (?:find|answer)"
+    r"|not in the (?:corpus|passages|articles)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Verdict:
+    """One sentence and the check's verdict on it."""
+
+    text: str  # without citation markers
+    citations: list[int]  # original passage numbers (1-based positions in the passages the generator saw)
+    supported: bool
+    support: float
+    origin: str = "model"  # "model": written by the generator; "quote": an evidence sentence, verbatim
+
+    def as_cited(self) -> CitedSentence:
+        return CitedSentence(text=self.text, citations=list(self.citations), supported=self.supported,
+                             support=self.support)
+
+
+@dataclass
+class SentenceStream:
+    """Feed generated text piece by piece; complete sentences come out as soon as the next one starts."""
+
+    buffer: str = ""
+    _emitted: int = 0
+
+    def feed(self, piece: str) -> list[str]:
+        self.buffer += piece
+        sentences = split_sentences(self.buffer)
+        # The last sentence may still grow (a sentence ends only when the next one starts): hold it back.
+        complete = sentences[self._emitted: max(self._emitted, len(sentences) - 1)]
+        self._emitted += len(complete)
+        return complete
+
+    def close(self) -> list[str]:
+        rest = split_sentences(self.buffer)[self._emitted:]
+        self._emitted += len(rest)
+        return rest
+
+
+def _bare(sentence: str) -> str:
+    text = CITATION_RE.sub("", sentence)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+def _cited_numbers(sentence: str, passage_count: int) -> list[int]:
+    numbers: list[int] = []
+    for group in CITATION_RE.findall(sentence):
+        for n in _expand(group):
+            if 1 <= n <= passage_count and n not in numbers:
+                numbers.append(n)
+    return numbers
+
+
+@dataclass
+class SentenceJudge:
+    """Checks one generated sentence against the passages it cites (see the module docstring)."""
+
+    checker: SupportChecker
+    passages: Sequence[Chunk]
+    auto_cite: bool = True  # cite the best passage for a sentence that names none (off for the plain baseline)
+
+    def judge(self, raw_sentence: str, origin: str = "model") -> Verdict | None:
+        """None for a sentence with no words left once its markers are removed."""
+        text = _bare(raw_sentence)
+        if not text.strip(" .,;:!?"):
+            return None
+        numbers = _cited_numbers(raw_sentence, len(self.passages))
+        if not numbers and self.auto_cite and not MODEL_REFUSAL_RE.search(text):
+            best = self._best_passage(text)
+            numbers = [best] if best else []
+        if not numbers:
+            return Verdict(text, [], False, 0.0, origin)
+        score = self.checker.score(self._premise(numbers), text)
+        # Text that reads as an instruction is never presented as a supported fact.
+        supported = self.checker.is_supported(score) and not looks_like_instruction(text)
+        if supported and len(numbers) > 1:
+            numbers = self._needed(text, numbers)
+        return Verdict(text, numbers, supported, score, origin)
+
+    def _premise(self, numbers: list[int]) -> str:
+        return "\n".join(self.passages[n - 1].text for n in numbers)
+
+    def _best_passage(self, text: str) -> int | None:
+        """A citation is never added that the check would reject."""
+        scores = self.checker.scores([(p.text, text) for p in self.passages])
+        best = max(range(len(self.passages)), key=lambda i: scores[i])
+        return best + 1 if self.checker.is_supported(scores[best]) else None
+
+    def _needed(self, text: str, numbers: list[int]) -> list[int]:
+        """Drop citations the sentence does not rest on (ALCE: irrelevant = does not support it alone and the
+        others still do without it), one at a time, so at least one citation always remains."""
+        kept = list(numbers)
+        for n in list(numbers):
+            if len(kept) == 1:
+                break
+            rest = [m for m in kept if m != n]
+            alone = self.checker.is_supported(self.checker.score(self.passages[n - 1].text, text))
+            if not alone and self.checker.is_supported(self.checker.score(self._premise(rest), text)):
+                kept = rest
+        return kept
+
+
+@dataclass
+class PolicyOutcome:
+    shown: list[Verdict] = field(default_factory=list)  # the answer, in order: supported sentences only
+    rejected: list[Verdict] = field(default_factory=list)  # what the check rejected: never part of the answer
+    model_refused: bool = False  # the generator itself said the passages do not hold the answer
+    repaired: bool = False  # the shown sentences are quotations that stand in for a rejected answer
+
+
+def verified_stream(pieces: Iterator[str], judge: SentenceJudge, outcome: PolicyOutcome,
+                    gate: bool = True) -> Iterator[Verdict]:
+    """Judge sentences as they complete; yield only the supported ones. Rejected ones go to `outcome`.
+    gate=False (the plain baseline of the evals, never a product path) yields every sentence with its verdict."""
+    splitter = SentenceStream()
+    raw: list[str] = []
+
+    def judged(sentences: list[str]) -> Iterator[Verdict]:
+        for sentence in sentences:
+            verdict = judge.judge(sentence)
+            if verdict is None:
+                continue
+            if verdict.supported or not gate:
+                outcome.shown.append(verdict)
+                yield verdict
+            else:
+                outcome.rejected.append(verdict)
+
+    for piece in pieces:
+        raw.append(piece)
+        yield from judged(splitter.feed(piece))
+    yield from judged(splitter.close())
+    text = "".join(raw)
+    sentences = len(outcome.shown) + len(outcome.rejected)
+    outcome.model_refused = bool(MODEL_REFUSAL_RE.search(text)) and sentences <= 2
+
+
+def quote_repair(question: str, passages: Sequence[Chunk], judge: SentenceJudge, candidates: Any,
+                 max_sentences: int = 1, already: Sequence[Verdict] = ()) -> list[Verdict]:
+    """The best evidence sentence(s) for the question, verbatim, each verified against its own passage, unless
+    the sentences `already` shown say it (most of its terms). `candidates(question, passages)` ranks sentences
+    (ExtractiveAnswerer.candidates)."""
+    said = set(content_terms(" ".join(v.text for v in already)))
+    out: list[Verdict] = []
+    for cand in candidates(question, list(passages)):
+        if len(out) >= max_sentences:
+            break
+        terms = set(content_terms(cand.sentence))
+        if said and terms and len(terms & said) / len(terms) >= 0.6:
+            break  # the best sentence is said already
+        verdict = judge.judge(f"{cand.sentence} [{cand.passage}]", origin="quote")
+        if verdict is not None and verdict.supported:
+            out.append(verdict)
+    return out
+
+
+def with_markers(text: str, citations: list[int]) -> str:
+    """Put citation markers before the sentence's closing punctuation: "ran two weeks [1][2]." """
+    markers = "".join(f"[{n}]" for n in citations)
+    if not markers:
+        return text
+    match = re.search(r"[.!?…][\"'”’)]*$", text)
+    if match:
+        return f"{text[: match.start()]} {markers}{text[match.start():]}"
+    return f"{text} {markers}"

@@ -1,0 +1,140 @@
+"""Answer policy "verified or not shown" (rag/answer/policy.py) on constructed model outputs.
+
+The generator is a fake that streams a fixed text word by word (the subject is the policy, not the model);
+the retriever, Chroma, the embedding model and the citation checker are the real ones.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from rag.answer.engine import Answer, AnswerEngine
+from rag.answer.factory import make_engine
+from rag.answer.policy import SentenceStream
+from rag.cli.ask import print_sources, stream_answer
+from rag.embedding import Embedder
+from rag.settings import Settings
+from rag.types import Chunk
+from ui.render import answer_html, sources_html
+
+QUESTION = "What was the military exercise in Serbia called, and who took part?"
+# What the 0.5B model wrote for this question (issue 12): wrong, and rejected by the check.
+WRONG = ('The military exercise in Serbia was called "joint exercises with North Atlantic Alliance forces in the '
+         'near term."')
+
+
+class FixedAnswerer:
+    """Streams a fixed answer text, a few characters at a time, whatever the question."""
+
+    backend = "local"
+    model = "fixed text (test)"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def stream(self, question: str, passages: list[Chunk], texts: list[str] | None = None) -> Iterator[str]:
+        yield from re.findall(r"\S+\s*", self.text)
+
+    def rewrite(self, question: str, history: list) -> str | None:
+        return None
+
+
+def engine_for(settings: Settings, embedder: Embedder, text: str, **overrides: object) -> AnswerEngine:
+    return make_engine(settings.model_copy(update={"llm_backend": "local", **overrides}), embedder=embedder,
+                       answerer=FixedAnswerer(text))
+
+
+def run(engine: AnswerEngine, question: str = QUESTION) -> tuple[str, Answer]:
+    events = list(engine.stream(question))
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    return "".join(e for e in events[:-1] if isinstance(e, str)), answer
+
+
+def answer_part(html: str) -> str:
+    """The answer bubble without the separately listed rejected sentences."""
+    return html.split('<details class="rejected">')[0]
+
+
+@pytest.mark.parametrize("repair", ["quote", "quote-always", "drop"])
+def test_a_rejected_sentence_is_never_part_of_the_answer(sample_index: Settings, embedder: Embedder,
+                                                          repair: str) -> None:
+    text = f"{WRONG} [1] Platinum Wolf was held on Serbian soil with several NATO member states [1]."
+    engine = engine_for(sample_index, embedder, text, answer_repair=repair)
+    streamed, answer = run(engine)
+    bad = "joint exercises with North Atlantic Alliance forces"
+    assert [r["text"] for r in answer.rejected] == [WRONG.replace(" [1]", "")]
+    assert answer.rejected[0]["cited"] == ["serbia-nato-russia-platinum-wolf.md"]
+    # Not in the stream, the answer, --json, the API's dict, the chat bubble or the CLI's answer.
+    assert bad not in streamed and bad not in answer.answer
+    assert bad not in json.dumps(answer.to_dict()["answer"]) and bad not in json.dumps(answer.to_dict()["sentences"])
+    html = answer_html(answer)
+    assert bad not in answer_part(html) and bad in html  # shown apart, struck through and labelled
+    assert "not part of the answer" in html
+    out = io.StringIO()
+    stream_answer(iter([*([streamed] if streamed else []), answer]), out)
+    cli_answer = out.getvalue()
+    assert bad not in cli_answer
+    sources = io.StringIO()
+    print_sources(answer, sources)
+    assert "Not part of the answer" in sources.getvalue() and bad in sources.getvalue()
+    # The supported sentence is the answer, leads it, and cites the article.
+    assert not answer.refused and answer.answer.startswith("Platinum Wolf was held on Serbian soil")
+    assert answer.citations[0].source == "serbia-nato-russia-platinum-wolf.md"
+    assert all(s["supported"] for s in answer.sentences) and answer.support == 1.0
+    assert streamed == answer.answer
+
+
+def test_when_nothing_survives_a_verified_quotation_stands_in(sample_index: Settings, embedder: Embedder) -> None:
+    streamed, answer = run(engine_for(sample_index, embedder, f"{WRONG} [1]", answer_repair="quote"))
+    assert not answer.refused and answer.rejected
+    assert answer.sentences and all(s["origin"] == "quote" and s["supported"] for s in answer.sentences)
+    assert "Platinum Wolf" in answer.answer and "[1]" in answer.answer and streamed == answer.answer
+    assert "quoted from source" in answer_html(answer)
+    # The same model output under "drop": refused, the rejected sentence still listed apart.
+    _, dropped = run(engine_for(sample_index, embedder, f"{WRONG} [1]", answer_repair="drop"))
+    assert dropped.refused and dropped.rejected and "joint exercises" not in dropped.answer
+    assert dropped.refusal_reason == "no answer sentence is supported by the passages it cites"
+
+
+def test_the_models_own_cannot_find_is_a_refusal_not_a_quotation(sample_index: Settings,
+                                                                embedder: Embedder) -> None:
+    _, answer = run(engine_for(sample_index, embedder, "The passages do not mention the exercise.",
+                               answer_repair="quote-always"))
+    assert answer.refused and answer.refusal_reason == "the model found no answer in the passages"
+
+
+def test_answer_and_sources_panel_give_one_verdict_per_sentence(sample_index: Settings, embedder: Embedder) -> None:
+    text = (f"{WRONG} [1] The exercise was named Platinum Wolf [1][2]. It ran over a two-week period from mid to "
+            "late June [1].")
+    _, answer = run(engine_for(sample_index, embedder, text))
+    bubble, panel = answer_part(answer_html(answer)), sources_html(answer)
+    bubble_verdicts = re.findall(r'<span class="sentence (\w+)" data-verdict="(\w+)"', bubble)
+    assert bubble_verdicts and all(a == b == "supported" for a, b in bubble_verdicts)
+    panel_verdicts = re.findall(r'<li class="claim" data-verdict="(\w+)">', panel)
+    assert panel_verdicts and set(panel_verdicts) == {"supported"}
+    assert 'badge no' not in panel and all(c.supported for c in answer.citations)
+    # Every shown sentence has its verdict in the panel, under each source it cites.
+    for s in answer.sentences:
+        for n in s["citations"]:
+            card = panel.split(f'id="cite-{n}"')[1].split('<div class="source"')[0]
+            assert s["text"].replace("'", "&#x27;").replace('"', "&quot;")[:30] in card
+    # A citation the sentence does not rest on is dropped (ALCE's irrelevant citation).
+    named = next(s for s in answer.sentences if "Platinum Wolf" in s["text"])
+    assert len(named["citations"]) == 1
+    # The rejected sentence appears in the panel too, with the same verdict: not supported.
+    assert "joint exercises with North Atlantic Alliance forces" in panel.split("rejected-claims")[1]
+
+
+def test_sentences_are_released_only_when_complete() -> None:
+    splitter = SentenceStream()
+    out = []
+    for piece in ["The exer", "cise ran two weeks [1]", ". It was ", "called Platinum", " Wolf [2]."]:
+        out += splitter.feed(piece)
+    assert out == ["The exercise ran two weeks [1]."]
+    assert splitter.close() == ["It was called Platinum Wolf [2]."]
