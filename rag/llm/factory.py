@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 def describe_model(settings: Settings) -> tuple[str, str]:
     """(backend, model) as shown to users."""
     if settings.llm_backend == "local":
-        from rag.llm.weights import MODEL_NAME
+        from rag.llm.weights import packaged_model
 
-        return "local", MODEL_NAME
+        return "local", packaged_model(settings.llm_local_model).name
     if settings.llm_backend == "openai":
         return "openai", f"{settings.llm_model or 'default'} @ {settings.llm_base_url or 'api.openai.com'}"
     return settings.llm_backend, "extractive"
@@ -29,7 +29,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         from rag.llm.local import LocalLlamaChat
         from rag.llm.weights import ensure_local_gguf
 
-        path = ensure_local_gguf(settings.index_dir)
+        path = ensure_local_gguf(settings.index_dir, settings.llm_local_model)
         return LocalLlamaChat(model_path=path, model_name=describe_model(settings)[1],
                               n_ctx=settings.llm_context_tokens, threads=settings.llm_threads,
                               max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature)

@@ -120,7 +120,8 @@ def main() -> None:
                         help="require this bearer token (default: none; the server binds to loopback)")
     parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    model = args.model or ensure_local_gguf(get_settings().index_dir)
+    settings = get_settings()
+    model = args.model or ensure_local_gguf(settings.index_dir, settings.llm_local_model)
     serve(model, args.host, args.port, args.ctx, args.threads, args.alias, args.api_key, args.exit_with_parent)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from rag.answer.engine import Answer, AnswerEngine
 from rag.answer.factory import make_engine
-from rag.answer.policy import SentenceStream
+from rag.answer.policy import SentenceStream, missing_anchors
 from rag.cli.ask import print_sources, stream_answer
 from rag.embedding import Embedder
 from rag.settings import Settings
@@ -138,3 +138,20 @@ def test_sentences_are_released_only_when_complete() -> None:
         out += splitter.feed(piece)
     assert out == ["The exercise ran two weeks [1]."]
     assert splitter.close() == ["It was called Platinum Wolf [2]."]
+
+
+def test_an_answer_resting_on_passages_without_the_questions_year_or_name_is_refused(
+        sample_index: Settings, embedder: Embedder) -> None:
+    supported = "Platinum Wolf ran over a two-week period from mid to late June [1]."
+    _, answer = run(engine_for(sample_index, embedder, supported), "How long did Platinum Wolf last in 2019?")
+    assert answer.refused and "'2019'" in (answer.refusal_reason or "")
+    assert answer.rejected and "Platinum Wolf" not in answer.answer
+    _, kept = run(engine_for(sample_index, embedder, supported), "How long did Platinum Wolf last?")
+    assert not kept.refused and kept.answer.startswith("Platinum Wolf ran over a two-week period")
+
+
+def test_missing_anchors_are_numbers_and_names_the_texts_do_not_name() -> None:
+    texts = ["Serbian troops trained with 1,200 NATO soldiers in June."]
+    assert missing_anchors("How many NATO soldiers trained in Serbia in June?", texts) == []
+    assert missing_anchors("Did 1200 soldiers train with Hungary in 2024?", texts) == ["2024", "hungary"]
+    assert missing_anchors("What happened in December?", texts) == ["december"]
