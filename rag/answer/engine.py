@@ -17,7 +17,6 @@ from rag.answer.citations import strip_citations
 from rag.answer.evidence import select_evidence
 from rag.answer.generate import Answerer, ExtractiveAnswerer, Message, heuristic_rewrite
 from rag.answer.policy import (
-    QUOTE_MIN_COVERAGE,
     PolicyOutcome,
     SentenceJudge,
     Verdict,
@@ -124,7 +123,6 @@ class AnswerEngine:
         # Used when the generator returns no text at all (a small model sometimes emits only "[1] [2]").
         self.fallback = fallback
         self.evidence_chars = evidence_chars  # > 0: a generator sees only the best sentences (answer/evidence.py)
-        self.quote_min_coverage = QUOTE_MIN_COVERAGE
 
     def ask(self, question: str, history: list[Message] | None = None, **kwargs: Any) -> Answer:
         for event in self.stream(question, history, **kwargs):
@@ -221,10 +219,8 @@ class AnswerEngine:
         elif self.gates and not outcome.model_refused and self.fallback is not None and (
                 self.settings.answer_repair == "quote-always"
                 or (self.settings.answer_repair == "quote" and not outcome.shown)):
-            alone = not outcome.shown  # a quotation in place of a rejected answer must look like an answer
             for verdict in quote_repair(standalone, passages, judge, self.fallback.candidates,
-                                        already=outcome.shown,
-                                        min_coverage=self.quote_min_coverage if alone else 0.0):
+                                        already=outcome.shown):
                 outcome.shown.append(verdict)
                 yield self._shown(verdict, order, first=len(outcome.shown) == 1)
             outcome.repaired = bool(outcome.shown)

@@ -15,9 +15,7 @@ Repair, when no generated sentence survives (`answer_repair`, measured in docs/d
 - "quote-always" (default): beside the model's checked sentences, the best evidence sentence, verbatim and
   verified, labelled as a quotation (`origin="quote"`), unless the model's sentences say most of it already.
 - "quote": the quotation only when no generated sentence survives.
-- In place of a rejected answer, a quotation must name at least QUOTE_MIN_COVERAGE of the question's terms
-  (otherwise: refuse): with nothing the model wrote left standing, the quotation alone must look like an answer.
-  The model's own "I cannot find it" is respected: it refuses.
+- The model's own "I cannot find it" is respected: it refuses.
 - "drop": refuse.
 """
 
@@ -32,8 +30,6 @@ from rag.answer.citations import CITATION_RE, CitedSentence, _expand, split_sent
 from rag.answer.text import content_terms, looks_like_instruction
 from rag.types import Chunk
 from rag.verify import SupportChecker
-
-QUOTE_MIN_COVERAGE = 0.5  # measured on the sample set and news23 (docs/design.md)
 
 # What small models write instead of the exact refusal sentence.
 MODEL_REFUSAL_RE = re.compile(
@@ -180,7 +176,7 @@ def verified_stream(pieces: Iterator[str], judge: SentenceJudge, outcome: Policy
 
 
 def quote_repair(question: str, passages: Sequence[Chunk], judge: SentenceJudge, candidates: Any,
-                 max_sentences: int = 1, already: Sequence[Verdict] = (), min_coverage: float = 0.0) -> list[Verdict]:
+                 max_sentences: int = 1, already: Sequence[Verdict] = ()) -> list[Verdict]:
     """The best evidence sentence(s) for the question, verbatim, each verified against its own passage, unless
     the sentences `already` shown say it (most of its terms). `candidates(question, passages)` ranks sentences
     (ExtractiveAnswerer.candidates)."""
@@ -192,8 +188,6 @@ def quote_repair(question: str, passages: Sequence[Chunk], judge: SentenceJudge,
         terms = set(content_terms(cand.sentence))
         if said and terms and len(terms & said) / len(terms) >= 0.6:
             break  # the best sentence is said already
-        if cand.coverage < min_coverage:
-            break  # the best sentence names too little of the question to stand in for an answer
         verdict = judge.judge(f"{cand.sentence} [{cand.passage}]", origin="quote")
         if verdict is not None and verdict.supported:
             out.append(verdict)

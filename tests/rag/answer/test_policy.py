@@ -142,7 +142,7 @@ def test_sentences_are_released_only_when_complete() -> None:
 
 def test_an_answer_resting_on_passages_without_the_questions_year_or_name_is_refused(
         sample_index: Settings, embedder: Embedder) -> None:
-    supported = "Platinum Wolf ran over a two-week period from mid to late June [1]."
+    supported = "Platinum Wolf ran over a two-week period from mid to late June."  # cited by the check
     _, answer = run(engine_for(sample_index, embedder, supported), "How long did Platinum Wolf last in 2019?")
     assert answer.refused and "'2019'" in (answer.refusal_reason or "")
     assert answer.rejected and "Platinum Wolf" not in answer.answer
