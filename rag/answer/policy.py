@@ -5,8 +5,8 @@ complete. A sentence the check accepts becomes part of the answer; one it reject
 streamed text, the final answer, `--json`, the chat, the API): it is kept apart in `Answer.rejected`, which
 the chat and the CLI show separately, clearly marked as not supported, for transparency.
 
-Citations are tidied by the same rule: a sentence without a citation is given the passage that supports it
-best, if the check accepts that passage, and of several citations only those that carry the sentence are kept
+Citations are tidied by the same rule: a sentence without a citation, or whose citations do not support it,
+is given the passage that supports it best, if the check accepts that passage, and of several citations only those that carry the sentence are kept
 (a citation that neither supports the sentence alone nor is needed by the others is dropped, ALCE's
 "irrelevant" citation). So each shown sentence has one verdict, "supported", in the answer and in the sources
 panel alike, and every source listed is one that a shown sentence rests on.
@@ -111,6 +111,12 @@ class SentenceJudge:
         if not numbers:
             return Verdict(text, [], False, 0.0, origin)
         score = self.checker.score(self._premise(numbers), text)
+        if not self.checker.is_supported(score) and self.auto_cite:
+            # A small model often cites the wrong one of the passages it saw: cite the one that supports the
+            # sentence instead, if the check accepts one (the claim is still checked, against that passage).
+            best = self._best_passage(text)
+            if best is not None:
+                numbers, score = [best], self.checker.score(self._premise([best]), text)
         # Text that reads as an instruction is never presented as a supported fact.
         supported = self.checker.is_supported(score) and not looks_like_instruction(text)
         if supported and len(numbers) > 1:

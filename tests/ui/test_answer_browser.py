@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from rag.settings import Settings, get_settings
-from tests.helpers import CHROMIUM, FLAGS, SAMPLE_CORPUS
+from tests.helpers import SAMPLE_CORPUS
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.llm]
@@ -20,7 +20,7 @@ QUESTION = "What was the military exercise in Serbia called, and who took part?"
 
 @pytest.fixture(scope="module")
 def local_app_url(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[str]:  # noqa: ANN001
-    from ui.app import serve
+    from rag.ui.app import serve
 
     base = tmp_path_factory.mktemp("web-local")
     shutil.copytree(SAMPLE_CORPUS, base / "corpus")
@@ -30,16 +30,6 @@ def local_app_url(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterato
     assert service.engine.answerer.backend == "local", service.notice
     yield f"http://127.0.0.1:{settings.port}/"
     app.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def test_the_answer_bubble_names_platinum_wolf_with_one_verdict_per_sentence(browser, local_app_url: str) -> None:  # noqa: ANN001

@@ -20,7 +20,7 @@ from rag.cli.ask import print_sources, stream_answer
 from rag.embedding import Embedder
 from rag.settings import Settings
 from rag.types import Chunk
-from ui.render import answer_html, sources_html
+from rag.ui.render import answer_html, sources_html
 
 QUESTION = "What was the military exercise in Serbia called, and who took part?"
 # What the 0.5B model wrote for this question (issue 12): wrong, and rejected by the check.
