@@ -87,7 +87,8 @@ def sources_html(answer: Answer | None) -> str:
         # One verdict per sentence, the same as in the answer: each card lists the answer sentences resting on it.
         claims = [s for s in answer.sentences if c.n in s["citations"]]
         verdicts = "".join(
-            f'<li class="claim" data-verdict="{"supported" if s["supported"] else "unsupported"}">'
+            f'<li class="claim {"supported" if s["supported"] else "unsupported"}" '
+            f'data-verdict="{"supported" if s["supported"] else "unsupported"}">'
             f'{"✔" if s["supported"] else "✖"} {escape(s["text"])}</li>' for s in claims)
         badge = ('<span class="badge ok">supported</span>' if c.supported
                  else '<span class="badge no">not supported</span>')
@@ -182,8 +183,8 @@ a.cite.unsupported { color: #b91c1c; }
 .quote-label { color: #6b7280; font-size: 0.85em; font-style: italic; }
 details.rejected, .rejected-claims { color: #991b1b; font-size: 0.85em; margin-top: 6px; }
 ul.claims { margin: 2px 0 6px; padding-left: 18px; font-size: 0.85em; }
-li.claim[data-verdict="supported"] { color: #166534; }
-li.claim[data-verdict="unsupported"] { color: #991b1b; }
+li.claim.supported { color: #166534; }
+li.claim.unsupported { color: #991b1b; }
 .warn { color: #b45309; font-size: 0.9em; margin-top: 4px; }
 .source { border: 1px solid #d1d5db; border-radius: 8px; padding: 8px 10px; margin-bottom: 8px; }
 .source .meta { color: #6b7280; font-size: 0.85em; margin: 2px 0 6px; }

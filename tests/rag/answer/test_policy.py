@@ -116,8 +116,8 @@ def test_answer_and_sources_panel_give_one_verdict_per_sentence(sample_index: Se
     bubble, panel = answer_part(answer_html(answer)), sources_html(answer)
     bubble_verdicts = re.findall(r'<span class="sentence (\w+)" data-verdict="(\w+)"', bubble)
     assert bubble_verdicts and all(a == b == "supported" for a, b in bubble_verdicts)
-    panel_verdicts = re.findall(r'<li class="claim" data-verdict="(\w+)">', panel)
-    assert panel_verdicts and set(panel_verdicts) == {"supported"}
+    panel_verdicts = re.findall(r'<li class="claim (\w+)" data-verdict="(\w+)">', panel)
+    assert panel_verdicts and set(panel_verdicts) == {("supported", "supported")}
     assert 'badge no' not in panel and all(c.supported for c in answer.citations)
     # Every shown sentence has its verdict in the panel, under each source it cites.
     for s in answer.sentences:
