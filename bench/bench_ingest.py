@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -80,10 +81,10 @@ def main() -> None:
         elif args.limit:
             corpus.mkdir()
             files = sorted(p for p in args.corpus.resolve().rglob("*") if p.is_file())[: args.limit]
-            for path in files:  # links: the articles are read in place, never copied
+            for path in files:  # a temporary copy (the index does not follow symbolic links), removed after
                 target = corpus / path.relative_to(args.corpus.resolve())
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.symlink_to(path)
+                shutil.copy2(path, target)
         else:
             corpus = args.corpus.resolve()
         results = []

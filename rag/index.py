@@ -1,16 +1,14 @@
 """The index: chunk vectors in Chroma, a BM25 index over the same chunks, and a manifest of indexed files.
 
 Chroma is the source of truth for which chunks exist. The manifest is a cache of what each file produced
-(so unchanged files are not re-read), and the BM25 index is derived from Chroma's contents. Both carry a
-generation number so a stale one is detected and rebuilt instead of trusted.
+(so unchanged files are not re-read), and the BM25 index (rag/lexical.py) follows Chroma's contents. Both carry
+a generation number so a stale one is detected and reconciled with Chroma instead of trusted.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,9 +21,6 @@ import numpy as np
 from rag.errors import IndexUnavailable
 from rag.settings import Settings
 from rag.types import Chunk
-
-# bm25s logs every index build at DEBUG through its own handler.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 MANIFEST_VERSION = 1
 CHROMA_MAX_BATCH = 5000  # Chroma refuses more than 5,461 records in one call
@@ -263,91 +258,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- BM25
+# The lexical index lives in rag/lexical.py (SQLite FTS5, updated in place); re-exported for callers here.
+from rag.lexical import LexicalFilter, LexicalIndex  # noqa: E402
 
-
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def tokenize_for_bm25(texts: list[str]) -> list[list[str]]:
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
-
-
-class LexicalIndex:
-    """BM25 (bm25s) over the chunks, with per-chunk source and date so filters apply as a mask."""
-
-    def __init__(self, retriever: Any, ids: list[str], sources: list[str], dates: np.ndarray, generation: int):
-        self.retriever = retriever
-        self.ids = ids
-        self.sources = sources
-        self.dates = dates  # YYYYMMDD as int, 0 when unknown
-        self.generation = generation
-
-    @staticmethod
-    def directory(index_dir: Path) -> Path:
-        return index_dir / "bm25"
-
-    @classmethod
-    def build(cls, chunks: list[tuple[Chunk, str]], generation: int) -> LexicalIndex:
-        """`chunks`: (chunk, text to index) pairs."""
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # its import resets the level to DEBUG
-        retriever = bm25s.BM25()
-        if chunks:
-            tokens = bm25s.tokenize(
-                [text for _, text in chunks], stopwords="en", stemmer=_stemmer(), show_progress=False
-            )
-            retriever.index(tokens, show_progress=False)
-        ids = [c.id for c, _ in chunks]
-        sources = [c.source for c, _ in chunks]
-        dates = np.array([int(c.date.replace("-", "")[:8]) if c.date else 0 for c, _ in chunks], dtype=np.int64)
-        return cls(retriever, ids, sources, dates, generation)
-
-    def save(self, index_dir: Path) -> None:
-        final = self.directory(index_dir)
-        tmp = Path(tempfile.mkdtemp(dir=index_dir, prefix=".bm25."))
-        try:
-            if self.ids:
-                self.retriever.save(str(tmp), show_progress=False)
-            meta = {"generation": self.generation, "ids": self.ids, "sources": self.sources, "dates": self.dates.tolist()}
-            (tmp / "chunks.json").write_text(json.dumps(meta), encoding="utf-8")
-            old = index_dir / ".bm25.old"
-            shutil.rmtree(old, ignore_errors=True)
-            if final.exists():
-                os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-
-    @classmethod
-    def load(cls, index_dir: Path) -> LexicalIndex | None:
-        import bm25s
-
-        directory = cls.directory(index_dir)
-        try:
-            meta = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
-            retriever = bm25s.BM25.load(str(directory), show_progress=False) if meta["ids"] else bm25s.BM25()
-        except (OSError, ValueError, KeyError):
-            return None
-        return cls(retriever, meta["ids"], meta["sources"], np.array(meta["dates"], dtype=np.int64), meta["generation"])
-
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        if not self.ids:
-            return []
-        tokens = tokenize_for_bm25([query])[0]
-        if not tokens:
-            return []
-        scores = np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+__all__ = ["LexicalFilter", "LexicalIndex"]

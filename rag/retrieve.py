@@ -16,6 +16,7 @@ from rag.embedding import Embedder, embedder_for
 from rag.errors import FilterError
 from rag.index import (
     IndexUnavailable,
+    LexicalFilter,
     LexicalIndex,
     Manifest,
     first_line,
@@ -114,7 +115,7 @@ class HybridRetriever:
         self._collection = collection
         self._collection_stamp = None if settings.chroma_url else manifest_stamp(settings.index_dir)
         self._lexical: LexicalIndex | None = None
-        self._lexical_stamp: int | None = None
+        self._lexical_stamp: tuple[int, int] | None = None
         self._catalog: Catalog | None = None
         self._catalog_stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
@@ -149,15 +150,17 @@ class HybridRetriever:
                                        f"({first_line(exc)}); search resumes when it is back") from exc
             raise IndexUnavailable(f"the index at {self.settings.index_dir} failed: {first_line(exc)}") from exc
 
-    # The BM25 index is replaced as a whole directory by a sync; its stamp tells us when.
+    # The lexical index is one SQLite file updated in place: every query sees the last committed sync. It is
+    # reopened only when the file itself was replaced (deleted and written again), which its inode tells.
     def lexical(self) -> LexicalIndex | None:
-        marker = LexicalIndex.directory(self.settings.index_dir) / "chunks.json"
         try:
-            stamp = marker.stat().st_mtime_ns
+            stat = LexicalIndex.file(self.settings.index_dir).stat()
+            stamp: tuple[int, int] | None = (stat.st_dev, stat.st_ino)
         except OSError:
             stamp = None
         with self._lock:
             if stamp != self._lexical_stamp or self._lexical is None:
+                # The old object is not closed here: another thread may be searching with it; it goes when unused.
                 self._lexical = LexicalIndex.load(self.settings.index_dir) if stamp is not None else None
                 self._lexical_stamp = stamp
             return self._lexical
@@ -336,20 +339,14 @@ class HybridRetriever:
         until: int | None,
         as_of: int | None = None,
     ) -> list[tuple[str, float]]:
-        if lexical is None or not lexical.ids:
+        if lexical is None:
             return []
-        mask = None
+        where = None
         if sources is not None or since is not None or until is not None or as_of is not None:
-            mask = np.ones(len(lexical.ids), dtype=bool)
-            if as_of is not None:
-                mask &= lexical.dates <= as_of  # undated chunks are 0: kept
-            if sources is not None:
-                mask &= np.fromiter((s in sources for s in lexical.sources), dtype=bool, count=len(lexical.ids))
-            if since is not None:
-                mask &= lexical.dates >= since
-            if until is not None:
-                mask &= (lexical.dates <= until) & (lexical.dates > 0)
-        return lexical.search(query, n, mask)
+            # as_of: nothing dated after it; undated chunks are kept (as in the dense filter)
+            where = LexicalFilter(sources=frozenset(sources) if sources is not None else None, since=since,
+                                  until=until, as_of=as_of)
+        return lexical.search(query, n, where)
 
     def _fetch(self, ids: list[str], need_vectors: list[str]) -> tuple[dict[str, Chunk], dict[str, np.ndarray]]:
         chunks = get_chunks(self.collection, ids)

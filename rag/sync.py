@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ from rag.index import (
     Manifest,
     all_chunk_ids,
     batched,
-    iter_all_chunks,
+    get_chunks,
     open_collection,
     stored_metadata,
     vectors_by_text_hash,
@@ -199,13 +200,26 @@ def sync_corpus(
             report.chunks_removed = len(to_delete)
 
         generation = manifest.generation + (1 if chroma_changed or not trusted else 0)
+        # The lexical index follows Chroma. In step with the last finished run (same generation), it takes this
+        # run's changes alone, in one transaction; otherwise (first run, a crash, an older index) it is
+        # reconciled with Chroma's ids. Written before the manifest is marked complete: a crash in between
+        # leaves an incomplete manifest, and the next run reconciles.
+        lexical = LexicalIndex.open(settings.index_dir)
+        try:
+            if trusted and lexical.generation == manifest.generation:
+                if chroma_changed:
+                    changed = to_add + to_fix  # to_fix: same id, new metadata; replaced like the rest
+                    lexical.apply([(c, models.chunker.embedded_text(c)) for c in changed], to_delete, generation)
+            else:
+                reconcile_lexical_index(lexical, collection, models.chunker, generation)
+        finally:
+            lexical.close()
         records_changed = records != manifest.files or not trusted or manifest.fingerprint != fingerprint
         if records_changed or chroma_changed:
             manifest = Manifest(files=records, generation=generation, complete=True, fingerprint=fingerprint)
             manifest.save(settings.index_dir)
-        lexical = LexicalIndex.load(settings.index_dir)
-        if lexical is None or lexical.generation != manifest.generation:
-            rebuild_lexical_index(settings, collection, models.chunker, manifest.generation)
+        for legacy in ("bm25", ".bm25.old"):  # the bm25s index of earlier versions, now replaced
+            shutil.rmtree(settings.index_dir / legacy, ignore_errors=True)
 
         report.documents_total = len(records)
         report.chunks_total = len(desired)
@@ -372,11 +386,29 @@ def _upsert(collection: Any, chunks: list[Chunk], vectors: np.ndarray) -> None:
     )
 
 
-def rebuild_lexical_index(settings: Settings, collection: Any, chunker: Chunker, generation: int) -> LexicalIndex:
-    chunks = sorted(iter_all_chunks(collection), key=lambda c: (c.source, c.ordinal, c.id))
-    lexical = LexicalIndex.build([(c, chunker.embedded_text(c)) for c in chunks], generation)
-    lexical.save(settings.index_dir)
-    return lexical
+def reconcile_lexical_index(lexical: LexicalIndex, collection: Any, chunker: Chunker, generation: int) -> None:
+    """Make the lexical index hold exactly Chroma's chunk ids: missing chunks are read from Chroma and added,
+    extra ones deleted; rows present in both are kept (their indexed columns are functions of the id)."""
+    chroma_ids = all_chunk_ids(collection)
+    indexed = set(lexical.ids)
+    missing = sorted(chroma_ids - indexed)
+    extra = sorted(indexed - chroma_ids)
+
+    def rows() -> Iterator[tuple[Chunk, str]]:  # read from Chroma page by page, not all at once
+        for part in batched(missing, CHROMA_MAX_BATCH):
+            for chunk in get_chunks(collection, part).values():
+                yield chunk, chunker.embedded_text(chunk)
+
+    lexical.apply(rows(), extra, generation)
+
+
+def rebuild_lexical_index(settings: Settings, collection: Any, chunker: Chunker, generation: int) -> None:
+    """Fill the lexical index of `settings.index_dir` from Chroma (benchmarks that write Chroma directly)."""
+    lexical = LexicalIndex.open(settings.index_dir)
+    try:
+        reconcile_lexical_index(lexical, collection, chunker, generation)
+    finally:
+        lexical.close()
 
 
 def _reset_collection(settings: Settings, collection: Any) -> Any:

@@ -1,0 +1,141 @@
+"""The lexical index (SQLite FTS5): analysis as bm25s did it, in-place updates, filters, crash atomicity."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.embedding import Embedder
+from rag.index import LexicalFilter, LexicalIndex
+from rag.lexical import analyze
+from rag.sync import sync_corpus
+from rag.types import Chunk
+from tests.conftest import ROOT, SAMPLE_CORPUS, article, write
+
+
+def chunk(cid: str, source: str, date: str | None = None) -> Chunk:
+    return Chunk(id=cid, source=source, text="", title="", start=0, end=0, ordinal=0, text_hash=cid, date=date)
+
+
+def rowids(index_dir: Path) -> dict[str, int]:
+    with sqlite3.connect(LexicalIndex.file(index_dir)) as db:
+        return dict(db.execute("SELECT id, rowid FROM chunks"))
+
+
+def test_analysis_equals_bm25s() -> None:
+    import bm25s
+    import Stemmer
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLE_CORPUS.glob("*.md"))]
+    texts += ["The harbour's cranes, re-opened in 2026: naïve café_bar x y ÉCOLE", ""]
+    expected = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False,
+                              return_ids=False)
+    assert [analyze(t) for t in texts] == [list(tokens) for tokens in expected]
+
+
+def test_add_replace_delete_and_filters(tmp_path: Path) -> None:
+    index = LexicalIndex.open(tmp_path)
+    assert index.generation == -1 and len(index) == 0
+    index.apply([(chunk("a", "harbour.md", "2026-05-01"), "The harbour cranes were repaired"),
+                 (chunk("b", "tram.md", "2026-06-10"), "A new tram line to the harbour"),
+                 (chunk("c", "undated.md"), "Cranes at the harbour, undated")], [], generation=1)
+    assert index.generation == 1 and sorted(index.ids) == ["a", "b", "c"]
+    assert [cid for cid, _ in index.search("crane", 10)][:2] in (["a", "c"], ["c", "a"])
+    assert {cid for cid, _ in index.search("harbour", 10)} == {"a", "b", "c"}
+    assert index.search("the of and", 10) == []  # stop words only
+    only = lambda **kw: {cid for cid, _ in index.search("harbour", 10, LexicalFilter(**kw))}  # noqa: E731
+    assert only(sources=frozenset({"tram.md"})) == {"b"}
+    assert only(since=20260601) == {"b"}
+    assert only(until=20260531) == {"a"}  # undated chunks are outside any date range
+    assert only(as_of=20260531) == {"a", "c"}  # but not in the future
+    index.apply([(chunk("a", "harbour.md", "2026-05-01"), "Only the ferry now")], ["b"], generation=2)
+    assert sorted(index.ids) == ["a", "c"] and index.search("tram", 10) == []
+    assert [cid for cid, _ in index.search("ferry", 10)] == ["a"]
+    assert index.sources == ["harbour.md", "undated.md"]
+
+
+def test_a_failed_apply_changes_nothing(tmp_path: Path) -> None:
+    index = LexicalIndex.open(tmp_path)
+    index.apply([(chunk("a", "a.md"), "harbour cranes")], [], generation=1)
+
+    def rows():  # noqa: ANN202
+        yield chunk("b", "b.md"), "tram line"
+        raise RuntimeError("reading Chroma failed")
+
+    with pytest.raises(RuntimeError):
+        index.apply(rows(), ["a"], generation=2)
+    assert index.generation == 1 and index.ids == ["a"] and index.search("tram", 5) == []
+
+
+def test_one_new_article_touches_only_its_rows(make_settings, embedder: Embedder) -> None:  # noqa: ANN001
+    settings = make_settings()
+    for name in ("harbour", "tram", "ferry"):
+        write(settings.corpus_dir / f"{name}.md", article(name.title(), f"The {name} story. " * 60, "2026-05-01"))
+    sync_corpus(settings, embedder=embedder)
+    before = rowids(settings.index_dir)
+    write(settings.corpus_dir / "museum.md", article("Museum", "The museum reopened its doors. " * 40, "2026-05-02"))
+    (settings.corpus_dir / "ferry.md").unlink()
+    sync_corpus(settings, embedder=embedder)
+    after = rowids(settings.index_dir)
+    kept = {cid: row for cid, row in before.items() if cid in after}
+    assert kept and all(after[cid] == row for cid, row in kept.items())  # not rebuilt: same rows, same rowids
+    lexical = LexicalIndex.load(settings.index_dir)
+    assert lexical is not None and "museum.md" in lexical.sources and "ferry.md" not in lexical.sources
+    assert min(after[cid] for cid in after.keys() - before.keys()) > max(before.values())
+
+
+def test_index_of_an_earlier_version_is_migrated_without_embedding(make_settings, embedder: Embedder) -> None:  # noqa: ANN001
+    settings = make_settings()
+    write(settings.corpus_dir / "harbour.md", article("Harbour", "The harbour cranes were repaired. " * 20))
+    sync_corpus(settings, embedder=embedder)
+    expected = LexicalIndex.load(settings.index_dir).snapshot()  # type: ignore[union-attr]
+    # What the bm25s version left: a bm25/ folder and no lexical.sqlite3.
+    LexicalIndex.file(settings.index_dir).unlink()
+    (settings.index_dir / "bm25").mkdir()
+    (settings.index_dir / "bm25" / "chunks.json").write_text("{}", encoding="utf-8")
+    report = sync_corpus(settings, embedder=embedder)
+    assert report.chunks_embedded == 0 and not (settings.index_dir / "bm25").exists()
+    assert LexicalIndex.load(settings.index_dir).snapshot() == expected  # type: ignore[union-attr]
+
+
+SLOW_APPLY = """
+import sys, time
+from pathlib import Path
+from rag.lexical import LexicalIndex
+from rag.types import Chunk
+index = LexicalIndex.open(Path(sys.argv[1]))
+def rows():
+    for i in range(1_000_000):
+        if i == 2000:
+            print("inside", flush=True)
+        if i >= 2000:
+            time.sleep(0.001)
+        yield Chunk(id=f"x{i}", source="x.md", text="", title="", start=0, end=0, ordinal=0, text_hash=""), "tram"
+index.apply(rows(), [], generation=99)
+"""
+
+
+def test_kill_9_inside_a_lexical_transaction_leaves_it_as_before(make_settings, embedder: Embedder) -> None:  # noqa: ANN001
+    """The lexical update is one transaction: a process killed in the middle of one leaves the index as it was,
+    and the next sync finds it in step (same generation as the manifest)."""
+    settings = make_settings()
+    write(settings.corpus_dir / "harbour.md", article("Harbour", "The harbour cranes were repaired. " * 20))
+    sync_corpus(settings, embedder=embedder)
+    before = LexicalIndex.load(settings.index_dir)
+    assert before is not None
+    snapshot, generation = before.snapshot(), before.generation
+    before.close()
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_APPLY, str(settings.index_dir)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "inside"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = LexicalIndex.load(settings.index_dir)
+    assert after is not None and after.snapshot() == snapshot and after.generation == generation
+    report = sync_corpus(settings, embedder=embedder)
+    assert report.chunks_embedded == 0 and LexicalIndex.load(settings.index_dir).snapshot() == snapshot  # type: ignore[union-attr]
