@@ -8,6 +8,7 @@ The machine is shared: the load average is printed with the results; the two mod
 question so that drift in load hits both alike.
 
 Run: .venv/bin/python -m bench.bench_llm [--questions 10] [--out bench/results/llm.txt]
+     .venv/bin/python -m bench.bench_llm --threads 1,2     # choose llama.cpp's thread count (RAG_LLM_THREADS)
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--questions", type=int, default=13, help="at most this many articles, one question each")
     parser.add_argument("--out", type=Path, help="also write the report here")
+    parser.add_argument("--threads", help="compare llama.cpp thread counts instead, e.g. 1,2 (production prompt; "
+                                          "the counts alternate question by question)")
     args = parser.parse_args()
 
     settings = get_settings(corpus_dir=SAMPLE / "corpus", index_dir=Path("/tmp/bench-llm-index"))
@@ -90,6 +93,9 @@ def main() -> None:
             by_article.setdefault(r["gold_sources"][0], r["question"])
     questions = list(by_article.values())[: args.questions]
 
+    if args.threads:
+        compare_threads(settings, retriever, questions, [int(t) for t in args.threads.split(",")], args.out)
+        return
     load_before = os.getloadavg()
     # RAG_LLM_LOCAL_MODEL picks the packaged model (qwen2.5-coder-1.5b after `make model-1.5b`).
     model_name = packaged_model(settings.llm_local_model).name
@@ -117,6 +123,34 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(report + "\n", encoding="utf-8")
+
+
+def compare_threads(settings, retriever: HybridRetriever, questions: list[str], counts: list[int],  # noqa: ANN001
+                    out: Path | None) -> None:
+    """Time to first token of the production prompt per llama.cpp thread count, in one run: each question is
+    asked of every count in turn, so drift in the machine's load hits all counts alike."""
+    load_before = os.getloadavg()
+    models = {t: LocalLlamaChat(model_path=ensure_local_gguf(ROOT / ".rag"), model_name=MODEL_NAME, threads=t,
+                                max_tokens=settings.llm_max_tokens, temperature=0.0) for t in counts}
+    n, budget = settings.answer_passages, settings.llm_evidence_chars
+    rows: dict[int, list[dict]] = {t: [] for t in counts}
+    for model in models.values():
+        model.loaded()
+        run(model, retriever, "How are households in the Kessel Valley rationing water?", n, budget)  # warm-up
+    for question in questions:
+        for t, model in models.items():
+            rows[t].append(run(model, retriever, question, n, budget))
+    parts = [f"{MODEL_NAME}, xllamacpp in-process, threads {counts}, production prompt ({budget} chars); load "
+             f"average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs, shared)"]
+    parts += [table(f"threads {t}", rows[t]) for t in counts]
+    best = min(counts, key=lambda t: (percentile([r["ttft"] for r in rows[t]], 95),
+                                      percentile([r["ttft"] for r in rows[t]], 50)))
+    parts.append(f"lowest TTFT p95: threads {best} (goal p50 and p95 <= {GOAL_TTFT_S:.0f} s)")
+    report = "\n\n".join(parts)
+    print(report)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import random
 import re
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -39,6 +41,7 @@ from rag.embedding import Embedder, embedder_for
 from rag.retrieve import HybridRetriever
 from rag.settings import get_settings
 from rag.sync import sync_corpus
+from rag.watch import CorpusWatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNKS_PER_ARTICLE = 12
@@ -108,6 +111,7 @@ def rss_mb() -> float:
 def run_size(size: int, base: Path, real: Embedder, synthetic: SyntheticVectors, words: list[str],
              weights: list[float], queries: list[str]) -> None:
     corpus, index = base / "corpus", base / "index"
+    rss_before = rss_mb()
     articles = max(1, size // CHUNKS_PER_ARTICLE)
     started = time.perf_counter()
     write_articles(corpus, 0, articles, words, weights)
@@ -130,6 +134,17 @@ def run_size(size: int, base: Path, real: Embedder, synthetic: SyntheticVectors,
         assert report.added == 1 and report.chunks_embedded > 0
     print(f"  add one article (real encoder, loaded): median {sorted(adds)[1]:.2f} s  "
           f"(runs {', '.join(f'{a:.2f}' for a in adds)}; goal at 1M <= 3 s)")
+    # The command a user runs: a new process (interpreter start, imports, tokenizer and model load included).
+    write_articles(corpus, articles + 3, 1, words, weights)
+    env = {**os.environ, "RAG_CORPUS_DIR": str(corpus), "RAG_INDEX_DIR": str(index),
+           "RAG_EMBEDDING_CACHE_DIR": str(settings.embedding_cache_dir)}
+    started = time.perf_counter()
+    done = subprocess.run([str(Path(sys.executable).parent / "rag"), "ingest", "--quiet"], env=env, cwd=ROOT,
+                          capture_output=True, text=True)
+    command_s = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    print(f"  `rag ingest` after adding one article, end to end (new process, model load included): "
+          f"{command_s:.2f} s  (goal at 21k chunks <= 5 s)")
     nochange = []
     for _ in range(3):
         started = time.perf_counter()
@@ -149,13 +164,36 @@ def run_size(size: int, base: Path, real: Embedder, synthetic: SyntheticVectors,
     ms = [t * 1000 for t in times]
     print(f"  hybrid search ({len(queries)} queries, encoding included): p50 {percentile(ms, 50):.0f} ms, "
           f"p95 {percentile(ms, 95):.0f} ms  (goal at 1M: p50 <= 100, p95 <= 250)")
+    # The web app's path for a file dropped into the corpus folder: the watcher notices it, waits out its
+    # debounce (1.5 s after the last event), syncs; the running retriever then finds the new article.
+    watcher = CorpusWatcher(settings, lambda: sync_corpus(settings, embedder=real))
+    watcher.start()
+    try:
+        time.sleep(1.0)
+        marker = f"zorblaxquay{size}"
+        started = time.perf_counter()
+        (corpus / f"dropped-{size}.md").write_text(
+            f"---\ntitle: Dropped\ndate: 2026-05-01\n---\n\nThe {marker} opened at dawn. " * 3, encoding="utf-8")
+        found = None
+        while time.perf_counter() - started < 60:
+            hits = retriever.search(marker, k=1)
+            if hits and marker in hits[0].chunk.text:
+                found = time.perf_counter() - started
+                break
+            time.sleep(0.05)
+    finally:
+        watcher.stop()
+    shown = f"{found:.2f} s" if found is not None else "not within 60 s"
+    print(f"  dropped article searchable in the running app (watcher, debounce {watcher.delay_s} s): {shown}"
+          f"  (goal <= 3 s)")
     disk = disk_mb(index)
     lexical = disk_mb(index) - disk_mb(index / "chroma")
     rss = rss_mb()
     per = 100_000 / chunks
-    print(f"  RSS {rss:.0f} MB (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB); disk "
-          f"{disk:.0f} MB (Chroma {disk - lexical:.0f}, lexical + manifest {lexical:.0f}); per 100k chunks: "
-          f"disk {disk * per:.0f} MB, RSS {rss * per:.0f} MB (upper bound: includes the models)")
+    print(f"  RSS {rss:.0f} MB, of which {rss - rss_before:.0f} MB above the process with models loaded "
+          f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB); disk {disk:.0f} MB "
+          f"(Chroma {disk - lexical:.0f}, lexical + manifest {lexical:.0f}); per 100k chunks: disk "
+          f"{disk * per:.0f} MB, RSS {(rss - rss_before) * per:.0f} MB")
 
 
 def main() -> None:
