@@ -13,7 +13,7 @@ Then, with the real encoder (loaded before timing; its load time is not counted)
   - hybrid search p50/p95 over 100 queries (query encoding included) — goal p50 ≤ 100 ms, p95 ≤ 250 ms at 1M;
   - RSS of this process after searching, and disk, per 100k chunks.
 
-Run: .venv/bin/python bench/bench_scale.py --sizes 10000,100000 [--sizes 1000000] [--keep DIR]
+Run: .venv/bin/python -m bench.bench_scale --sizes 10000,100000 [--sizes 1000000] [--keep DIR]
 The machine is shared: the load average is printed with the results.
 """
 
@@ -35,7 +35,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from common import percentile
+
+from bench.common import percentile
 
 from rag.embedding import Embedder, embedder_for
 from rag.retrieve import HybridRetriever

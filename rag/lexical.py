@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from rag.errors import IndexUnavailable
 from rag.types import Chunk
 
 SCHEMA_VERSION = 1
@@ -35,7 +36,7 @@ CHUNK_COLUMNS = ("id", "source", "date_int")
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
 
 
-class LexicalUnavailable(RuntimeError):
+class LexicalUnavailable(IndexUnavailable):
     """SQLite lacks FTS5 or the index file cannot be opened; the message is one line for the user."""
 
 
