@@ -37,7 +37,6 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import percentile
-
 from rag.embedding import Embedder, embedder_for
 from rag.retrieve import HybridRetriever
 from rag.settings import get_settings

@@ -15,7 +15,7 @@ from rag.index import LexicalFilter, LexicalIndex
 from rag.lexical import analyze
 from rag.sync import sync_corpus
 from rag.types import Chunk
-from tests.conftest import ROOT, SAMPLE_CORPUS, article, write
+from tests.helpers import ROOT, SAMPLE_CORPUS, article, write
 
 
 def chunk(cid: str, source: str, date: str | None = None) -> Chunk:
