@@ -130,7 +130,9 @@ def compare_threads(settings, retriever: HybridRetriever, questions: list[str], 
     """Time to first token of the production prompt per llama.cpp thread count, in one run: each question is
     asked of every count in turn, so drift in the machine's load hits all counts alike."""
     load_before = os.getloadavg()
-    models = {t: LocalLlamaChat(model_path=ensure_local_gguf(ROOT / ".rag"), model_name=MODEL_NAME, threads=t,
+    model_name = packaged_model(settings.llm_local_model).name
+    path = ensure_local_gguf(ROOT / ".rag", settings.llm_local_model)
+    models = {t: LocalLlamaChat(model_path=path, model_name=model_name, threads=t,
                                 max_tokens=settings.llm_max_tokens, temperature=0.0) for t in counts}
     n, budget = settings.answer_passages, settings.llm_evidence_chars
     rows: dict[int, list[dict]] = {t: [] for t in counts}
@@ -140,7 +142,7 @@ def compare_threads(settings, retriever: HybridRetriever, questions: list[str], 
     for question in questions:
         for t, model in models.items():
             rows[t].append(run(model, retriever, question, n, budget))
-    parts = [f"{MODEL_NAME}, xllamacpp in-process, threads {counts}, production prompt ({budget} chars); load "
+    parts = [f"{model_name}, xllamacpp in-process, threads {counts}, production prompt ({budget} chars); load "
              f"average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs, shared)"]
     parts += [table(f"threads {t}", rows[t]) for t in counts]
     best = min(counts, key=lambda t: (percentile([r["ttft"] for r in rows[t]], 95),
