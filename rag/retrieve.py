@@ -42,6 +42,9 @@ def question_window(question: str, filters: SearchFilters | None) -> DateWindow 
     return resolve_window(question, as_of_date(filters))
 
 
+RECENCY_COSINE_BAND = 0.1
+
+
 class Catalog:
     """Per-document facts from the manifest: dates (for the as-of filter of undated articles) and story groups.
     Derived from the manifest alone, so every process sees the groups the last finished sync left."""
@@ -222,7 +225,11 @@ class HybridRetriever:
             base = {cid: (1.0 + dense_sim.get(cid, -1.0)) if cid in top else fused[cid] * 1e-3 for cid in candidates}
         ranking_window = window.news_about(self.settings.time_window_days_after, as_of) if window else None
         in_window = {cid: ranking_window.contains(chunks[cid].date) for cid in candidates} if ranking_window else {}
-        order = self._time_order(candidates, base, chunks, in_window, as_of)
+        # The recency prior only reorders candidates about as relevant as the best one (dense cosine within
+        # RECENCY_COSINE_BAND of it): on flat fused scores it would otherwise lift any recent article.
+        best_cosine = max((dense_sim.get(cid, -1.0) for cid in candidates), default=-1.0)
+        near = {cid for cid in candidates if dense_sim.get(cid, -1.0) >= best_cosine - RECENCY_COSINE_BAND}
+        order = self._time_order(candidates, base, chunks, in_window, as_of, near)
         order = self._one_document_per_story(order, chunks, catalog, k) if self.settings.story_grouping else order[:k]
         with self._chroma():
             _, vectors = self._fetch([], need_vectors=[cid for cid in order if cid not in dense_sim])
@@ -250,13 +257,14 @@ class HybridRetriever:
         return hits
 
     def _time_order(self, candidates: list[str], base: dict[str, float], chunks: dict[str, Chunk],
-                    in_window: dict[str, bool], as_of: dt.date) -> list[str]:
+                    in_window: dict[str, bool], as_of: dt.date, near: set[str] | None = None) -> list[str]:
         """Inside the question's window first; within each part, the base score times the recency prior."""
         weight, half_life = self.settings.recency_weight, self.settings.recency_half_life_days
         boost = self.settings.time_window_boost
 
         def key(cid: str) -> tuple[int, float]:
-            score = base[cid] * (1.0 + weight * recency(chunks[cid].date, as_of, half_life) if weight > 0 else 1.0)
+            eligible = weight > 0 and (near is None or cid in near)
+            score = base[cid] * (1.0 + weight * recency(chunks[cid].date, as_of, half_life) if eligible else 1.0)
             inside = in_window.get(cid, False)
             if boost > 0:
                 return (0, -score * (1.0 + boost if inside else 1.0))

@@ -47,13 +47,14 @@ class Settings(BaseSettings):
     rerank_top_n: int = 20
     # Time (docs/time.md): articles inside the date window a question's time words name ("this week", "in May")
     # rank first; every question gets a recency prior relative to its as-of date: fused score ×
-    # (1 + recency_weight · 0.5^(age in days / recency_half_life_days)); undated articles get no prior.
+    # (1 + recency_weight · 0.5^(age in days / recency_half_life_days)), for candidates within 0.1 dense cosine of
+    # the best one (RECENCY_COSINE_BAND in rag/retrieve.py); undated articles get no prior.
     time_window_ranking: bool = True
     # ≤ 0: every article inside the window ranks before every one outside; > 0: inside scores × (1 + boost).
     time_window_boost: float = 0.0
     # News about a period is published during it or shortly after ("inflation in February" on 5 March).
     time_window_days_after: int = 31
-    recency_weight: float = 0.0
+    recency_weight: float = 0.5
     recency_half_life_days: float = 7.0
     # Story grouping (rag/stories.py): near-duplicate copies (estimated word-shingle Jaccard ≥ threshold) are
     # one story; search returns k distinct stories, each listing its other copies.
