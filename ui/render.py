@@ -19,6 +19,9 @@ def escape(text: str) -> str:
     return html.escape(text, quote=True).replace("[", "&#91;").replace("]", "&#93;").replace("`", "&#96;")
 
 
+_DATED_RE = re.compile(r"As of \d{1,2} [A-Z][a-z]+ \d{4}, ")
+
+
 def answer_html(answer: Answer) -> str:
     """The checked answer: only sentences the citation check accepted (rag/answer/policy.py), each marked with
     the same verdict as its source card; a quotation that stands in for the model's words says so. Sentences
@@ -35,7 +38,10 @@ def answer_html(answer: Answer) -> str:
         if sentence.get("origin") == "quote":
             body = f'<span class="quote-label">quoted from source:</span> “{body}”'
         parts.append(f'<span class="sentence {verdict}" data-verdict="{verdict}">{body}</span>')
-    return f'{warning}<div class="answer">{" ".join(parts)}</div>{rejected}'
+    # A time-sensitive answer names the date of its evidence (rag/answer/engine.py dated_answer).
+    dated = _DATED_RE.match(answer.answer)
+    prefix = f'<span class="dated">{escape(dated.group(0))}</span>' if dated else ""
+    return f'{warning}<div class="answer">{prefix}{" ".join(parts)}</div>{rejected}'
 
 
 def _cited(text: str, citations: list[int], verdict: str) -> str:
