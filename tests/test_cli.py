@@ -68,6 +68,16 @@ def test_ask_streams_text_then_sources(capsys, sample_index: Settings) -> None: 
     assert code == 0 and "Mira Castell" in out and "Sources:" in out and "harbour-chess-open.md" in out
 
 
+def test_ask_about_this_week_prints_the_answer_once_with_its_date(capsys, sample_index: Settings) -> None:  # noqa: ANN001
+    code, out, err = run(capsys, "ask", "Who won the Harbour Chess Open this week?", "--as-of", "2026-02-18",
+                         "--backend", "extractive", *flags(sample_index))
+    answer = out.split("Sources:")[0]
+    assert code == 0 and "Mira Castell" in answer and "this week" in err
+    # The streamed sentences are the answer; the date of the evidence follows them instead of a second copy.
+    assert answer.count("Mira Castell") == 1, answer
+    assert "(As of 16 February 2026: the date of the newest cited source)" in answer
+
+
 def test_status_lists_documents(capsys, sample_index: Settings) -> None:  # noqa: ANN001
     code, out, _ = run(capsys, "status", *flags(sample_index))
     assert code == 0 and "13 documents" in out

@@ -68,7 +68,7 @@ def print_rejected(answer: Answer, out: Any = None) -> None:
 
 def stream_answer(events: Iterator[str | Answer], out: Any = None) -> Answer:
     """Write the streamed (already checked) sentences as they come, then the final answer if it differs."""
-    from rag.answer.engine import Answer
+    from rag.answer.engine import Answer, dated_answer
 
     out = out or sys.stdout
     answer = None
@@ -83,7 +83,11 @@ def stream_answer(events: Iterator[str | Answer], out: Any = None) -> Answer:
     assert answer is not None
     print(file=out)
     # Only checked sentences are streamed; a refusal or a fallback can still replace them at the end.
-    if "".join(streamed).strip() != answer.answer:
+    text = "".join(streamed).strip()
+    if text and answer.window and dated_answer(text, answer.citations) == answer.answer != text:
+        # Only the date of the evidence came after the stream: name it, without printing the answer twice.
+        print(f"({answer.answer.split(',', 1)[0]}: the date of the newest cited source)", file=out)
+    elif text != answer.answer:
         print(f"\n{answer.answer}", file=out)
     quoted = [s["text"] for s in answer.sentences if s.get("origin") == "quote"]
     if quoted:
