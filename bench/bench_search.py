@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import WORDS, paragraph, summary_ms
+from bench.common import WORDS, paragraph, search_latencies, summary_ms
 from rag.chunking import Chunker, chunk_id, text_hash
 from rag.embedding import get_embedder
 from rag.index import CHROMA_MAX_BATCH, batched, open_collection
@@ -62,13 +62,7 @@ def main() -> None:
             print(f"{size} chunks built in {time.perf_counter() - started:.0f} s")
             for reranker in ("none", "cosine"):
                 retriever = HybridRetriever(settings.model_copy(update={"reranker": reranker}), embedder=embedder)
-                for q in queries[:5]:
-                    retriever.search(q)  # warm caches
-                times = []
-                for q in queries:
-                    started = time.perf_counter()
-                    retriever.search(q, k=5)
-                    times.append(time.perf_counter() - started)
+                times = search_latencies(retriever, queries)
                 print(f"  {size:>7} chunks, rerank {reranker:<6}: {summary_ms(times)}")
 
 

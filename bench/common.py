@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import random
 import statistics
+import time
 from pathlib import Path
+from typing import Any
 
 import rag  # noqa: F401  (offline environment)
 
@@ -47,3 +49,15 @@ def percentile(values: list[float], p: float) -> float:
 def summary_ms(values: list[float]) -> str:
     ms = [v * 1000 for v in values]
     return f"p50 {percentile(ms, 50):6.1f} ms  p95 {percentile(ms, 95):6.1f} ms  mean {statistics.fmean(ms):6.1f} ms"
+
+
+def search_latencies(retriever: Any, queries: list[str], k: int = 5, warm: int = 5) -> list[float]:
+    """Seconds per `retriever.search(query, k)` (query encoding included), after `warm` untimed searches."""
+    for query in queries[:warm]:
+        retriever.search(query)  # warm caches
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        retriever.search(query, k=k)
+        times.append(time.perf_counter() - started)
+    return times

@@ -163,14 +163,19 @@ def test_failed_logins_are_slowed_down(guarded: tuple[str, Settings]) -> None:
     assert attempt("victim password") == 200
 
 
-@pytest.fixture(scope="module")
-def short_sessions(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[str]:  # noqa: ANN001
-    base = tmp_path_factory.mktemp("expiry")
+def _one_article_app(tmp_path_factory: pytest.TempPathFactory, name: str, **overrides: Any) -> Iterator[str]:
+    """An app of its own (one article, the usual accounts) for a test that changes a server setting."""
+    base = tmp_path_factory.mktemp(name)
     write(base / "corpus" / "one.md", article("One article", "A single article about the tram.", "2026-01-01"))
     _accounts(base / "index")
     settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive",
-                            port=free_port(), session_ttl_s=5)
+                            port=free_port(), **overrides)
     yield from _serve(settings)
+
+
+@pytest.fixture(scope="module")
+def short_sessions(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[str]:  # noqa: ANN001
+    yield from _one_article_app(tmp_path_factory, "expiry", session_ttl_s=5)
 
 
 def test_sessions_expire(short_sessions: str) -> None:
@@ -211,12 +216,7 @@ def test_each_user_sees_only_their_own_conversations(guarded: tuple[str, Setting
 
 @pytest.fixture(scope="module")
 def two_sessions(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[str]:  # noqa: ANN001
-    base = tmp_path_factory.mktemp("capacity")
-    write(base / "corpus" / "one.md", article("One article", "A single article about the tram.", "2026-01-01"))
-    _accounts(base / "index")
-    settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive",
-                            port=free_port(), ui_session_capacity=2)
-    yield from _serve(settings)
+    yield from _one_article_app(tmp_path_factory, "capacity", ui_session_capacity=2)
 
 
 def test_server_keeps_state_for_a_bounded_number_of_sessions(two_sessions: str) -> None:
