@@ -1,67 +1,129 @@
-"""Tune the refusal gates on SQuAD 2.0 (evals/squad2): sweep `min_question_coverage` and `min_relevance`
-and report, for each pair, refusal precision/recall and the false-refusal rate on answerable questions.
+"""Tune the refusal gates before generation (rag/answer/gates.py): run retrieval once per question, then sweep
+the thresholds and report refusal precision/recall and the false-refusal rate on answerable questions.
 
     python -m rag.evals.tune_refusal [--dataset evals/squad2/questions.jsonl] [--corpus evals/squad2/corpus]
+    python -m rag.evals.tune_refusal --dataset ../shared/data/news23-small/questions.jsonl \\
+        --corpus ../shared/data/news23-small/corpus --index INDEX --sweep time
 
-Only retrieval and the gates run (no answer generation), so the sweep takes about a minute. The chosen
-default maximises F1 of refusing among settings whose false-refusal rate stays at or below 20%.
+Questions are asked as of their `asked_on` date, as `rag eval` asks them. `--sweep plain` (default) sweeps
+`min_relevance` × `min_question_coverage`, the gates of questions inside the corpus's dates; `--sweep time`
+sweeps the gates of the two time standings (`fresh_days` / `min_question_coverage_fresh` for questions whose
+retrieval found current news; `corpus_gap_days`, `min_question_coverage_past_corpus`,
+`min_relevance_past_corpus` for questions asked after the corpus's newest article), the other gates at their
+settings. Only retrieval and the gates run (no answer generation): the window refusal and the anchor check come
+after, in `rag eval`. The best choice maximises F1 of refusing among settings whose false-refusal rate stays at
+or below `--max-false-refusals`.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import rag  # noqa: F401
-from rag.answer.text import coverage
+from rag.answer.engine import answer_hits, time_context, without_time_words
+from rag.answer.gates import CorpusDates, best_relevance, passage_coverage, thresholds, time_standing
 from rag.embedding import embedder_for
-from rag.evals.runner import default_index_dir, load_dataset
+from rag.evals.runner import RETRIEVE_K, default_index_dir, load_dataset
 from rag.retrieve import HybridRetriever
-from rag.settings import get_settings
+from rag.settings import Settings, get_settings
 from rag.sync import sync_corpus
+from rag.types import Hit, SearchFilters
 
 ROOT = Path(__file__).resolve().parent.parent
+
+PLAIN = {"min_relevance": (0.0, 0.1, 0.2, 0.3, 0.4),
+         "min_question_coverage": (0.0, 0.5, 0.6, 0.67, 0.75, 0.8, 0.9, 1.0)}
+TIME = {"fresh_days": (7, 14, 30),
+        "min_question_coverage_fresh": (0.0, 0.25, 0.34, 0.5, 0.67),
+        "corpus_gap_days": (7, 14, 30),
+        "min_question_coverage_past_corpus": (0.67, 0.75, 0.8, 0.9),
+        "min_relevance_past_corpus": (0.1, 0.5, 0.55, 0.6, 0.65)}
+
+
+@dataclass
+class Retrieved:
+    passages: list[Any]
+    as_of: Any
+    best: float  # best dense cosine
+    coverage: float  # share of the question's terms (without its time words) the answer passages name
+    answerable: bool
+
+
+def retrieve_all(settings: Settings, retriever: HybridRetriever, rows: list[dict[str, Any]]) -> list[Retrieved]:
+    out = []
+    for row in rows:
+        filters = SearchFilters(as_of=row.get("asked_on"))
+        as_of, window = time_context(row["question"], filters, settings)
+        hits = retriever.search(row["question"], k=max(RETRIEVE_K, settings.answer_passages), filters=filters)
+        passages = [h.chunk for h in answer_hits(hits, window, settings.answer_passages)]
+        coverage = passage_coverage(without_time_words(row["question"], window), passages, [])
+        out.append(Retrieved(passages, as_of, best_relevance(hits) if passages else -1.0, coverage,
+                             bool(row["answerable"])))
+    return out
+
+
+def scores(refused: list[bool], answerable: list[bool]) -> tuple[float, float, float, float]:
+    """(refusal precision, refusal recall, false-refusal rate, F1 of refusing)."""
+    tp = sum(r and not a for r, a in zip(refused, answerable, strict=True))
+    fp = sum(r and a for r, a in zip(refused, answerable, strict=True))
+    unanswerable = answerable.count(False)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / unanswerable if unanswerable else 0.0
+    false_rate = fp / (len(answerable) - unanswerable) if len(answerable) > unanswerable else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, false_rate, f1
+
+
+def grid(space: dict[str, tuple[float, ...]]) -> Iterator[dict[str, float]]:
+    for values in itertools.product(*space.values()):
+        yield dict(zip(space, values, strict=True))
+
+
+def sweep(settings: Settings, retrieved: list[Retrieved], corpus: CorpusDates | None,
+          space: dict[str, tuple[float, ...]], max_false: float) -> None:
+    answerable = [r.answerable for r in retrieved]
+    print(f"{len(retrieved)} questions, {answerable.count(False)} unanswerable\n")
+    print(" ".join(f"{k:>{len(k)}}" for k in space), "precision recall false-refusal    F1")
+    best: tuple[float, dict[str, float], tuple[float, ...]] | None = None
+    for point in grid(space):
+        tuned = settings.model_copy(update=point)
+        refused = []
+        for r in retrieved:  # as gates.retrieval_refusal decides, on the measured cosine and coverage
+            min_relevance, min_coverage = thresholds(time_standing(r.passages, r.as_of, corpus, tuned), tuned)
+            refused.append(r.best < min_relevance or r.coverage < min_coverage)
+        result = scores(refused, answerable)
+        print(" ".join(f"{v:>{len(k)}}" for k, v in point.items()),
+              f"{result[0]:>9.3f} {result[1]:>6.3f} {result[2]:>13.3f} {result[3]:>5.3f}")
+        if result[2] <= max_false and (best is None or result[3] > best[0]):
+            best = (result[3], point, result)
+    if best:
+        _, point, (precision, recall, false_rate, f1) = best
+        print(f"\nchosen: {point} → refusal precision {precision:.3f}, recall {recall:.3f}, "
+              f"false-refusal rate {false_rate:.3f}, F1 {f1:.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", type=Path, default=ROOT / "evals" / "squad2" / "questions.jsonl")
     parser.add_argument("--corpus", type=Path, default=ROOT / "evals" / "squad2" / "corpus")
+    parser.add_argument("--index", type=Path, help="index folder, as `rag --index` (default: rag eval's)")
+    parser.add_argument("--sweep", choices=("plain", "time"), default="plain")
     parser.add_argument("--max-false-refusals", type=float, default=0.20)
     args = parser.parse_args()
     settings = get_settings(corpus_dir=args.corpus)
-    settings = settings.model_copy(update={"index_dir": default_index_dir(settings, settings.corpus_dir)})
+    # As `rag eval`: an explicit --index is used as given, else the eval index of the corpus.
+    settings = settings.model_copy(update={"index_dir": args.index or default_index_dir(settings, settings.corpus_dir)})
     embedder = embedder_for(settings)
     sync_corpus(settings, embedder=embedder)
     retriever = HybridRetriever(settings, embedder=embedder)
-    rows = load_dataset(args.dataset)
-    features = []
-    for row in rows:
-        hits = retriever.search(row["question"], k=settings.answer_passages)
-        best = max((h.dense_score or 0.0 for h in hits), default=0.0)
-        cov = coverage(row["question"], [f"{h.chunk.title} {h.chunk.text}" for h in hits])
-        features.append((best, cov, bool(row["answerable"])))
-    print(f"{len(rows)} questions, {sum(not a for *_, a in features)} unanswerable\n")
-    print(f"{'min_relevance':>13} {'min_coverage':>12} {'precision':>9} {'recall':>6} {'false-refusal':>13} {'F1':>5}")
-    best_choice = None
-    for relevance in (0.0, 0.1, 0.2, 0.3, 0.4):
-        for cov_min in (0.0, 0.5, 0.6, 0.67, 0.75, 0.8, 0.9, 1.0):
-            refused = [(b < relevance or c < cov_min) for b, c, _ in features]
-            tp = sum(r and not a for r, (_, _, a) in zip(refused, features, strict=True))
-            fp = sum(r and a for r, (_, _, a) in zip(refused, features, strict=True))
-            unans = sum(not a for *_, a in features)
-            ans = len(features) - unans
-            precision = tp / (tp + fp) if tp + fp else 0.0
-            recall = tp / unans if unans else 0.0
-            false_rate = fp / ans if ans else 0.0
-            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-            print(f"{relevance:>13.2f} {cov_min:>12.2f} {precision:>9.3f} {recall:>6.3f} {false_rate:>13.3f} {f1:>5.3f}")
-            if false_rate <= args.max_false_refusals and (best_choice is None or f1 > best_choice[0]):
-                best_choice = (f1, relevance, cov_min, precision, recall, false_rate)
-    if best_choice:
-        f1, relevance, cov_min, precision, recall, false_rate = best_choice
-        print(f"\nchosen: min_relevance={relevance} min_question_coverage={cov_min} → refusal precision "
-              f"{precision:.3f}, recall {recall:.3f}, false-refusal rate {false_rate:.3f}, F1 {f1:.3f}")
+    retrieved = retrieve_all(settings, retriever, load_dataset(args.dataset))
+    corpus = CorpusDates.from_records(retriever.catalog().records)
+    sweep(settings, retrieved, corpus, PLAIN if args.sweep == "plain" else TIME, args.max_false_refusals)
 
 
 if __name__ == "__main__":

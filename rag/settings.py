@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     min_question_coverage: float = Field(
         default=0.67, description="refuse when the passages mention less than this share of the question's terms"
     )
+    # Where the question stands against the corpus's dates sets how strict the gates are (rag/answer/gates.py):
+    # "current" (a retrieved article is at most fresh_days older than the as-of date) uses the lenient coverage
+    # gate; "past the corpus" (the as-of date more than corpus_gap_days after the corpus's newest article: news
+    # the corpus cannot hold yet) the strict ones. Tuned on news23-small with `python -m rag.evals.tune_refusal`.
+    fresh_days: int = 14
+    min_question_coverage_fresh: float = 0.25
+    corpus_gap_days: int = 14
+    min_question_coverage_past_corpus: float = 0.8
+    min_relevance_past_corpus: float = 0.6
     # Unsupported sentences are never part of an answer (rag/answer/policy.py). Beside the model's checked
     # sentences, "quote-always" adds the best evidence sentence, verbatim and labelled, unless they say it
     # already; "quote" adds it only when no model sentence passed the check; "drop" refuses then. Chosen by the

@@ -15,6 +15,7 @@ from typing import Any
 
 from rag.answer.citations import strip_citations
 from rag.answer.evidence import select_evidence
+from rag.answer.gates import CorpusDates, retrieval_refusal, time_standing, window_is_empty
 from rag.answer.generate import Answerer, ExtractiveAnswerer, Message, heuristic_rewrite
 from rag.answer.policy import (
     PolicyOutcome,
@@ -26,7 +27,6 @@ from rag.answer.policy import (
     with_markers,
 )
 from rag.answer.prompt import REFUSAL
-from rag.answer.text import coverage
 from rag.retrieve import HybridRetriever, as_of_date
 from rag.settings import Settings
 from rag.timewindow import DateWindow, format_day, resolve_window
@@ -123,6 +123,7 @@ class AnswerEngine:
         # Used when the generator returns no text at all (a small model sometimes emits only "[1] [2]").
         self.fallback = fallback
         self.evidence_chars = evidence_chars  # > 0: a generator sees only the best sentences (answer/evidence.py)
+        self._dates: tuple[Any, CorpusDates] | None = None
 
     def ask(self, question: str, history: list[Message] | None = None, **kwargs: Any) -> Answer:
         for event in self.stream(question, history, **kwargs):
@@ -160,13 +161,20 @@ class AnswerEngine:
                 "window": window.to_dict() if window else None}
 
         passages = [h.chunk for h in answer_hits(hits, window, self.settings.answer_passages)]
-        reason = self._retrieval_refusal(without_time_words(question, window), history, hits, passages) \
-            if self.gates else None
+        corpus = self._corpus_dates()
+        reason = None
+        if self.gates:
+            standing = time_standing(passages, as_of, corpus, self.settings)
+            # A follow-up leans on earlier turns: terms said there count as covered by the conversation.
+            reason = retrieval_refusal(without_time_words(question, window), [m["content"] for m in history[-4:]],
+                                       hits, passages, standing, self.settings)
         if not passages:
             reason = "nothing in the corpus matches the question"
         refusal = REFUSAL
-        if self.gates and window is not None and not any(h.in_window for h in hits):
-            reason, refusal = window_refusal(window, as_of, self.settings.time_window_days_after)
+        if self.gates and window is not None:
+            searched = window.news_about(self.settings.time_window_days_after, as_of)
+            if window_is_empty(searched, hits, corpus, self.settings):
+                reason, refusal = window_refusal(window, searched)
         if reason:
             timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield refusal
@@ -252,29 +260,26 @@ class AnswerEngine:
         log.warning("%s", message)
         return f"{message}; this answer was picked from the passages without it" if self.fallback else message
 
-    def _retrieval_refusal(self, question: str, history: list[Message], hits: list[Hit],
-                           passages: list[Any]) -> str | None:
-        """Refuse before generating when retrieval found nothing that could hold the answer."""
-        if not passages:
-            return "nothing in the corpus matches the question"
-        best = max((h.dense_score or 0.0 for h in hits), default=0.0)
-        if best < self.settings.min_relevance:
-            return f"no passage relevant enough (best cosine {best:.2f} < {self.settings.min_relevance:.2f})"
-        # A follow-up leans on earlier turns: terms said there count as covered by the conversation.
-        covered = coverage(question, [f"{c.title} {c.text}" for c in passages], [m["content"] for m in history[-4:]])
-        if covered < self.settings.min_question_coverage:
-            return (f"the passages mention only {covered:.0%} of the question's terms "
-                    f"(< {self.settings.min_question_coverage:.0%})")
-        return None
+    def _corpus_dates(self) -> CorpusDates | None:
+        """The corpus's publication dates, from the catalog the retriever keeps (rebuilt when the index changes)."""
+        catalog_of = getattr(self.retriever, "catalog", None)
+        if catalog_of is None:
+            return None
+        catalog = catalog_of()
+        if self._dates is None or self._dates[0] is not catalog:
+            self._dates = (catalog, CorpusDates.from_records(catalog.records))
+        return self._dates[1]
 
     def _finish(self, outcome: PolicyOutcome, order: list[int], hits: list[Hit], passages: list[Any],
                 base: dict[str, Any], timings: dict[str, float]) -> Answer:
         rejected = [{"text": v.text, "support": round(v.support, 4),
                      "cited": [passages[n - 1].source for n in v.citations]} for v in outcome.rejected]
         if outcome.shown and self.gates and self.settings.refuse_missing_anchors:
-            cited = {n for v in outcome.shown for n in v.citations}
-            missing = missing_anchors(base["standalone_question"],
-                                      [f"{passages[n - 1].title}\n{passages[n - 1].text}" for n in sorted(cited)])
+            # Checked against every passage the answer was drawn from, not only the cited one: a news question's
+            # preamble ("Millions of Americans were under flood alerts this week. Which state …?") names context
+            # that the sentence holding the answer need not repeat; a near miss (another year, person, place)
+            # is named by none of them.
+            missing = missing_anchors(base["standalone_question"], [f"{p.title}\n{p.text}" for p in passages])
             if missing:
                 rejected += [{"text": v.text, "support": round(v.support, 4),
                               "cited": [passages[n - 1].source for n in v.citations]} for v in outcome.shown]
@@ -332,10 +337,11 @@ def answer_hits(hits: list[Hit], window: DateWindow | None, n: int) -> list[Hit]
     return (inside or hits)[:n]
 
 
-def window_refusal(window: DateWindow, as_of: dt.date, days_after: int) -> tuple[str, str]:
-    """(reason, answer) when no retrieved article was published in the question's window."""
-    searched = window.news_about(days_after, as_of)
-    reason = f"no retrieved article was published {searched.describe()} (\"{window.phrase}\")"
+def window_refusal(window: DateWindow, searched: DateWindow) -> tuple[str, str]:
+    """(reason, answer) when the corpus has no article published in the question's window (`searched`: the
+    window widened by the days its news is published after it, DateWindow.news_about)."""
+    reason = (f"no retrieved article was published {searched.describe()} (\"{window.phrase}\"), "
+              "nor any in the corpus")
     return reason, f"{REFUSAL} (no articles {searched.describe()})"
 
 

@@ -21,6 +21,7 @@ Repair, when no generated sentence survives (`answer_repair`, measured in docs/d
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -211,17 +212,73 @@ def with_markers(text: str, citations: list[int]) -> str:
     return f"{text} {markers}"
 
 
+# Capitalised words of a question that anchor no fact of its own: days and months are the question's time (the
+# date window weighs them, rag/answer/gates.py), quiz framing ("True or false:") is not about the news.
+_TIME_AND_FRAME = frozenset(
+    [d.lower() for d in calendar.day_name] + [m.lower() for m in calendar.month_name if m]
+    + [m.lower() for m in calendar.month_abbr if m] + ["sept", "true", "false"]
+)
+_ACRONYM_GLUE = frozenset(["of", "and", "the", "for", "&"])
+
+
+def _acronym_found(acronym: str, texts: Sequence[str]) -> bool:
+    """"MLB" is named by "Major League Baseball": consecutive capitalised words whose initials spell it (small
+    words such as "of" may sit between them: "Department of Justice" spells "DOJ" and "DJ")."""
+    letters = acronym.lower()
+    for text in texts:
+        words = re.findall(r"[A-Za-z][\w’'-]*|&", text)
+        for start in range(len(words)):
+            i, k = start, 0
+            while i < len(words) and k < len(letters):
+                word = words[i]
+                if word.lower() in _ACRONYM_GLUE and k > 0:
+                    if word.lower()[0] == letters[k] and k + 1 < len(letters):
+                        k += 1  # "of" may also be a letter of the acronym ("DOJ")
+                    i += 1
+                    continue
+                if not word[0].isupper() or word[0].lower() != letters[k]:
+                    break
+                k, i = k + 1, i + 1
+            if k == len(letters):
+                return True
+    return False
+
+
+_MONTH_NAME = (r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?")
+# A calendar date ("Jan. 8", "January 6, 2021", "8 January", "May 2023"): the question's time, which the date
+# window weighs (rag/answer/gates.py), not a number an article repeats ("on Sunday" rather than "on Jan. 8").
+_DATE_RE = re.compile(rf"\b{_MONTH_NAME}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"
+                      rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME}(?:,?\s+\d{{4}})?\b"
+                      rf"|\b{_MONTH_NAME}\s+\d{{4}}\b"
+                      r"|\b\d{4}s\b")  # a decade ("the 1990s") describes; it is not the year 1990
+
+
+def _question_anchors(question: str) -> tuple[set[str], set[str]]:
+    """(numbers, entities) of a question worth checking: not the first word of a sentence or clause (capitalised
+    anyway), not a single letter ("U.S." → "u"), not a day or month name, no number of a calendar date."""
+    from rag.verify import _entities, _numbers
+
+    entities: set[str] = set()
+    for clause in re.split(r"(?<=[.?!:;])\s+|\s+[—–-]\s+", question):
+        entities |= _entities(clause)
+    return _numbers(_DATE_RE.sub(" ", question)), {e for e in entities if len(e) > 1 and e not in _TIME_AND_FRAME}
+
+
 def missing_anchors(question: str, texts: Sequence[str]) -> list[str]:
     """The question's anchors that none of `texts` names: its numbers (years included: "2019", "two") and its
-    capitalised words (names, places, months: "December", "Nexaline"), matched as the citation check matches
-    them (rag/verify.py: "1,200" = "1200", Serbia ~ Serbian). An answer that rests on passages missing one of
-    them is about another year, person or place: the near miss of news asked a year later."""
-    from rag.verify import _entities, _entity_found, _numbers, _word_set
+    capitalised words (names, places: "Nexaline", "Serbia"), matched as the citation check matches them
+    (rag/verify.py: "1,200" = "1200", Serbia ~ Serbian), an acronym also by the words it stands for ("MLB":
+    "Major League Baseball"). An answer that rests on passages missing one of them is about another year,
+    person or place: the near miss of news asked a year later."""
+    from rag.verify import _entity_found, _numbers, _word_set
 
     words: set[str] = set()
     numbers: set[str] = set()
     for text in texts:
         words |= _word_set(text)
         numbers |= _numbers(text)
-    missing = [n for n in sorted(_numbers(question)) if n not in numbers]
-    return missing + [e for e in sorted(_entities(question)) if not _entity_found(e, words)]
+    wanted_numbers, entities = _question_anchors(question)
+    acronyms = {t.lower() for t in re.findall(r"\b[A-Z]{2,6}\b", question)}
+    missing = [n for n in sorted(wanted_numbers) if n not in numbers]
+    return missing + [e for e in sorted(entities) if not _entity_found(e, words)
+                      and not (e in acronyms and _acronym_found(e, texts))]

@@ -22,6 +22,15 @@ def words(text: str) -> list[str]:
     return [w.lower().strip("'’-") for w in _WORD_RE.findall(text)]
 
 
+_POSSESSIVE_RE = re.compile(r"(?<=\w)['’]s\b")
+
+
+def without_possessives(text: str) -> str:
+    """"NBA’s top scorer" → "NBA top scorer": a possessive names its noun, whichever apostrophe it is written
+    with (the coverage gate counted "storm’s" and "storm" as different terms)."""
+    return _POSSESSIVE_RE.sub("", text)
+
+
 # Light verbs and question-frame nouns: they shape a question but name nothing a passage must contain.
 _QUESTION_FRAME = frozenset(
     """name names many much long time times year years day days people number amount kind type way ways place
@@ -32,7 +41,7 @@ _QUESTION_FRAME = frozenset(
 
 def question_terms(question: str) -> set[str]:
     """The content terms of a question that an answering passage should mention."""
-    return set(content_terms(" ".join(w for w in words(question) if w not in _QUESTION_FRAME)))
+    return set(content_terms(" ".join(w for w in words(without_possessives(question)) if w not in _QUESTION_FRAME)))
 
 
 def coverage(question: str, passages: list[str], context: list[str] | None = None) -> float:
@@ -43,7 +52,7 @@ def coverage(question: str, passages: list[str], context: list[str] | None = Non
         return 1.0
     found: set[str] = set()
     for text in [*passages, *(context or [])]:
-        found.update(content_terms(text))
+        found.update(content_terms(without_possessives(text)))
     return len(wanted & found) / len(wanted)
 
 

@@ -1,0 +1,156 @@
+"""Refusal gates before any answer is written: is there anything in the corpus that could hold the answer?
+
+News is asked about a date (the as-of date), and the corpus covers a span of dates. Where the question stands
+against that span is the strongest signal of whether the corpus can answer it (docs/design.md, measured in
+docs/benchmarks.md "Refusal gates on real news"):
+
+- **current**: a passage the answer would rest on was published within `fresh_days` before the as-of date. The corpus holds
+  news of the question's time and retrieval found it; the question's wording rarely matches an article's
+  word for word ("slamming", "heaviest"), so the term-coverage gate is lenient (`min_question_coverage_fresh`).
+- **past the corpus**: the as-of date is more than `corpus_gap_days` after the newest article in the corpus.
+  The question is about news the corpus cannot hold yet; what retrieval finds is older news on a similar
+  subject (last year's Super Bowl for this year's): the passages must name nearly all of the question's terms
+  (`min_question_coverage_past_corpus`) and be close in meaning (`min_relevance_past_corpus`).
+- otherwise (the as-of date inside the corpus's span, nothing recent retrieved, or undated articles):
+  `min_question_coverage` and `min_relevance`, tuned on SQuAD 2.0 and the sample set.
+
+The window refusal ("no articles between 12 and 19 January") says something about the corpus, so it fires only
+when it is true of the corpus: no retrieved article is in the window, the corpus holds no article published in
+the window at all, and no relevant undated article is among the answer passages while the window lies inside the
+corpus's span of dates (such an article may be from that week).
+When the corpus has articles from the window but retrieval found none of them on the subject, the answer comes
+from the older articles, under the gates above, and names their date ("As of 3 January 2018, …").
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from rag.answer.text import coverage
+from rag.settings import Settings
+from rag.timewindow import DateWindow
+from rag.types import Hit
+
+
+@dataclass(frozen=True)
+class CorpusDates:
+    """The publication dates of the corpus's dated articles, sorted (from the manifest's catalog)."""
+
+    days: tuple[dt.date, ...]
+
+    @classmethod
+    def from_records(cls, records: dict[str, Any]) -> CorpusDates:
+        days = []
+        for record in records.values():
+            day = _day(getattr(record, "date", None))
+            if day is not None:
+                days.append(day)
+        return cls(tuple(sorted(days)))
+
+    def newest(self, as_of: dt.date) -> dt.date | None:
+        """The newest publication date not after the as-of date."""
+        i = bisect.bisect_right(self.days, as_of)
+        return self.days[i - 1] if i else None
+
+    def spans(self, since: dt.date | None, until: dt.date | None) -> bool:
+        """Whether the window overlaps the span from the oldest to the newest dated article."""
+        if not self.days:
+            return True
+        return (since is None or since <= self.days[-1]) and (until is None or until >= self.days[0])
+
+    def any_between(self, since: dt.date | None, until: dt.date | None) -> bool:
+        lo = bisect.bisect_left(self.days, since) if since else 0
+        hi = bisect.bisect_right(self.days, until) if until else len(self.days)
+        return hi > lo
+
+
+def _day(iso: str | None) -> dt.date | None:
+    if not iso:
+        return None
+    try:
+        return dt.date.fromisoformat(iso[:10])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class TimeStanding:
+    """Where a question stands against the corpus's dates."""
+
+    regime: str  # "current" | "past corpus" | "in corpus"
+    newest_hit_age_days: int | None  # days between the newest answer passage and the as-of date
+    corpus_newest: dt.date | None  # the corpus's newest article on or before the as-of date
+
+    def describe(self) -> str:
+        if self.regime == "past corpus" and self.corpus_newest is not None:
+            return f"the corpus's newest article is from {self.corpus_newest.isoformat()}"
+        if self.regime == "current":
+            return f"a passage from {self.newest_hit_age_days} days before the as-of date was found"
+        return "inside the corpus's dates"
+
+
+def time_standing(passages: list[Any], as_of: dt.date, corpus: CorpusDates | None,
+                  settings: Settings) -> TimeStanding:
+    """`passages`: the chunks an answer would rest on (not every retrieved one: in a small corpus the newest
+    article is retrieved for any question)."""
+    ages = [(as_of - day).days for day in (_day(c.date) for c in passages) if day is not None and day <= as_of]
+    age = min(ages) if ages else None
+    newest = corpus.newest(as_of) if corpus is not None else None
+    if age is not None and age <= settings.fresh_days:
+        return TimeStanding("current", age, newest)
+    if newest is not None and (as_of - newest).days > settings.corpus_gap_days:
+        return TimeStanding("past corpus", age, newest)
+    return TimeStanding("in corpus", age, newest)
+
+
+def thresholds(standing: TimeStanding, settings: Settings) -> tuple[float, float]:
+    """(minimum best cosine, minimum share of the question's terms) for a question of this standing."""
+    if standing.regime == "current":
+        return settings.min_relevance, settings.min_question_coverage_fresh
+    if standing.regime == "past corpus":
+        return (max(settings.min_relevance, settings.min_relevance_past_corpus),
+                max(settings.min_question_coverage, settings.min_question_coverage_past_corpus))
+    return settings.min_relevance, settings.min_question_coverage
+
+
+def best_relevance(hits: list[Hit]) -> float:
+    return max((h.dense_score or 0.0 for h in hits), default=0.0)
+
+
+def passage_coverage(question: str, passages: list[Any], context: list[str]) -> float:
+    return coverage(question, [f"{c.title} {c.text}" for c in passages], context)
+
+
+def retrieval_refusal(question: str, context: list[str], hits: list[Hit], passages: list[Any],
+                      standing: TimeStanding, settings: Settings) -> str | None:
+    """The reason to refuse before generating, or None. `question` is without its time words; `context` holds
+    the conversation's earlier turns (a follow-up leans on what was said there)."""
+    if not passages:
+        return "nothing in the corpus matches the question"
+    min_relevance, min_coverage = thresholds(standing, settings)
+    why = f"; asked past the corpus: {standing.describe()}" if standing.regime == "past corpus" else ""
+    best = best_relevance(hits)
+    if best < min_relevance:
+        return f"no passage relevant enough (best cosine {best:.2f} < {min_relevance:.2f}{why})"
+    covered = passage_coverage(question, passages, context)
+    if covered < min_coverage:
+        return f"the passages mention only {covered:.0%} of the question's terms (< {min_coverage:.0%}{why})"
+    return None
+
+
+def window_is_empty(searched: DateWindow, hits: list[Hit], corpus: CorpusDates | None, settings: Settings) -> bool:
+    """True when the refusal "no articles <searched window>" is true: nothing retrieved is in the window, no
+    relevant undated article is among the passages an answer would use (it may be from the window), and the
+    corpus has no article published in the window."""
+    if any(h.in_window for h in hits):
+        return False
+    if corpus is not None and corpus.any_between(searched.since, searched.until):
+        return False
+    # Undated articles are taken to be from the corpus's own span: past its newest (or before its oldest) dated
+    # article they cannot be from the window; inside the span a relevant one among the answer passages may be.
+    inside_span = corpus is None or corpus.spans(searched.since, searched.until)
+    return not (inside_span and any(_day(h.chunk.date) is None and (h.dense_score or 0.0) >= settings.min_relevance
+                                    for h in hits[: settings.answer_passages]))
