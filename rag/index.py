@@ -258,7 +258,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- BM25
-# The lexical index lives in rag/lexical.py (SQLite FTS5, updated in place); re-exported for callers here.
+# The lexical index lives in rag/lexical.py (tantivy, updated in place); re-exported for callers here.
 from rag.lexical import LexicalFilter, LexicalIndex  # noqa: E402
 
 __all__ = ["LexicalFilter", "LexicalIndex"]

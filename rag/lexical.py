@@ -1,26 +1,39 @@
-"""The lexical (BM25) index: SQLite FTS5, updated in place, chunk by chunk.
+"""The lexical (BM25) index: tantivy (the Rust search engine, via its official Python bindings), updated in place.
 
-One file, `lexical.sqlite3` in the index folder. A change to one article touches only that article's rows,
-in one transaction, so the cost of a sync follows what changed, not the size of the archive. Readers (the web
-app) see the last committed state at every query (WAL mode), never a half-applied sync.
+One folder, `lexical/` in the index folder. A change to one article touches only that article's documents:
+the sync deletes the chunks that went and adds the new ones in one tantivy commit, so the cost of a sync follows
+what changed, not the size of the archive. Search is BM25 (k1 = 1.2, b = 0.75) computed by tantivy with
+block-max WAND: the top k are found without scoring every chunk that shares a word with the question, which
+is what made SQLite FTS5 (the engine before this one) grow with the posting lists.
 
-Text is analysed as the previous bm25s index analysed it: lower case, words of two or more word characters,
-bm25s's English stop words removed, Snowball (Porter 2) English stems. The stems are what FTS5 stores and
-matches (its own tokenizer only splits them on spaces); its bm25() ranks with k1 = 1.2, b = 0.75.
+Text is analysed as the earlier bm25s and FTS5 indexes analysed it: lower case, words of two or more word
+characters, bm25s's English stop words removed, Snowball (Porter 2) English stems, all in Python (`analyze`).
+tantivy stores and matches those stems (its `whitespace` tokenizer only splits them), with term frequencies
+and no positions (no phrase queries are needed). A word repeated in the question counts once per occurrence,
+as in bm25s and FTS5 (a boosted term).
 
-Schema (extend it here: add a column to CHUNK_COLUMNS and to `_row`, and bump SCHEMA_VERSION; an index of an
-older version is emptied and refilled from Chroma by the next sync, with no re-embedding):
-    chunks(rowid, id UNIQUE, source, date_int)    date_int = YYYYMMDD, 0 when the article has no date
-    terms(body)                                   FTS5, rowid = chunks.rowid
-    meta(key, value)                              schema version, generation
+Documents (extend here: add a field in `_schema` and `_document`, and bump SCHEMA_VERSION; an index of
+another version is emptied and refilled from Chroma by the next sync, with no re-embedding):
+    id        raw text, stored        the chunk id (deletes and replacements go by it)
+    source    raw text, stored, fast  the document; filters are term-set queries, `sources` an aggregation
+    date_int  i64, indexed, fast      YYYYMMDD, 0 when the article has no date; filters are range queries
+    terms     hex digest, stored      of the analysed text (`snapshot` compares two indexes by it)
+    body      the stems, indexed with frequencies
+One more document, id META_ID, holds the schema version and the sync generation. It is replaced in the same
+commit as the chunks, so the generation is committed atomically with them: a kill -9 before the commit leaves
+the previous commit (tantivy publishes a commit by an atomic rename of meta.json), and the sync, finding a
+generation other than the manifest's, reconciles the index with Chroma's ids.
+
+Readers (the web app) see the last commit: `search` reloads the reader when meta.json changed on disk.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import re
-import sqlite3
+import shutil
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,14 +43,18 @@ from typing import Any
 from rag.errors import IndexUnavailable
 from rag.types import Chunk
 
-SCHEMA_VERSION = 1
-FILE_NAME = "lexical.sqlite3"
-CHUNK_COLUMNS = ("id", "source", "date_int")
+SCHEMA_VERSION = 2
+DIRECTORY_NAME = "lexical"
+# What earlier versions left in the index folder; the sync removes them once this index is filled.
+LEGACY_PATHS = ("bm25", ".bm25.old", "lexical.sqlite3", "lexical.sqlite3-wal", "lexical.sqlite3-shm")
+META_ID = "\x00meta"
+WRITER_HEAP_BYTES = 96_000_000  # tantivy flushes a segment when its buffer fills: bigger is fewer segments
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+_MAX_SOURCES = 10_000_000  # an aggregation's bucket limit, above any archive's document count
 
 
 class LexicalUnavailable(IndexUnavailable):
-    """SQLite lacks FTS5 or the index file cannot be opened; the message is one line for the user."""
+    """The tantivy package is missing or the index folder cannot be opened; the message is one line."""
 
 
 @lru_cache(maxsize=1)
@@ -60,6 +77,14 @@ def date_int(date: str | None) -> int:
     return int(digits) if len(digits) == 8 and digits.isdigit() else 0
 
 
+def _tantivy() -> Any:
+    try:
+        import tantivy
+    except ImportError as exc:  # a broken install: say which package, once
+        raise LexicalUnavailable(f"the lexical index needs the `tantivy` package ({exc})") from exc
+    return tantivy
+
+
 @dataclass(frozen=True)
 class LexicalFilter:
     """Which chunks a search may return. None means no restriction.
@@ -72,183 +97,236 @@ class LexicalFilter:
     until: int | None = None
     as_of: int | None = None
 
-    def sql(self) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
+    def queries(self, schema: Any) -> list[Any]:
+        """tantivy queries every returned chunk must match: a term set over sources, one range over dates
+        (as_of is an upper bound that keeps undated chunks, as 0 <= as_of; since and until exclude them)."""
+        query = _tantivy().Query
+        out: list[Any] = []
         if self.sources is not None:
-            clauses.append("c.source IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(sorted(self.sources)))
-        if self.since is not None:
-            clauses.append("c.date_int >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            clauses.append("c.date_int BETWEEN 1 AND ?")
-            params.append(self.until)
-        if self.as_of is not None:
-            clauses.append("(c.date_int = 0 OR c.date_int <= ?)")
-            params.append(self.as_of)
-        return "".join(f" AND {c}" for c in clauses), params
+            out.append(query.term_set_query(schema, "source", sorted(self.sources)))
+        low = max(self.since or 0, 1 if self.until is not None else 0)
+        highs = [h for h in (self.until, self.as_of) if h is not None]
+        if low or highs:
+            out.append(query.range_query(schema, "date_int", _tantivy().FieldType.Integer, low,
+                                         min(highs) if highs else 2**62))
+        return out
 
 
-def _row(chunk: Chunk) -> tuple[Any, ...]:
-    return (chunk.id, chunk.source, date_int(chunk.date))
+def _schema() -> Any:
+    builder = _tantivy().SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("source", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("date_int", stored=True, indexed=True, fast=True)
+    builder.add_text_field("terms", stored=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("body", tokenizer_name="whitespace", index_option="freq")
+    builder.add_integer_field("schema", stored=True)
+    builder.add_integer_field("generation", stored=True)
+    return builder.build()
+
+
+def _digest(terms: str) -> str:
+    return hashlib.blake2b(terms.encode(), digest_size=12).hexdigest()
+
+
+def _document(chunk: Chunk, text: str) -> Any:
+    terms = " ".join(analyze(text))
+    return _tantivy().Document(id=chunk.id, source=chunk.source, date_int=date_int(chunk.date),
+                               terms=_digest(terms), body=terms)
+
+
+def _meta_document(generation: int) -> Any:
+    return _tantivy().Document(id=META_ID, schema=SCHEMA_VERSION, generation=generation)
 
 
 class LexicalIndex:
-    """build/add/delete/search over one SQLite file. Thread-safe: one connection per thread."""
+    """apply/search over one tantivy index folder. Thread-safe: searches share one reader, reloaded on commit."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, index: Any) -> None:
         self.path = path
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._index = index
+        self._schema = index.schema
         self._lock = threading.Lock()
-        self._ensure_schema()
+        self._stamp = self._meta_stamp()
+        self._newest_date, self._newest_of = 0, ("never",)
 
     # ------------------------------------------------------------------ opening
 
     @staticmethod
     def file(index_dir: Path) -> Path:
-        return index_dir / FILE_NAME
+        """The index's folder (its inode changes only when the folder is replaced: a schema migration)."""
+        return index_dir / DIRECTORY_NAME
 
     @classmethod
     def open(cls, index_dir: Path) -> LexicalIndex:
-        """The index of `index_dir`, created empty when absent."""
-        index_dir.mkdir(parents=True, exist_ok=True)
-        return cls(cls.file(index_dir))
+        """The index of `index_dir`, created empty when absent. One of another schema version (or unreadable)
+        is replaced by an empty one of generation -1: the sync then refills it from Chroma."""
+        tantivy = _tantivy()
+        path = cls.file(index_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            if tantivy.Index.exists(str(path)):
+                index = cls(path, tantivy.Index.open(str(path)))
+                if index._meta_field("schema") == SCHEMA_VERSION:
+                    return index
+            elif not any(path.iterdir()):
+                return cls(path, tantivy.Index(_schema(), path=str(path)))
+        except (OSError, ValueError):
+            pass  # replaced below
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        try:
+            return cls(path, tantivy.Index(_schema(), path=str(path)))
+        except (OSError, ValueError) as exc:
+            raise LexicalUnavailable(f"cannot create the lexical index {path}: {exc}") from exc
 
     @classmethod
     def load(cls, index_dir: Path) -> LexicalIndex | None:
         """The index if a sync has written one, else None."""
-        return cls(cls.file(index_dir)) if cls.file(index_dir).is_file() else None
-
-    def _connect(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            try:
-                # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE … COMMIT) below.
-                connection = sqlite3.connect(str(self.path), timeout=60, isolation_level=None,
-                                             check_same_thread=False)
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, never torn
-            except sqlite3.Error as exc:
-                raise LexicalUnavailable(f"cannot open the lexical index {self.path}: {exc}") from exc
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
-
-    def _ensure_schema(self) -> None:
-        db = self._connect()
-        version = None
+        tantivy = _tantivy()
+        path = cls.file(index_dir)
         try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            version = int(row[0]) if row else None
-        except sqlite3.OperationalError:
-            pass  # a new file
-        if version == SCHEMA_VERSION:
-            return
-        with self._transaction() as tx:
-            # Another version's tables are dropped: the next sync refills the index from Chroma (generation -1).
-            for name in ("terms", "chunks", "meta"):
-                tx.execute(f"DROP TABLE IF EXISTS {name}")
-            tx.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            tx.execute("CREATE TABLE chunks(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-                       "source TEXT NOT NULL, date_int INTEGER NOT NULL DEFAULT 0)")
-            tx.execute("CREATE INDEX chunks_source ON chunks(source)")
-            tx.execute("CREATE INDEX chunks_date ON chunks(date_int)")
-            try:
-                # detail=none: no positions (no phrase queries needed), a third of the size; bm25() still
-                # sees term frequencies. The terms are pre-analysed stems separated by spaces.
-                tx.execute("CREATE VIRTUAL TABLE terms USING fts5(body, detail=none, "
-                           "tokenize=\"unicode61 remove_diacritics 0 tokenchars '_'\")")
-            except sqlite3.OperationalError as exc:
-                raise LexicalUnavailable(f"this Python's SQLite {sqlite3.sqlite_version} has no FTS5: {exc}") from exc
-            tx.execute("INSERT INTO meta VALUES ('schema', ?), ('generation', '-1')", (str(SCHEMA_VERSION),))
-
-    def _transaction(self) -> _TxContext:
-        return _TxContext(self._connect())
+            if not tantivy.Index.exists(str(path)):
+                return None
+            return cls(path, tantivy.Index.open(str(path)))
+        except (OSError, ValueError) as exc:
+            raise LexicalUnavailable(f"cannot open the lexical index {path}: {exc}") from exc
 
     # ------------------------------------------------------------------ reading
 
+    def _meta_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            stat = (self.path / "meta.json").stat()
+        except OSError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+    def _searcher(self) -> Any:
+        """A searcher of the last commit on disk (another process's sync included)."""
+        stamp = self._meta_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    self._index.reload()
+                    self._stamp = stamp
+        return self._index.searcher()
+
+    def _meta_field(self, name: str) -> int | None:
+        searcher = self._searcher()
+        found = searcher.search(_tantivy().Query.term_query(self._schema, "id", META_ID), 1, count=False).hits
+        if not found:
+            return None
+        values = searcher.doc(found[0][1]).to_dict().get(name)
+        return int(values[0]) if values else None
+
+    def _newest(self) -> int:
+        """The largest date_int in the index (0 when empty), read from the fast field once per commit."""
+        searcher = self._searcher()
+        with self._lock:
+            if self._newest_of != self._stamp:
+                result = searcher.aggregate(_tantivy().Query.all_query(), {"m": {"max": {"field": "date_int"}}})
+                self._newest_date, self._newest_of = int(result["m"]["value"] or 0), self._stamp
+            return self._newest_date
+
     @property
     def generation(self) -> int:
-        row = self._connect().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        return int(row[0]) if row else -1
+        value = self._meta_field("generation")
+        return -1 if value is None else value
+
+    def _all(self, fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        searcher = self._searcher()
+        hits = searcher.search(_tantivy().Query.all_query(), max(searcher.num_docs, 1), count=False).hits
+        rows = []
+        for _, address in hits:
+            doc = searcher.doc(address)
+            if doc.get_first("id") != META_ID:
+                rows.append(tuple(doc.get_first(f) for f in fields))
+        return rows
 
     @property
     def ids(self) -> list[str]:
-        return [r[0] for r in self._connect().execute("SELECT id FROM chunks")]
+        return [cid for (cid,) in self._all(("id",))]
 
     @property
     def sources(self) -> list[str]:
-        return [r[0] for r in self._connect().execute("SELECT DISTINCT source FROM chunks ORDER BY source")]
+        tantivy = _tantivy()
+        result = self._searcher().aggregate(
+            tantivy.Query.all_query(),
+            {"s": {"terms": {"field": "source", "size": _MAX_SOURCES, "segment_size": _MAX_SOURCES}}})
+        return sorted(bucket["key"] for bucket in result["s"]["buckets"])
 
     def snapshot(self) -> dict[str, tuple[str, int, str]]:
-        """id → (source, date_int, indexed terms): everything a search reads, for comparing two indexes."""
-        sql = "SELECT c.id, c.source, c.date_int, t.body FROM chunks c JOIN terms t ON t.rowid = c.rowid"
-        return {cid: (source, day, body) for cid, source, day, body in self._connect().execute(sql)}
+        """id → (source, date_int, digest of the indexed terms): everything a search reads, for comparing two
+        indexes."""
+        return {cid: (source, int(day), terms) for cid, source, day, terms in
+                self._all(("id", "source", "date_int", "terms"))}
 
     def __len__(self) -> int:
-        return int(self._connect().execute("SELECT count(*) FROM chunks").fetchone()[0])
+        searcher = self._searcher()
+        return searcher.num_docs - (1 if self._meta_field("generation") is not None else 0)
 
     def search(self, query: str, k: int, where: LexicalFilter | None = None) -> list[tuple[str, float]]:
         """The best k chunks by BM25 for `query`, as (chunk id, score > 0), best first."""
-        terms = analyze(query)
-        if not terms or k <= 0:
+        counts = Counter(analyze(query))
+        if not counts or k <= 0:
             return []
-        # Each term a quoted string, OR-ed: any term may match, as in bm25s (terms are \\w only: no quotes).
-        match = " OR ".join(f'"{t}"' for t in terms)
-        extra, params = (where or LexicalFilter()).sql()
-        sql = ("SELECT c.id, -bm25(terms) FROM terms JOIN chunks c ON c.rowid = terms.rowid "
-               f"WHERE terms MATCH ?{extra} ORDER BY bm25(terms) LIMIT ?")
-        rows = self._connect().execute(sql, [match, *params, k]).fetchall()
-        return [(cid, float(score)) for cid, score in rows if score > 0]
+        tantivy = _tantivy()
+        query_, occur = tantivy.Query, tantivy.Occur
+        terms = [query_.term_query(self._schema, "body", term) for term in counts]
+        terms = [q if n == 1 else query_.boost_query(q, float(n)) for q, n in zip(terms, counts.values(), strict=True)]
+        # Any term may match, as in bm25s; a union of term queries alone is what block-max WAND prunes.
+        scored = query_.boolean_query([(occur.Should, q) for q in terms])
+        where = where or LexicalFilter()
+        if where.as_of is not None and where.until is None and not where.since and where.as_of >= self._newest():
+            # The usual case (as of today): nothing is dated after it, and a filter would cost a check per match.
+            where = LexicalFilter(sources=where.sources)
+        filters = where.queries(self._schema)
+        if filters:
+            scored = query_.boolean_query([(occur.Must, scored)] +
+                                          [(occur.Must, query_.const_score_query(f, 0.0)) for f in filters])
+        searcher = self._searcher()
+        hits = searcher.search(scored, k, count=False).hits  # count=False: counting would visit every match
+        return [(searcher.doc(address).get_first("id"), float(score)) for score, address in hits if score > 0]
 
     # ------------------------------------------------------------------ writing
 
     def apply(self, add: Iterable[tuple[Chunk, str]], delete: Iterable[str], generation: int) -> None:
-        """In one transaction: delete the chunks `delete` names, insert or replace `add` ((chunk, text to index)
+        """In one commit: delete the chunks `delete` names, insert or replace `add` ((chunk, text to index)
         pairs, consumed as they come), and record `generation`. A crash leaves the state before or after."""
-        with self._transaction() as tx:
-            gone = list(delete)
-            for start in range(0, len(gone), 500):
-                part = gone[start : start + 500]
-                marks = ",".join("?" * len(part))
-                tx.execute(f"DELETE FROM terms WHERE rowid IN (SELECT rowid FROM chunks WHERE id IN ({marks}))", part)
-                tx.execute(f"DELETE FROM chunks WHERE id IN ({marks})", part)
+        searcher = self._searcher()
+        try:
+            writer = self._index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
+        except ValueError as exc:  # another process holds the writer lock (the sync's own lock prevents it)
+            raise LexicalUnavailable(f"the lexical index {self.path} is being written: {exc}") from exc
+        try:
+            for cid in delete:
+                writer.delete_documents_by_term("id", cid)
+            added: set[str] = set()
             for chunk, text in add:
-                old = tx.execute("SELECT rowid FROM chunks WHERE id = ?", (chunk.id,)).fetchone()
-                if old is not None:  # the same chunk again (new metadata): replaced
-                    tx.execute("DELETE FROM terms WHERE rowid = ?", old)
-                    tx.execute("DELETE FROM chunks WHERE rowid = ?", old)
-                cursor = tx.execute("INSERT INTO chunks(id, source, date_int) VALUES (?, ?, ?)", _row(chunk))
-                tx.execute("INSERT INTO terms(rowid, body) VALUES (?, ?)", (cursor.lastrowid, " ".join(analyze(text))))
-            tx.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(generation),))
+                # Replaced (new metadata) only if present: a delete per new chunk would cost at commit time.
+                if chunk.id in added or searcher.doc_freq("id", chunk.id):
+                    writer.delete_documents_by_term("id", chunk.id)
+                added.add(chunk.id)
+                writer.add_document(_document(chunk, text))
+            writer.delete_documents_by_term("id", META_ID)
+            writer.add_document(_meta_document(generation))
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            # Let the merges this commit started finish (else they are abandoned and segments pile up), and
+            # release the writer lock.
+            writer.wait_merging_threads()
+        self._searcher()
 
     def clear(self, generation: int = -1) -> None:
-        with self._transaction() as tx:
-            tx.execute("DELETE FROM terms")
-            tx.execute("DELETE FROM chunks")
-            tx.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(generation),))
+        writer = self._index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
+        try:
+            writer.delete_all_documents()
+            writer.add_document(_meta_document(generation))
+            writer.commit()
+        finally:
+            writer.wait_merging_threads()
 
     def close(self) -> None:
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
-        self._local = threading.local()
-
-
-class _TxContext:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (a kill -9 is rolled back by SQLite's journal)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
-
+        """Nothing to release: tantivy's files are closed when the last searcher goes."""

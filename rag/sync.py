@@ -39,6 +39,7 @@ from rag.index import (
     stored_metadata,
     vectors_by_text_hash,
 )
+from rag.lexical import LEGACY_PATHS
 from rag.loaders import LoadError, is_supported, iter_corpus_files, load_document, relative_source
 from rag.settings import Settings
 from rag.stories import signature
@@ -218,8 +219,12 @@ def sync_corpus(
         if records_changed or chroma_changed:
             manifest = Manifest(files=records, generation=generation, complete=True, fingerprint=fingerprint)
             manifest.save(settings.index_dir)
-        for legacy in ("bm25", ".bm25.old"):  # the bm25s index of earlier versions, now replaced
-            shutil.rmtree(settings.index_dir / legacy, ignore_errors=True)
+        for legacy in LEGACY_PATHS:  # the bm25s and FTS5 indexes of earlier versions, now replaced
+            path = settings.index_dir / legacy
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
         report.documents_total = len(records)
         report.chunks_total = len(desired)

@@ -363,7 +363,7 @@ def test_file_restored_after_a_crash_mid_update_is_indexed_again(make_settings, 
     stat = path.stat()
     manifest_text = Manifest.path(settings.index_dir).read_text(encoding="utf-8")
     bm25 = LexicalIndex.file(settings.index_dir)
-    shutil.copy(bm25, tmp_path / "bm25-before")  # the sync closed it: no write-ahead log beside it
+    shutil.copytree(bm25, tmp_path / "bm25-before")  # the sync finished: its last commit is in the folder
     put(settings.corpus_dir, "harbour", 1, paragraphs=4)
     sync_corpus(settings, embedder=embedder)
     # What a kill -9 just before the final manifest save leaves: Chroma updated, the manifest still the one
@@ -371,7 +371,8 @@ def test_file_restored_after_a_crash_mid_update_is_indexed_again(make_settings, 
     crashed = json.loads(manifest_text)
     crashed["complete"] = False
     Manifest.path(settings.index_dir).write_text(json.dumps(crashed), encoding="utf-8")
-    shutil.copy(tmp_path / "bm25-before", bm25)
+    shutil.rmtree(bm25)
+    shutil.copytree(tmp_path / "bm25-before", bm25)
     path.write_bytes(original)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # restored with its old time, as a backup does
     report = sync_corpus(settings, embedder=embedder)

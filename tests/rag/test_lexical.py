@@ -1,14 +1,18 @@
-"""The lexical index (SQLite FTS5): analysis as bm25s did it, in-place updates, filters, crash atomicity."""
+"""The lexical index (tantivy): analysis as bm25s did it, in-place updates, filters, migration, crash atomicity."""
 
 from __future__ import annotations
 
 import signal
+import json
+import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+import rag.lexical as lexical_module
 
 from rag.embedding import Embedder
 from rag.index import LexicalFilter, LexicalIndex
@@ -22,9 +26,10 @@ def chunk(cid: str, source: str, date: str | None = None) -> Chunk:
     return Chunk(id=cid, source=source, text="", title="", start=0, end=0, ordinal=0, text_hash=cid, date=date)
 
 
-def rowids(index_dir: Path) -> dict[str, int]:
-    with sqlite3.connect(LexicalIndex.file(index_dir)) as db:
-        return dict(db.execute("SELECT id, rowid FROM chunks"))
+def segment_docs(index_dir: Path) -> dict[str, int]:
+    """segment id → its document count (deleted ones included), from tantivy's committed meta.json."""
+    meta = json.loads((LexicalIndex.file(index_dir) / "meta.json").read_text(encoding="utf-8"))
+    return {seg["segment_id"]: seg["max_doc"] for seg in meta["segments"]}
 
 
 def test_analysis_equals_bm25s() -> None:
@@ -53,6 +58,10 @@ def test_add_replace_delete_and_filters(tmp_path: Path) -> None:
     assert only(since=20260601) == {"b"}
     assert only(until=20260531) == {"a"}  # undated chunks are outside any date range
     assert only(as_of=20260531) == {"a", "c"}  # but not in the future
+    assert only(since=20260501, as_of=20260531) == {"a"}  # a range excludes the undated
+    assert only(until=20260701, as_of=20260531) == {"a"}
+    assert only(sources=frozenset({"undated.md", "tram.md"}), as_of=20260531) == {"c"}
+    assert only(sources=frozenset()) == set()
     index.apply([(chunk("a", "harbour.md", "2026-05-01"), "Only the ferry now")], ["b"], generation=2)
     assert sorted(index.ids) == ["a", "c"] and index.search("tram", 10) == []
     assert [cid for cid, _ in index.search("ferry", 10)] == ["a"]
@@ -77,30 +86,68 @@ def test_one_new_article_touches_only_its_rows(make_settings, embedder: Embedder
     for name in ("harbour", "tram", "ferry"):
         write(settings.corpus_dir / f"{name}.md", article(name.title(), f"The {name} story. " * 60, "2026-05-01"))
     sync_corpus(settings, embedder=embedder)
-    before = rowids(settings.index_dir)
+    before = segment_docs(settings.index_dir)
+    lexical = LexicalIndex.load(settings.index_dir)
+    assert lexical is not None
+    kept = lexical.snapshot()
     write(settings.corpus_dir / "museum.md", article("Museum", "The museum reopened its doors. " * 40, "2026-05-02"))
     (settings.corpus_dir / "ferry.md").unlink()
     sync_corpus(settings, embedder=embedder)
-    after = rowids(settings.index_dir)
-    kept = {cid: row for cid, row in before.items() if cid in after}
-    assert kept and all(after[cid] == row for cid, row in kept.items())  # not rebuilt: same rows, same rowids
-    lexical = LexicalIndex.load(settings.index_dir)
-    assert lexical is not None and "museum.md" in lexical.sources and "ferry.md" not in lexical.sources
-    assert min(after[cid] for cid in after.keys() - before.keys()) > max(before.values())
+    after = segment_docs(settings.index_dir)
+    # Not rebuilt: the first build's segment is still there (its ferry documents only marked deleted), and the
+    # one new segment holds the museum's chunks and the generation document, nothing else.
+    assert before.items() <= after.items()
+    museum = {cid for cid, (source, _, _) in lexical.snapshot().items() if source == "museum.md"}
+    assert list(after.keys() - before.keys()) and sum(after[s] for s in after.keys() - before.keys()) == len(museum) + 1
+    assert "museum.md" in lexical.sources and "ferry.md" not in lexical.sources  # the open reader sees the commit
+    now = lexical.snapshot()
+    assert {c: v for c, v in kept.items() if v[0] != "ferry.md"} == {c: v for c, v in now.items() if c not in museum}
 
 
 def test_index_of_an_earlier_version_is_migrated_without_embedding(make_settings, embedder: Embedder) -> None:  # noqa: ANN001
     settings = make_settings()
     write(settings.corpus_dir / "harbour.md", article("Harbour", "The harbour cranes were repaired. " * 20))
+    write(settings.corpus_dir / "tram.md", article("Tram", "A tram line to the harbour. " * 20, "2026-05-01"))
     sync_corpus(settings, embedder=embedder)
     expected = LexicalIndex.load(settings.index_dir).snapshot()  # type: ignore[union-attr]
-    # What the bm25s version left: a bm25/ folder and no lexical.sqlite3.
-    LexicalIndex.file(settings.index_dir).unlink()
+    # What the FTS5 version left: lexical.sqlite3 (and its write-ahead log), no lexical/ folder; and what the
+    # bm25s version before it left: a bm25/ folder.
+    shutil.rmtree(LexicalIndex.file(settings.index_dir))
+    with sqlite3.connect(settings.index_dir / "lexical.sqlite3") as db:
+        db.execute("CREATE TABLE chunks(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE)")
+    (settings.index_dir / "lexical.sqlite3-wal").write_bytes(b"")
     (settings.index_dir / "bm25").mkdir()
     (settings.index_dir / "bm25" / "chunks.json").write_text("{}", encoding="utf-8")
     report = sync_corpus(settings, embedder=embedder)
-    assert report.chunks_embedded == 0 and not (settings.index_dir / "bm25").exists()
-    assert LexicalIndex.load(settings.index_dir).snapshot() == expected  # type: ignore[union-attr]
+    assert report.chunks_embedded == 0
+    assert sorted(p.name for p in settings.index_dir.iterdir() if "lexical" in p.name or "bm25" in p.name) == ["lexical"]
+    migrated = LexicalIndex.load(settings.index_dir)
+    assert migrated is not None and migrated.snapshot() == expected and len(migrated) == len(expected)
+    found = {cid for cid, _ in migrated.search("tram", 5)}
+    assert found and found <= {c for c, v in expected.items() if v[0] == "tram.md"}
+
+
+def test_index_of_another_schema_version_is_refilled(make_settings, embedder: Embedder,  # noqa: ANN001
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make_settings()
+    write(settings.corpus_dir / "harbour.md", article("Harbour", "The harbour cranes were repaired. " * 20))
+    sync_corpus(settings, embedder=embedder)
+    expected = LexicalIndex.load(settings.index_dir).snapshot()  # type: ignore[union-attr]
+    monkeypatch.setattr(lexical_module, "SCHEMA_VERSION", lexical_module.SCHEMA_VERSION + 1)
+    report = sync_corpus(settings, embedder=embedder)
+    reopened = LexicalIndex.open(settings.index_dir)
+    assert report.chunks_embedded == 0 and reopened.snapshot() == expected
+    assert reopened._meta_field("schema") == lexical_module.SCHEMA_VERSION
+
+
+def test_a_damaged_index_is_rebuilt_from_chroma(make_settings, embedder: Embedder) -> None:  # noqa: ANN001
+    settings = make_settings()
+    write(settings.corpus_dir / "harbour.md", article("Harbour", "The harbour cranes were repaired. " * 20))
+    sync_corpus(settings, embedder=embedder)
+    expected = LexicalIndex.load(settings.index_dir).snapshot()  # type: ignore[union-attr]
+    (LexicalIndex.file(settings.index_dir) / "meta.json").write_text("{not json", encoding="utf-8")
+    report = sync_corpus(settings, embedder=embedder)
+    assert report.chunks_embedded == 0 and LexicalIndex.load(settings.index_dir).snapshot() == expected  # type: ignore[union-attr]
 
 
 SLOW_APPLY = """
