@@ -24,6 +24,7 @@ from rag.index import (
     manifest_stamp,
     open_collection,
 )
+from rag.lexical import date_int as stored_date_int
 from rag.settings import Settings
 from rag.timewindow import AsOfError, DateWindow, date_int, parse_as_of, resolve_window
 from rag.types import Chunk, Hit, SearchFilters
@@ -54,6 +55,7 @@ class Catalog:
 
         self.records = manifest.files
         self.undated = sorted(src for src, rec in manifest.files.items() if not rec.date)
+        self.newest = max((stored_date_int(rec.date) for rec in manifest.files.values()), default=0)
         self.story = group_stories({src: rec.minhash for src, rec in manifest.files.items()}, threshold,
                                    {src: rec.title for src, rec in manifest.files.items()})
         self.members: dict[str, list[str]] = {}
@@ -200,7 +202,11 @@ class HybridRetriever:
         vector = self.embedder.embed_query(query)
 
         with self._chroma():
-            dense = self._dense(vector, n, allowed_sources, since, until, as_of_int, catalog.undated)
+            # As of a date no article is after (today, usually) the as-of clause excludes nothing, and Chroma's
+            # `where` filter costs ~100x an unfiltered query (docs/benchmarks.md#scale): it is left out. A chunk
+            # a running sync wrote past the manifest is still dropped below (_not_after).
+            dense_as_of = as_of_int if as_of_int < catalog.newest else None
+            dense = self._dense(vector, n, allowed_sources, since, until, dense_as_of, catalog.undated)
         bm25 = self._bm25(lexical, query, n, allowed_sources, since, until, as_of_int)
         fused = reciprocal_rank_fusion([[cid for cid, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
         if not fused:
