@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import signal
 import json
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import rag.lexical as lexical_module
-
 from rag.embedding import Embedder
 from rag.index import LexicalFilter, LexicalIndex
 from rag.lexical import analyze
