@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,10 @@ def question_window(question: str, filters: SearchFilters | None) -> DateWindow 
 
 
 RECENCY_COSINE_BAND = 0.1
+# Window-first ordering promotes only in-window candidates within this dense cosine of the best candidate.
+WINDOW_COSINE_BAND = 0.2
+# How many more passages of its document a hit carries (Hit.passages).
+PASSAGES_PER_HIT = 2
 
 
 class Catalog:
@@ -97,6 +102,21 @@ def parse_date(value: str | None, name: str) -> int | None:
         if len(text) == length:
             return int(parsed.strftime("%Y%m%d"))
     raise FilterError(f"{name} must be a date like 2026-06-30, got {value!r}")
+
+
+# Question forms that say how to answer, not what about: as lexical terms they match any article using the words.
+_QUESTION_FORM = re.compile(r"\b(?:true or false|(?:which|what|who) of the following|all of the following|"
+                            r"which one of these|all (?:of )?these)\b|\bexcept\s*[:?]?\s*$", re.IGNORECASE)
+
+
+def lexical_query(question: str, window: DateWindow | None) -> str:
+    """The words the lexical index searches for: the question without the time words that set its window
+    ("this week" is matched by publication date, not by articles saying "week") and without question forms."""
+    text = question
+    if window is not None and window.phrase:
+        text = re.sub(re.escape(window.phrase), " ", text, count=1, flags=re.IGNORECASE)
+    text = _QUESTION_FORM.sub(" ", text)
+    return text if text.strip() else question
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
@@ -207,7 +227,7 @@ class HybridRetriever:
             # a running sync wrote past the manifest is still dropped below (_not_after).
             dense_as_of = as_of_int if as_of_int < catalog.newest else None
             dense = self._dense(vector, n, allowed_sources, since, until, dense_as_of, catalog.undated)
-        bm25 = self._bm25(lexical, query, n, allowed_sources, since, until, as_of_int)
+        bm25 = self._bm25(lexical, lexical_query(query, window), n, allowed_sources, since, until, as_of_int)
         fused = reciprocal_rank_fusion([[cid for cid, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
         if not fused:
             return []
@@ -216,7 +236,10 @@ class HybridRetriever:
         bm25_rank = {cid: i for i, (cid, _) in enumerate(bm25, start=1)}
         bm25_score = dict(bm25)
         with self._chroma():
-            chunks, _ = self._fetch(list(fused), need_vectors=[])
+            # Lexical-only candidates get a cosine too: the relevance bands below compare every candidate.
+            chunks, vectors = self._fetch(list(fused), need_vectors=[cid for cid in fused if cid not in dense_sim])
+        for cid, vec in vectors.items():
+            dense_sim[cid] = float(np.dot(vec, vector))
         # Deleted between the candidate search and the fetch; or dated after the as-of date (never shown, even
         # if an index written by an older version lacks the date in its filterable metadata).
         candidates = [cid for cid in fused if cid in chunks and _not_after(chunks[cid].date, as_of_int)]
@@ -224,37 +247,40 @@ class HybridRetriever:
         if self.settings.reranker == "cosine":
             # Rescore the best fused candidates by the query–passage cosine alone (title header included).
             top = sorted(candidates, key=lambda cid: -fused[cid])[: max(k, self.settings.rerank_top_n)]
-            with self._chroma():
-                _, vectors = self._fetch([], need_vectors=[cid for cid in top if cid not in dense_sim])
-            for cid, vec in vectors.items():
-                dense_sim[cid] = float(np.dot(vec, vector))
             base = {cid: (1.0 + dense_sim.get(cid, -1.0)) if cid in top else fused[cid] * 1e-3 for cid in candidates}
         ranking_window = window.news_about(self.settings.time_window_days_after, as_of) if window else None
         in_window = {cid: ranking_window.contains(chunks[cid].date) for cid in candidates} if ranking_window else {}
-        # The recency prior only reorders candidates about as relevant as the best one (dense cosine within
-        # RECENCY_COSINE_BAND of it): on flat fused scores it would otherwise lift any recent article.
+        # Time only reorders candidates about as relevant as the best one (dense cosine within a band of it): on
+        # flat fused scores the recency prior would lift any recent article, and window-first ordering would put
+        # an in-window article on another subject (a cosine of 0.05) above the answer published a day earlier.
         best_cosine = max((dense_sim.get(cid, -1.0) for cid in candidates), default=-1.0)
         near = {cid for cid in candidates if dense_sim.get(cid, -1.0) >= best_cosine - RECENCY_COSINE_BAND}
-        order = self._time_order(candidates, base, chunks, in_window, as_of, near)
-        order = self._one_document_per_story(order, chunks, catalog, k) if self.settings.story_grouping else order[:k]
-        with self._chroma():
-            _, vectors = self._fetch([], need_vectors=[cid for cid in order if cid not in dense_sim])
-        for cid, vec in vectors.items():
-            # Lexical-only hits still get a cosine, so callers can judge relevance on one scale.
-            dense_sim[cid] = float(np.dot(vec, vector))
+        relevant = {cid for cid in candidates if dense_sim.get(cid, -1.0) >= best_cosine - WINDOW_COSINE_BAND}
+        order = self._time_order(candidates, base, chunks, {c: v for c, v in in_window.items() if c in relevant},
+                                 as_of, near)
+        ranked = order
+        if self.settings.story_grouping:
+            order = self._one_document_per_story(ranked, chunks, catalog, k, as_of_int, vector, dense_sim)
+        else:
+            order = self._one_chunk_per_document(ranked, chunks, k)
+        more = self._following_passages(ranked, order, chunks)
+        if ranking_window:
+            in_window.update({cid: ranking_window.contains(chunks[cid].date) for cid in order if cid not in in_window})
         hits = []
         for rank, cid in enumerate(order, start=1):
             chunk = chunks[cid]
+            score = base.get(cid, 0.0)
             hit = Hit(
                 chunk=chunk,
-                score=base[cid],
+                score=score,
                 rank=rank,
                 dense_rank=dense_rank.get(cid),
                 bm25_rank=bm25_rank.get(cid),
                 dense_score=dense_sim.get(cid),
                 bm25_score=bm25_score.get(cid),
-                rerank_score=base[cid] if self.settings.reranker == "cosine" else None,
+                rerank_score=score if self.settings.reranker == "cosine" else None,
                 in_window=in_window.get(cid) if window else None,
+                passages=more.get(cid, []),
             )
             if self.settings.story_grouping:
                 hit.story = catalog.story.get(chunk.source, chunk.source)
@@ -279,34 +305,88 @@ class HybridRetriever:
         return sorted(candidates, key=key)
 
     @staticmethod
-    def _one_document_per_story(order: list[str], chunks: dict[str, Chunk], catalog: Catalog, k: int) -> list[str]:
-        """The first k chunks once every story is reduced to one document: the newest of its copies among the
-        candidates (all already not after the as-of date). A copy's chunk is replaced by the best chunk of the
-        shown document not yet listed, at the copy's rank; several chunks of one document may follow each other,
-        as without grouping, so an answer keeps its evidence."""
-        def story(cid: str) -> str:
-            return catalog.story.get(chunks[cid].source, chunks[cid].source)
+    def _following_passages(ranked: list[str], order: list[str], chunks: dict[str, Chunk]) -> dict[str, list[Chunk]]:
+        """hit chunk id → its document's chunks that rank right after it, before any other shown document's (at
+        most PASSAGES_PER_HIT). Reading each hit with these passages gives the chunk-level order the ranking had."""
+        shown = {chunks[cid].source: cid for cid in order}
+        passages: dict[str, list[Chunk]] = {cid: [] for cid in order}
+        current: str | None = None
+        for cid in ranked:
+            source = chunks[cid].source
+            if cid in passages:
+                current = cid
+            elif source not in shown:
+                continue  # beyond the k results, or a copy shown as another version of its story
+            elif current is not None and source == chunks[current].source:
+                if len(passages[current]) < PASSAGES_PER_HIT:
+                    passages[current].append(chunks[cid])
+            else:
+                current = None  # another shown document's chunk came between: the rest follow that one
+        return passages
 
-        # story → (date, source) of its newest retrieved copy. Copies of one date keep the best-ranked one: a
-        # newer version replaces a match, an equal-dated copy (or a near miss of the grouping) never does.
-        newest: dict[str, tuple[str, str]] = {}
-        for cid in order:
-            date = chunks[cid].date or ""
-            if story(cid) not in newest or date > newest[story(cid)][0]:
-                newest[story(cid)] = (date, chunks[cid].source)
-        shown = {s: source for s, (_, source) in newest.items()}
-        queue: dict[str, list[str]] = {}
-        for cid in order:
-            if chunks[cid].source == shown[story(cid)]:
-                queue.setdefault(chunks[cid].source, []).append(cid)
+    @staticmethod
+    def _one_chunk_per_document(order: list[str], chunks: dict[str, Chunk], k: int) -> list[str]:
+        """The first k distinct documents, each by its best-ranked chunk (a document scores as its best passage)."""
+        seen: set[str] = set()
         out: list[str] = []
         for cid in order:
-            pending = queue[shown[story(cid)]]
-            if pending:
-                out.append(pending.pop(0))
+            if chunks[cid].source not in seen:
+                seen.add(chunks[cid].source)
+                out.append(cid)
+                if len(out) == k:
+                    break
+        return out
+
+    def _one_document_per_story(self, order: list[str], chunks: dict[str, Chunk], catalog: Catalog, k: int,
+                                as_of: int, vector: np.ndarray, dense_sim: dict[str, float]) -> list[str]:
+        """The first k distinct stories, at the rank of their best chunk, each shown as the newest of its copies
+        not after the as-of date, whether or not that copy was among the candidates (a wire story updated an
+        hour later may share too few words with the question to be retrieved itself). The shown copy is
+        represented by its best-ranked candidate chunk, else by its chunk closest to the query. `chunks` and
+        `dense_sim` gain the chunks fetched for that."""
+        out: list[str] = []
+        seen: set[str] = set()
+        best_of: dict[str, str] = {}
+        for cid in order:
+            best_of.setdefault(chunks[cid].source, cid)
+        for cid in order:
+            source = chunks[cid].source
+            story = catalog.story.get(source, source)
+            if story in seen:
+                continue
+            seen.add(story)
+            date = chunks[cid].date or ""
+            # Copies newest first; one of the same date as the retrieved copy never replaces it (syndicated
+            # copies, or a near miss of the grouping), a newer version does.
+            newer = [s for s in catalog.copies(source, as_of) if (catalog.records[s].date or "") > date]
+            shown = newer[0] if newer else source
+            if shown == source:
+                out.append(cid)
+            elif shown in best_of:
+                out.append(best_of[shown])
+            else:
+                with self._chroma():
+                    best = self._closest_chunk(shown, vector)
+                if best is None:
+                    out.append(cid)
+                else:
+                    chunk, cosine = best
+                    chunks[chunk.id] = chunk
+                    dense_sim[chunk.id] = cosine
+                    out.append(chunk.id)
             if len(out) == k:
                 break
         return out
+
+    def _closest_chunk(self, source: str, vector: np.ndarray) -> tuple[Chunk, float] | None:
+        page = self.collection.get(where={"source": source}, include=["documents", "metadatas", "embeddings"])
+        best: tuple[Chunk, float] | None = None
+        for cid, text, meta, vec in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"],
+                                        strict=True):
+            cosine = float(np.dot(np.asarray(vec, dtype=np.float32), vector))
+            if best is None or cosine > best[1]:
+                best = (Chunk.from_record(cid, text, meta), cosine)
+        return best
 
     @staticmethod
     def _copy(catalog: Catalog, source: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
 
     # Retrieval.
     top_k: int = 5
-    candidates_k: int = 50  # per retriever, before fusion
+    candidates_k: int = 100  # chunks per retriever, before fusion
     rrf_k: int = 60
     reranker: Literal["none", "cosine"] = "none"
     rerank_top_n: int = 20

@@ -89,6 +89,9 @@ class Hit:
     in_window: bool | None = None
     story: str | None = None
     also: list[dict[str, Any]] = field(default_factory=list)
+    # The same document's next-best candidate passages, best first: a result is one document, and an answer may
+    # need more of it than its best chunk (rag/answer/engine.py answer_hits).
+    passages: list[Chunk] = field(default_factory=list)
 
     def to_dict(self, with_text: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {

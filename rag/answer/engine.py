@@ -10,7 +10,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.answer.citations import strip_citations
@@ -334,7 +334,9 @@ def answer_hits(hits: list[Hit], window: DateWindow | None, n: int) -> list[Hit]
     """The passages an answer may use: for a question with a date window, only those published in it when there
     are any (an answer about "this week" is not drawn from last month's article); else the first n."""
     inside = [h for h in hits if h.in_window] if window is not None else []
-    return (inside or hits)[:n]
+    # Each hit is one document (or story): its next-best passages follow it, as an answer often needs two
+    # neighbouring chunks of the best article more than the best chunk of a fifth one.
+    return [p for h in inside or hits for p in (h, *(replace(h, chunk=c, passages=[]) for c in h.passages))][:n]
 
 
 def window_refusal(window: DateWindow, searched: DateWindow) -> tuple[str, str]:

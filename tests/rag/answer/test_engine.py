@@ -186,3 +186,18 @@ def test_generator_returning_no_text_falls_back_to_extractive(sample_index: Sett
     answer = engine.ask("How many stops does the Green Line have?")
     assert not answer.refused and "19 stops" in answer.answer
     assert "extractive fallback" in answer.model
+
+
+def test_an_answer_reads_more_of_the_best_document_before_the_next_one() -> None:
+    # Search returns one hit per document; the answer's passages are its best document's next chunks first.
+    from rag.answer.engine import answer_hits
+    from rag.types import Hit
+
+    def chunk(cid: str, source: str) -> Chunk:
+        return Chunk(id=cid, source=source, text=cid, title="T", start=0, end=1, ordinal=0, text_hash=cid)
+
+    hits = [Hit(chunk=chunk("a1", "a.md"), score=1.0, rank=1, passages=[chunk("a2", "a.md"), chunk("a3", "a.md")]),
+            Hit(chunk=chunk("b1", "b.md"), score=0.5, rank=2)]
+    assert [h.chunk.id for h in answer_hits(hits, None, 3)] == ["a1", "a2", "a3"]
+    assert [h.chunk.id for h in answer_hits(hits, None, 5)] == ["a1", "a2", "a3", "b1"]
+    assert all(h.passages == [] for h in answer_hits(hits, None, 5)[1:3])
