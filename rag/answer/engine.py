@@ -224,7 +224,7 @@ class AnswerEngine:
                     verdict, order, first=len(outcome.shown) == 1)
             if first_token is None:
                 first_token = time.perf_counter()
-        elif self.gates and not outcome.model_refused and self.fallback is not None and (
+        elif self.gates and self.fallback is not None and (
                 self.settings.answer_repair == "quote-always"
                 or (self.settings.answer_repair == "quote" and not outcome.shown)):
             for verdict in quote_repair(standalone, passages, judge, self.fallback.candidates,

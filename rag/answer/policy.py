@@ -15,7 +15,9 @@ Repair, when no generated sentence survives (`answer_repair`, measured in docs/d
 - "quote-always" (default): beside the model's checked sentences, the best evidence sentence, verbatim and
   verified, labelled as a quotation (`origin="quote"`), unless the model's sentences say most of it already.
 - "quote": the quotation only when no generated sentence survives.
-- The model's own "I cannot find it" is respected: it refuses.
+- The model's own "I cannot find it" gives way to the quotation as well: the gates before generation found
+  passages that cover the question, and a small model's "cannot find" there was wrong in 2 of 2 cases on the
+  sample set (docs/benchmarks.md); the quotation is verified like any sentence.
 - "drop": refuse.
 """
 

@@ -102,11 +102,17 @@ def test_when_nothing_survives_a_verified_quotation_stands_in(sample_index: Sett
     assert dropped.refusal_reason == "no answer sentence is supported by the passages it cites"
 
 
-def test_the_models_own_cannot_find_is_a_refusal_not_a_quotation(sample_index: Settings,
-                                                                embedder: Embedder) -> None:
-    _, answer = run(engine_for(sample_index, embedder, "The passages do not mention the exercise.",
-                               answer_repair="quote-always"))
-    assert answer.refused and answer.refusal_reason == "the model found no answer in the passages"
+def test_the_models_own_cannot_find_gives_way_to_a_verified_quotation(sample_index: Settings,
+                                                                     embedder: Embedder) -> None:
+    # The gates found passages that cover the question; a small model's "cannot find" is often wrong there
+    # (sample set: 2 of 2 such refusals were of answerable questions), so the best evidence sentence stands in.
+    cannot = "The passages do not mention the exercise."
+    _, answer = run(engine_for(sample_index, embedder, cannot, answer_repair="quote-always"))
+    assert not answer.refused and "Platinum Wolf" in answer.answer
+    assert answer.sentences and all(s["origin"] == "quote" for s in answer.sentences)
+    assert cannot not in answer.answer
+    _, dropped = run(engine_for(sample_index, embedder, cannot, answer_repair="drop"))
+    assert dropped.refused and dropped.refusal_reason == "the model found no answer in the passages"
 
 
 def test_answer_and_sources_panel_give_one_verdict_per_sentence(sample_index: Settings, embedder: Embedder) -> None:
