@@ -32,7 +32,7 @@ from rag.evals.runner import RETRIEVE_K, default_index_dir, load_dataset
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings, get_settings
 from rag.sync import sync_corpus
-from rag.types import Hit, SearchFilters
+from rag.types import SearchFilters
 
 ROOT = Path(__file__).resolve().parent.parent
 
