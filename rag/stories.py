@@ -89,6 +89,29 @@ def titles_agree(a: set[str], b: set[str], weight: Mapping[str, float]) -> bool:
     return mass(a & b) >= TITLE_OVERLAP * min(mass(a), mass(b))
 
 
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_DAY_MONTH = re.compile(rf"\b{_DAY}(?:\s*[-–]\s*{_DAY})?\s+(?:of\s+)?{_MONTH}\b")
+_MONTH_DAY = re.compile(rf"\b{_MONTH}\s+{_DAY}(?!\d)(?:\s*[-–]\s*{_DAY}\b)?")
+
+
+def title_dates(title: str) -> set[str]:
+    """The calendar days a headline names ("Quiz of the Week: 12 - 18 August" → {"12 aug", "18 aug"})."""
+    text = title.lower()
+    days: set[str] = set()
+    for m in _DAY_MONTH.finditer(text):
+        days.update(f"{int(d)} {m[3]}" for d in (m[1], m[2]) if d)
+    for m in _MONTH_DAY.finditer(text):
+        days.update(f"{int(d)} {m[1]}" for d in (m[2], m[3]) if d)
+    return days
+
+
+def dates_agree(a: set[str], b: set[str]) -> bool:
+    """Headlines that both name days, and no day in common, are different editions of a series ("Quiz of the
+    Week: 5 - 11 August" and "… 12 - 18 August"): their pages share the site's template, not a story."""
+    return not a or not b or bool(a & b)
+
+
 def title_weights(terms: Mapping[str, set[str]]) -> dict[str, float]:
     df: dict[str, int] = {}
     for words in terms.values():
@@ -101,8 +124,9 @@ def title_weights(terms: Mapping[str, set[str]]) -> dict[str, float]:
 def group_stories(signatures: Mapping[str, str | None], threshold: float = DEFAULT_THRESHOLD,
                   titles: Mapping[str, str] | None = None) -> dict[str, str]:
     """source → story id (the group's first source). Sources without a signature stand alone. With `titles`,
-    a pair also needs headlines that agree (titles_agree)."""
+    a pair also needs headlines that agree (titles_agree) and do not name different days (dates_agree)."""
     terms = {source: title_terms(title) for source, title in (titles or {}).items() if source in signatures}
+    days = {source: title_dates(title) for source, title in (titles or {}).items() if source in signatures}
     weight = title_weights(terms)
     from datasketch import MinHash, MinHashLSH
 
@@ -126,7 +150,8 @@ def group_stories(signatures: Mapping[str, str | None], threshold: float = DEFAU
             for other in lsh.query(minhashes[source]):
                 # LSH proposes candidates; the estimate decides, so the result does not depend on banding luck.
                 if (other != source and float(np.mean(vals == values[other])) >= threshold
-                        and titles_agree(terms.get(source, set()), terms.get(other, set()), weight)):
+                        and titles_agree(terms.get(source, set()), terms.get(other, set()), weight)
+                        and dates_agree(days.get(source, set()), days.get(other, set()))):
                     a, b = find(source), find(other)
                     if a != b:
                         parent[max(a, b)] = min(a, b)
