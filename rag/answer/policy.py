@@ -255,13 +255,25 @@ _DATE_RE = re.compile(rf"\b{_MONTH_NAME}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{
                       r"|\b\d{4}s\b")  # a decade ("the 1990s") describes; it is not the year 1990
 
 
+def asking_sentence(question: str) -> str:
+    """The sentence of a question that asks: the last one with a question word or mark ("Millions of Americans
+    were under flood alerts this week. Which state received the most rain?" → the second); the whole question
+    when no sentence has one."""
+    sentences = split_sentences(question.strip())
+    asking = [s for s in sentences if re.search(r"\?|\b(who|whom|whose|what|which|where|when|why|how)\b", s, re.I)]
+    return asking[-1] if asking else question
+
+
 def _question_anchors(question: str) -> tuple[set[str], set[str]]:
-    """(numbers, entities) of a question worth checking: not the first word of a sentence or clause (capitalised
-    anyway), not a single letter ("U.S." → "u"), not a day or month name, no number of a calendar date."""
+    """(numbers, entities) of a question worth checking: numbers of the whole question (an edition, "the 75th
+    Emmy Awards", tells next year's news from this year's), names of the sentence that asks (a quiz's scene-setting
+    preamble, "Fans and Hollywood stars are paying tribute …", names context an answering article need not); not
+    the first word of a sentence or clause, not a single letter ("U.S." → "u"), not a day or month name, no
+    number of a calendar date."""
     from rag.verify import _entities, _numbers
 
     entities: set[str] = set()
-    for clause in re.split(r"(?<=[.?!:;])\s+|\s+[—–-]\s+", question):
+    for clause in re.split(r"(?<=[.?!:;])\s+|\s+[—–-]\s+", asking_sentence(question)):
         entities |= _entities(clause)
     return _numbers(_DATE_RE.sub(" ", question)), {e for e in entities if len(e) > 1 and e not in _TIME_AND_FRAME}
 

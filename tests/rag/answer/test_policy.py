@@ -173,11 +173,16 @@ def test_anchors_leave_out_time_words_quiz_framing_initials_and_spelled_out_acro
     assert missing_anchors("Around noon the team won. Which NBA team lost?", texts) == ["nba"]
     assert missing_anchors("Did the U.K. team win?", texts) == []  # "U.K." is not the anchor "k"
     assert missing_anchors("Which MLB team beat the NFL team?", texts) == ["nfl"]
+    # Names of a quiz's scene-setting preamble are context; its numbers (an edition, a year) still count.
+    tribute = ["Perry starred in Friends, one of the biggest shows."]
+    assert missing_anchors("Fans and Hollywood stars paid tribute. Which sitcom starred Perry?", tribute) == []
+    emmys = ["Succession led the nominations for the 75th Emmy Awards."]
+    assert missing_anchors("Nominees for the 76th Emmy Awards were named. Which show led?", emmys) == ["76"]
 
 
 def test_anchors_may_be_named_by_any_passage_the_answer_was_drawn_from(make_settings, embedder: Embedder) -> None:  # noqa: ANN001
-    # A news question's preamble names context ("Americans", "Northeast") that the sentence holding the answer
-    # need not repeat: another retrieved passage naming it is enough; a name no passage has still refuses.
+    # The sentence holding the answer need not repeat the question's context ("Northeast"): another passage the
+    # answer was drawn from naming it is enough; a name no passage has still refuses.
     from rag.sync import sync_corpus
     from tests.helpers import article, write
 
@@ -189,7 +194,7 @@ def test_anchors_may_be_named_by_any_passage_the_answer_was_drawn_from(make_sett
         "Flood alerts", "Millions of Americans were under flood alerts across the Northeast on Monday.", "2023-07-11"))
     sync_corpus(settings, embedder=embedder)
     text = "Vermont received the most rain, about nine inches in two days [1]."
-    question = "Millions of Americans were under flood alerts across the Northeast. Which state received the most rain?"
+    question = "Millions were under flood alerts. Which state of the Northeast received the most rain?"
     _, answer = run(engine_for(settings, embedder, text), question, as_of="2023-07-14")
     assert not answer.refused and answer.answer.startswith("Vermont received the most rain")
     _, missed = run(engine_for(settings, embedder, text), question.replace("Northeast", "Midwest"), as_of="2023-07-14")
