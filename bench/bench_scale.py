@@ -130,6 +130,16 @@ def build_to(size: int, base: Path, settings: Settings, synthetic: SyntheticVect
     state_file = base / "state.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {"articles": 0, "build_s": 0.0,
                                                                              "write_s": 0.0, "chunks": 0}
+    if (settings.index_dir / "manifest.json").exists():
+        # A kept index (a re-measure): first make it follow its folder, in case the run that grew it was
+        # stopped mid-step (articles written but not synced, or a sync killed: this sync repairs it).
+        started = time.perf_counter()
+        report = sync_corpus(settings, embedder=synthetic)  # type: ignore[arg-type]
+        numbers = [int(p.stem.split("-")[1]) for p in settings.corpus_dir.glob("*/article-*.md")]
+        state.update(chunks=report.chunks_total, articles=max(numbers, default=-1) + 1,
+                     build_s=state["build_s"] + (time.perf_counter() - started if report.added else 0.0))
+        state_file.write_text(json.dumps(state))
+        print(f"  kept index: {report.summary_line()}", flush=True)
     while state["chunks"] < size:
         count = max(1, min(size - state["chunks"], STEP_CHUNKS) // CHUNKS_PER_ARTICLE)
         started = time.perf_counter()

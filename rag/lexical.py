@@ -33,6 +33,7 @@ import hashlib
 import re
 import shutil
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,9 +49,10 @@ DIRECTORY_NAME = "lexical"
 # What earlier versions left in the index folder; the sync removes them once this index is filled.
 LEGACY_PATHS = ("bm25", ".bm25.old", "lexical.sqlite3", "lexical.sqlite3-wal", "lexical.sqlite3-shm")
 META_ID = "\x00meta"
+OVERFETCH = 4  # date-filtered searches read this many unfiltered hits per one needed first
 WRITER_HEAP_BYTES = 96_000_000  # tantivy flushes a segment when its buffer fills: bigger is fewer segments
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
-_MAX_SOURCES = 10_000_000  # an aggregation's bucket limit, above any archive's document count
+AGGREGATION_BUCKETS = 65_000  # tantivy's limit on the buckets of one aggregation
 
 
 class LexicalUnavailable(IndexUnavailable):
@@ -97,18 +99,21 @@ class LexicalFilter:
     until: int | None = None
     as_of: int | None = None
 
+    def dates(self) -> tuple[int, int] | None:
+        """The date_int range a chunk must lie in, or None: as_of is an upper bound that keeps undated chunks
+        (0 <= as_of); since and until exclude them."""
+        low = max(self.since or 0, 1 if self.until is not None else 0)
+        highs = [h for h in (self.until, self.as_of) if h is not None]
+        return (low, min(highs) if highs else 2**62) if low or highs else None
+
     def queries(self, schema: Any) -> list[Any]:
-        """tantivy queries every returned chunk must match: a term set over sources, one range over dates
-        (as_of is an upper bound that keeps undated chunks, as 0 <= as_of; since and until exclude them)."""
+        """tantivy queries every returned chunk must match: a term set over sources, one range over dates."""
         query = _tantivy().Query
         out: list[Any] = []
         if self.sources is not None:
             out.append(query.term_set_query(schema, "source", sorted(self.sources)))
-        low = max(self.since or 0, 1 if self.until is not None else 0)
-        highs = [h for h in (self.until, self.as_of) if h is not None]
-        if low or highs:
-            out.append(query.range_query(schema, "date_int", _tantivy().FieldType.Integer, low,
-                                         min(highs) if highs else 2**62))
+        if (dates := self.dates()) is not None:
+            out.append(query.range_query(schema, "date_int", _tantivy().FieldType.Integer, *dates))
         return out
 
 
@@ -148,6 +153,8 @@ class LexicalIndex:
         self._lock = threading.Lock()
         self._stamp = self._meta_stamp()
         self._newest_date, self._newest_of = 0, ("never",)
+        self._sources: list[str] = []
+        self._sources_of: Any = ("never",)
 
     # ------------------------------------------------------------------ opening
 
@@ -206,7 +213,11 @@ class LexicalIndex:
         if stamp != self._stamp:
             with self._lock:
                 if stamp != self._stamp:
-                    self._index.reload()
+                    try:
+                        self._index.reload()
+                    except (ValueError, OSError):  # a commit of another process replaced the files between two reads
+                        time.sleep(0.05)
+                        self._index.reload()
                     self._stamp = stamp
         return self._index.searcher()
 
@@ -248,11 +259,31 @@ class LexicalIndex:
 
     @property
     def sources(self) -> list[str]:
+        """Every document in the index, sorted; read once per commit (a source glob asks at each search)."""
+        searcher = self._searcher()
+        with self._lock:
+            if self._sources_of != self._stamp:
+                self._sources, self._sources_of = sorted(self._sources_dated(searcher, 0, 99_999_999)), self._stamp
+            return self._sources
+
+    def _sources_dated(self, searcher: Any, low: int, high: int) -> set[str]:
+        """The sources with date_int in [low, high], by a terms aggregation over the fast field; tantivy caps
+        one at 65,000 buckets, so a larger archive is asked in halves of the date range (an article's chunks
+        share one date, so the halves' sources are disjoint)."""
         tantivy = _tantivy()
-        result = self._searcher().aggregate(
-            tantivy.Query.all_query(),
-            {"s": {"terms": {"field": "source", "size": _MAX_SOURCES, "segment_size": _MAX_SOURCES}}})
-        return sorted(bucket["key"] for bucket in result["s"]["buckets"])
+        dated = tantivy.Query.range_query(self._schema, "date_int", tantivy.FieldType.Integer, low, high)
+        try:
+            terms = {"field": "source", "size": AGGREGATION_BUCKETS, "segment_size": AGGREGATION_BUCKETS}
+            result = searcher.aggregate(dated, {"s": {"terms": terms}})["s"]
+            complete = not result.get("sum_other_doc_count")
+        except ValueError:  # "bucket limit was exceeded"
+            complete = False
+        if complete:
+            return {bucket["key"] for bucket in result["buckets"]}
+        if low >= high:  # more documents on one day than one aggregation holds: read them one by one
+            return {source for source, day in self._all(("source", "date_int")) if day == low}
+        middle = (low + high) // 2
+        return self._sources_dated(searcher, low, middle) | self._sources_dated(searcher, middle + 1, high)
 
     def snapshot(self) -> dict[str, tuple[str, int, str]]:
         """id → (source, date_int, digest of the indexed terms): everything a search reads, for comparing two
@@ -279,11 +310,22 @@ class LexicalIndex:
         if where.as_of is not None and where.until is None and not where.since and where.as_of >= self._newest():
             # The usual case (as of today): nothing is dated after it, and a filter would cost a check per match.
             where = LexicalFilter(sources=where.sources)
+        searcher = self._searcher()
+        dates = where.dates()
+        if dates is not None and where.sources is None:
+            # A date bound usually keeps most of the archive, and a filtered query scores every match (no
+            # block-max WAND in an intersection): the unfiltered best OVERFETCH × k are read first, and the
+            # filtered query runs only if fewer than k of them are within the dates.
+            wide = searcher.search(scored, k * OVERFETCH, count=False).hits
+            docs = [(searcher.doc(address), float(score)) for score, address in wide if score > 0]
+            kept = [(doc.get_first("id"), score) for doc, score in docs
+                    if dates[0] <= doc.get_first("date_int") <= dates[1]]
+            if len(kept) >= k or len(wide) < k * OVERFETCH:
+                return kept[:k]
         filters = where.queries(self._schema)
         if filters:
             scored = query_.boolean_query([(occur.Must, scored)] +
                                           [(occur.Must, query_.const_score_query(f, 0.0)) for f in filters])
-        searcher = self._searcher()
         hits = searcher.search(scored, k, count=False).hits  # count=False: counting would visit every match
         return [(searcher.doc(address).get_first("id"), float(score)) for score, address in hits if score > 0]
 

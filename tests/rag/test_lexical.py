@@ -15,7 +15,7 @@ import pytest
 import rag.lexical as lexical_module
 from rag.embedding import Embedder
 from rag.index import LexicalFilter, LexicalIndex
-from rag.lexical import analyze
+from rag.lexical import analyze, date_int
 from rag.sync import sync_corpus
 from rag.types import Chunk
 from tests.helpers import ROOT, SAMPLE_CORPUS, article, write
@@ -65,6 +65,33 @@ def test_add_replace_delete_and_filters(tmp_path: Path) -> None:
     assert sorted(index.ids) == ["a", "c"] and index.search("tram", 10) == []
     assert [cid for cid, _ in index.search("ferry", 10)] == ["a"]
     assert index.sources == ["harbour.md", "undated.md"]
+
+
+@pytest.mark.parametrize("where", [LexicalFilter(as_of=20260520), LexicalFilter(as_of=20260502),
+                                   LexicalFilter(since=20260510, until=20260515), LexicalFilter(until=20260503)])
+def test_date_filtered_search_equals_filtering_every_match(tmp_path: Path, where: LexicalFilter) -> None:
+    """Date filters first read the unfiltered best 4 × k (most of an archive passes an as-of date) and fall back
+    to the filtered query when too few pass: either way the result is the best k of the chunks in range."""
+    index = LexicalIndex.open(tmp_path)
+    days = {f"c{i:02d}": (None if i % 7 == 0 else f"2026-05-{1 + i % 28:02d}") for i in range(60)}
+    index.apply([(chunk(cid, f"{cid}.md", day), "harbour " * (1 + i % 5) + "tram " * (i % 3) + "ferry")
+                 for i, (cid, day) in enumerate(days.items())], [], generation=1)
+    low, high = where.dates()  # type: ignore[misc]
+    every = index.search("harbour tram", 100)
+    expected = [(cid, score) for cid, score in every if low <= date_int(days[cid]) <= high][:3]
+    assert len(every) == 60 and len(expected) == 3
+    assert index.search("harbour tram", 3, where) == expected
+
+
+def test_sources_of_more_documents_than_one_aggregation_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = LexicalIndex.open(tmp_path)
+    names = [f"a{i:02d}.md" for i in range(20)]
+    index.apply([(chunk(f"c{i}", name, f"2026-05-{1 + i % 3:02d}" if i % 4 else None), "harbour")
+                 for i, name in enumerate(names)], [], generation=1)
+    assert index.sources == names
+    monkeypatch.setattr(lexical_module, "AGGREGATION_BUCKETS", 2)  # as tantivy's 65,000 to a 65,001-file archive
+    index.apply([(chunk("c99", "b.md", "2026-05-01"), "tram")], [], generation=2)  # a new commit: read again
+    assert index.sources == sorted([*names, "b.md"])
 
 
 def test_a_failed_apply_changes_nothing(tmp_path: Path) -> None:
