@@ -223,10 +223,9 @@ def run_size(size: int, base: Path, real: Embedder, synthetic: SyntheticVectors,
     print(f"  hybrid search ({len(queries)} queries, encoding included; as of today, the default): "
           f"p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms  (goal at 1M: p50 <= 100, p95 <= 250)")
     # The filters' cost on each side: an as-of date in the past (a tenth of the articles are after it) and a
-    # source glob naming a tenth of the folders.
-    folders = sorted(p.name for p in corpus.iterdir() if p.is_dir())
+    # source glob naming one folder (1,000 articles).
     filters = {"as of 2024-06-30": SearchFilters(as_of="2024-06-30"),
-               f"source {folders[0][:-1]}*": SearchFilters(source_glob=f"{folders[0][:-1]}*/*")}
+               "source 0001/* (1,000 articles)": SearchFilters(source_glob="0001/*")}
     for label, where in filters.items():
         p50, p95, _ = latencies_ms(lambda q, w=where: retriever.search(q, k=5, filters=w), queries)
         print(f"  hybrid search, {label}: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
@@ -258,8 +257,10 @@ def run_size(size: int, base: Path, real: Embedder, synthetic: SyntheticVectors,
             f"---\ntitle: Dropped\ndate: 2026-05-01\n---\n\nThe {marker} opened at dawn. " * 3, encoding="utf-8")
         found = None
         while time.perf_counter() - started < 60:
-            hits = retriever.search(marker, k=1)
-            if hits and marker in hits[0].chunk.text:
+            # What a reader would type: the article's words (the marker alone ties in the fusion with the best
+            # dense-only candidate, as a made-up word has no meaningful vector).
+            hits = retriever.search(f"The {marker} opened at dawn", k=5)
+            if any(marker in hit.chunk.text for hit in hits):
                 found = time.perf_counter() - started
                 break
             time.sleep(0.05)

@@ -263,7 +263,16 @@ class LexicalIndex:
         searcher = self._searcher()
         with self._lock:
             if self._sources_of != self._stamp:
-                self._sources, self._sources_of = sorted(self._sources_dated(searcher, 0, 99_999_999)), self._stamp
+                # Bounded by the dates present (a min and a max over the fast field), so that the halves split
+                # the archive, not the empty years before it.
+                tantivy = _tantivy()
+                dated = tantivy.Query.range_query(self._schema, "date_int", tantivy.FieldType.Integer, 1, 2**62)
+                bounds = searcher.aggregate(dated, {"lo": {"min": {"field": "date_int"}},
+                                                    "hi": {"max": {"field": "date_int"}}})
+                names = self._sources_dated(searcher, 0, 0)
+                if bounds["hi"]["value"] is not None:
+                    names |= self._sources_dated(searcher, int(bounds["lo"]["value"]), int(bounds["hi"]["value"]))
+                self._sources, self._sources_of = sorted(names), self._stamp
             return self._sources
 
     def _sources_dated(self, searcher: Any, low: int, high: int) -> set[str]:
