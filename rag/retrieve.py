@@ -6,7 +6,7 @@ import datetime as dt
 import fnmatch
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -271,7 +271,13 @@ class HybridRetriever:
                                  as_of, near)
         ranked = order
         if self.settings.story_grouping:
-            order = self._one_document_per_story(ranked, chunks, catalog, k, as_of_int, vector, dense_sim)
+            def searchable(source: str) -> bool:
+                # A copy may stand in for a retrieved one only if the search's own filters would have allowed it.
+                day = stored_date_int(catalog.records[source].date)  # 0: undated, outside any since/until
+                return ((allowed_sources is None or source in allowed_sources)
+                        and (since is None or since <= day) and (until is None or 0 < day <= until))
+
+            order = self._one_document_per_story(ranked, chunks, catalog, k, as_of_int, vector, dense_sim, searchable)
         else:
             order = self._one_chunk_per_document(ranked, chunks, k)
         more = self._following_passages(ranked, order, chunks)
@@ -349,7 +355,8 @@ class HybridRetriever:
         return out
 
     def _one_document_per_story(self, order: list[str], chunks: dict[str, Chunk], catalog: Catalog, k: int,
-                                as_of: int, vector: np.ndarray, dense_sim: dict[str, float]) -> list[str]:
+                                as_of: int, vector: np.ndarray, dense_sim: dict[str, float],
+                                searchable: Callable[[str], bool]) -> list[str]:
         """The first k distinct stories, at the rank of their best chunk, each shown as the newest of its copies
         not after the as-of date, whether or not that copy was among the candidates (a wire story updated an
         hour later may share too few words with the question to be retrieved itself). The shown copy is
@@ -369,7 +376,8 @@ class HybridRetriever:
             date = chunks[cid].date or ""
             # Copies newest first; one of the same date as the retrieved copy never replaces it (syndicated
             # copies, or a near miss of the grouping), a newer version does.
-            newer = [s for s in catalog.copies(source, as_of) if (catalog.records[s].date or "") > date]
+            newer = [s for s in catalog.copies(source, as_of)
+                     if (catalog.records[s].date or "") > date and searchable(s)]
             shown = newer[0] if newer else source
             if shown == source:
                 out.append(cid)

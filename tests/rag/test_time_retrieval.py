@@ -156,6 +156,12 @@ def test_the_newest_copy_is_shown_even_when_it_was_not_a_candidate(time_index, e
     assert sources(hits) == ["wire-updated.md"]
     assert {c["source"] for c in hits[0].also} == {"wire-ap.md", "wire-yahoo.md", "wire-msn.md"}
     assert hits[0].dense_score is not None and hits[0].chunk.text
+    # Only a copy the search's own filters allow may stand in: not one after --until, nor outside --source.
+    for filters in (SearchFilters(as_of="2023-05-16", until="2023-05-12"),
+                    SearchFilters(as_of="2023-05-16", source_glob="wire-[amy]*")):
+        shown = HybridRetriever(settings, embedder=embedder).search(
+            "Kessel mining company six percent wage raise", k=5, filters=filters)
+        assert shown and "wire-updated.md" not in sources(shown), filters
     before = HybridRetriever(settings, embedder=embedder).search(
         "Kessel mining company six percent wage raise", k=5, filters=SearchFilters(as_of="2023-05-12"))
     assert sources(before) and sources(before)[0] in {"wire-ap.md", "wire-yahoo.md", "wire-msn.md"}
