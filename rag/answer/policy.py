@@ -85,6 +85,12 @@ def _bare(sentence: str) -> str:
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
+def _one_word_repeated(text: str) -> bool:
+    """"CNN CNN CNN": a small model's stutter names no claim, though every word of it is in the passage."""
+    tokens = re.findall(r"\w+", text.lower())
+    return len(tokens) > 1 and len(set(tokens)) == 1
+
+
 def _cited_numbers(sentence: str, passage_count: int) -> list[int]:
     numbers: list[int] = []
     for group in CITATION_RE.findall(sentence):
@@ -103,9 +109,9 @@ class SentenceJudge:
     auto_cite: bool = True  # cite the best passage for a sentence that names none (off for the plain baseline)
 
     def judge(self, raw_sentence: str, origin: str = "model") -> Verdict | None:
-        """None for a sentence with no words left once its markers are removed."""
+        """None for a sentence with no words left once its markers are removed, or one word repeated."""
         text = _bare(raw_sentence)
-        if not text.strip(" .,;:!?"):
+        if not text.strip(" .,;:!?") or _one_word_repeated(text):
             return None
         numbers = _cited_numbers(raw_sentence, len(self.passages))
         if not numbers and self.auto_cite and not MODEL_REFUSAL_RE.search(text):

@@ -199,3 +199,11 @@ def test_anchors_may_be_named_by_any_passage_the_answer_was_drawn_from(make_sett
     assert not answer.refused and answer.answer.startswith("Vermont received the most rain")
     _, missed = run(engine_for(settings, embedder, text), question.replace("Northeast", "Midwest"), as_of="2023-07-14")
     assert missed.refused and "'midwest'" in (missed.refusal_reason or "")
+
+
+def test_a_stutter_is_not_a_sentence(sample_index: Settings, embedder: Embedder) -> None:
+    # The 0.5B model wrote "CNN CNN CNN [1]" on news23: every word is in the passage, yet it claims nothing.
+    text = "Platinum Platinum Platinum [1]. Platinum Wolf ran over a two-week period from mid to late June [1]."
+    streamed, answer = run(engine_for(sample_index, embedder, text), "How long did Platinum Wolf last?")
+    assert not answer.refused and answer.answer.startswith("Platinum Wolf ran over a two-week period")
+    assert "Platinum Platinum" not in streamed and not answer.rejected
