@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from rag.answer.citations import strip_citations
@@ -227,8 +228,9 @@ class AnswerEngine:
         elif self.gates and self.fallback is not None and (
                 self.settings.answer_repair == "quote-always"
                 or (self.settings.answer_repair == "quote" and not outcome.shown)):
-            for verdict in quote_repair(standalone, passages, judge, self.fallback.candidates,
-                                        already=outcome.shown):
+            # The quotation adds to what the model saw with each passage's title (as evidence selection ranks).
+            ranked = partial(self.fallback.candidates, title_aware=True)
+            for verdict in quote_repair(standalone, passages, judge, ranked, already=outcome.shown):
                 outcome.shown.append(verdict)
                 yield self._shown(verdict, order, first=len(outcome.shown) == 1)
             outcome.repaired = bool(outcome.shown)

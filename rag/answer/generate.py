@@ -105,7 +105,10 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.max_sentences = max_sentences
 
-    def candidates(self, question: str, passages: list[Chunk]) -> list[Candidate]:
+    def candidates(self, question: str, passages: list[Chunk], title_aware: bool = False) -> list[Candidate]:
+        """Sentences of the passages ranked for the question. `title_aware`: a sentence's term coverage counts the
+        question's terms its passage's title does not already name (as evidence selection does): for "How much did
+        Varnholm's tram line cost?" in "Varnholm opens its first tram line", the sentence naming the cost."""
         rows: list[tuple[str, int, int]] = []
         for n, chunk in enumerate(passages, start=1):
             for i, sentence in enumerate(split_sentences(chunk.text)):
@@ -120,7 +123,9 @@ class ExtractiveAnswerer:
         out = []
         for (sentence, n, i), cosine in zip(rows, cosines, strict=True):
             s_terms = set(content_terms(sentence))
-            coverage = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
+            wanted = q_terms - set(content_terms(passages[n - 1].title)) if title_aware else q_terms
+            wanted = wanted or q_terms
+            coverage = len(wanted & s_terms) / len(wanted) if wanted else 0.0
             # Earlier passages rank higher in retrieval: a small prior breaks near-ties their way.
             score = 0.6 * float(cosine) + 0.4 * coverage - 0.01 * (n - 1)
             out.append(Candidate(sentence, n, i, score, coverage))

@@ -207,3 +207,14 @@ def test_a_stutter_is_not_a_sentence(sample_index: Settings, embedder: Embedder)
     streamed, answer = run(engine_for(sample_index, embedder, text), "How long did Platinum Wolf last?")
     assert not answer.refused and answer.answer.startswith("Platinum Wolf ran over a two-week period")
     assert "Platinum Platinum" not in streamed and not answer.rejected
+
+
+def test_the_quotation_adds_to_what_the_title_already_says(sample_index: Settings, embedder: Embedder) -> None:
+    # What the 0.5B model wrote for s25: supported, but not the cause asked for. The quotation beside it is ranked
+    # by the question's terms its article's title does not already name (as evidence selection ranks): the cause.
+    text = ("The wildfire near Solvik was caused by strong winds spread through pine forests in the hills north of "
+            "the town [1].")
+    _, answer = run(engine_for(sample_index, embedder, text), "What might have caused the wildfire near Solvik?")
+    assert not answer.refused and answer.answer.startswith("The wildfire near Solvik was caused by strong winds")
+    quotes = [s["text"] for s in answer.sentences if s["origin"] == "quote"]
+    assert quotes and "disposable barbecue" in quotes[0]
