@@ -435,22 +435,21 @@ class HybridRetriever:
             not_future: dict[str, Any] = {"date_int": {"$lte": as_of}}
             clauses.append({"$or": [not_future, {"source": {"$in": undated}}]} if undated else not_future)
         where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        count = self.collection.count()
-        if count == 0:
-            return []
+        # No count() first: Chroma returns fewer than n_results when it holds fewer (or none), and count() is a
+        # scan (24 ms at 400k vectors, docs/benchmarks.md#scale).
         if where is not None and sources is None:
             # Chroma runs a `where` as a scan of the metadata (~100 ms a query at 15k chunks, seconds at 1M:
             # docs/benchmarks.md#scale), while a date bound usually keeps most of the archive: the unfiltered
             # best DENSE_OVERFETCH × n are read first, and the filter runs only if fewer than n of them pass.
-            wide = self.collection.query(query_embeddings=[vector.tolist()], n_results=min(n * DENSE_OVERFETCH, count),
+            wide = self.collection.query(query_embeddings=[vector.tolist()], n_results=n * DENSE_OVERFETCH,
                                          include=["distances", "metadatas"])
             kept = [(cid, 1.0 - float(d)) for cid, d, meta in
                     zip(wide["ids"][0], wide["distances"][0], wide["metadatas"][0], strict=True)
                     if _dated_within((meta or {}).get("date_int"), since, until, as_of)]
-            if len(kept) >= n or len(wide["ids"][0]) >= count:
+            if len(kept) >= n or len(wide["ids"][0]) < n * DENSE_OVERFETCH:  # enough, or every chunk seen
                 return kept[:n]
         result = self.collection.query(
-            query_embeddings=[vector.tolist()], n_results=min(n, count), where=where, include=["distances"]
+            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
         )
         # Chroma's cosine space returns distance = 1 − cosine similarity.
         return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)]
