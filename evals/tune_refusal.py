@@ -40,7 +40,7 @@ PLAIN = {"min_relevance": (0.0, 0.1, 0.2, 0.3, 0.4),
          "min_question_coverage": (0.0, 0.5, 0.6, 0.67, 0.75, 0.8, 0.9, 1.0)}
 TIME = {"fresh_days": (7, 14, 30),
         "min_question_coverage_fresh": (0.0, 0.25, 0.34, 0.5, 0.67),
-        "corpus_gap_days": (7, 14, 30),
+        "corpus_gap_days": (0, 7, 14, 30),
         "min_question_coverage_past_corpus": (0.67, 0.75, 0.8, 0.9),
         "min_relevance_past_corpus": (0.1, 0.5, 0.55, 0.6, 0.65)}
 

@@ -91,9 +91,13 @@ class Settings(BaseSettings):
     # "current" (a retrieved article is at most fresh_days older than the as-of date) uses the lenient coverage
     # gate; "past the corpus" (the as-of date more than corpus_gap_days after the corpus's newest article: news
     # the corpus cannot hold yet) the strict ones. Tuned on news23-small with `python -m rag.evals.tune_refusal`.
+    # "Past the corpus" is off by default (0): for a static archive every question is asked after its newest
+    # article, and strict gates then refused half the sample set's answerable questions six weeks later
+    # (docs/benchmarks.md "Refusal gates on real news"). Set it for a live feed whose articles should be current.
     fresh_days: int = 14
     min_question_coverage_fresh: float = 0.25
-    corpus_gap_days: int = 14
+    corpus_gap_days: int = Field(default=0, ge=0, description="0: off; N: an as-of date more than N days after "
+                                 "the corpus's newest article uses the strict 'past the corpus' gates")
     min_question_coverage_past_corpus: float = 0.8
     min_relevance_past_corpus: float = 0.6
     # Unsupported sentences are never part of an answer (rag/answer/policy.py). Beside the model's checked

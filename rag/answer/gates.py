@@ -7,7 +7,8 @@ docs/benchmarks.md "Refusal gates on real news"):
 - **current**: a passage the answer would rest on was published within `fresh_days` before the as-of date. The corpus holds
   news of the question's time and retrieval found it; the question's wording rarely matches an article's
   word for word ("slamming", "heaviest"), so the term-coverage gate is lenient (`min_question_coverage_fresh`).
-- **past the corpus**: the as-of date is more than `corpus_gap_days` after the newest article in the corpus.
+- **past the corpus** (off unless `corpus_gap_days` is set: a static archive is always asked after its newest
+  article): the as-of date is more than `corpus_gap_days` after the newest article in the corpus.
   The question is about news the corpus cannot hold yet; what retrieval finds is older news on a similar
   subject (last year's Super Bowl for this year's): the passages must name nearly all of the question's terms
   (`min_question_coverage_past_corpus`) and be close in meaning (`min_relevance_past_corpus`).
@@ -101,7 +102,7 @@ def time_standing(passages: list[Any], as_of: dt.date, corpus: CorpusDates | Non
     newest = corpus.newest(as_of) if corpus is not None else None
     if age is not None and age <= settings.fresh_days:
         return TimeStanding("current", age, newest)
-    if newest is not None and (as_of - newest).days > settings.corpus_gap_days:
+    if settings.corpus_gap_days and newest is not None and (as_of - newest).days > settings.corpus_gap_days:
         return TimeStanding("past corpus", age, newest)
     return TimeStanding("in corpus", age, newest)
 

@@ -36,10 +36,23 @@ def test_standing_current_past_the_corpus_or_in_it() -> None:
     assert time_standing([chunk("a", "2023-06-05")], DAY, CORPUS, SETTINGS).regime == "current"
     old = [chunk("a", "2022-12-01"), chunk("b", None)]
     assert time_standing(old, DAY, CORPUS, SETTINGS).regime == "in corpus"
-    # Asked half a year after the corpus's newest article: news the corpus cannot hold yet.
-    late = time_standing(old, dt.date(2024, 1, 5), CORPUS, SETTINGS)
+    # Asked half a year after the corpus's newest article: by default a static archive, inside its dates...
+    assert time_standing(old, dt.date(2024, 1, 5), CORPUS, SETTINGS).regime == "in corpus"
+    # ...and for a live feed (RAG_CORPUS_GAP_DAYS set) news the corpus cannot hold yet.
+    live = Settings(corpus_gap_days=14)
+    late = time_standing(old, dt.date(2024, 1, 5), CORPUS, live)
     assert late.regime == "past corpus" and late.corpus_newest == dt.date(2023, 6, 5)
-    assert time_standing(old, DAY, None, SETTINGS).regime == "in corpus"
+    assert time_standing(old, dt.date(2023, 6, 19), CORPUS, live).regime == "in corpus"
+    assert time_standing(old, DAY, None, live).regime == "in corpus"
+
+
+def test_the_sample_corpus_is_answered_alike_on_any_later_day() -> None:
+    """The default gates must not depend on how long ago the corpus was last updated: asked a week or two years
+    after its newest article, a question about an older article meets the same gates."""
+    old = [chunk("a", "2023-05-20")]
+    standings = {time_standing(old, dt.date(2023, 6, 5) + dt.timedelta(days=d), CORPUS, SETTINGS).regime
+                 for d in (30, 90, 730)}
+    assert standings == {"in corpus"}
 
 
 def test_the_gates_are_lenient_for_current_news_and_strict_past_the_corpus() -> None:
