@@ -75,8 +75,18 @@ def test_compare_reports_deltas(sample_run: Path, tmp_path: Path) -> None:
 def test_bad_datasets_are_refused_clearly(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": 1, "question": "ok?"}\n{"id": 1, "question": "dup?"}\n')
-    with pytest.raises(DatasetError, match="duplicate id"):
+    with pytest.raises(DatasetError, match="duplicate id '1' with different content"):
         load_dataset(bad)
     bad.write_text("{not json\n")
     with pytest.raises(DatasetError, match="not valid JSON"):
         load_dataset(bad)
+
+
+def test_a_repeated_line_is_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # news23's questions.jsonl repeats one line word for word; it must not stop an eval.
+    data = tmp_path / "repeat.jsonl"
+    data.write_text('{"id": "a", "question": "ok?"}\n{"id": "b", "question": "b?"}\n{"id": "a", "question": "ok?"}\n')
+    with caplog.at_level("WARNING"):
+        rows = load_dataset(data)
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert "repeat.jsonl:3: the same line as id 'a' again, skipped" in caplog.text
