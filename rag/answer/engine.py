@@ -274,8 +274,12 @@ class AnswerEngine:
 
     def _finish(self, outcome: PolicyOutcome, order: list[int], hits: list[Hit], passages: list[Any],
                 base: dict[str, Any], timings: dict[str, float]) -> Answer:
-        rejected = [{"text": v.text, "support": round(v.support, 4),
-                     "cited": [passages[n - 1].source for n in v.citations]} for v in outcome.rejected]
+        def listed(verdicts: list[Verdict]) -> list[dict[str, Any]]:
+            """Sentences kept out of the answer, as Answer.rejected lists them."""
+            return [{"text": v.text, "support": round(v.support, 4),
+                     "cited": [passages[n - 1].source for n in v.citations]} for v in verdicts]
+
+        rejected = listed(outcome.rejected)
         if outcome.shown and self.gates and self.settings.refuse_missing_anchors:
             # Checked against every passage the answer was drawn from, not only the cited one: a news question's
             # preamble ("Millions of Americans were under flood alerts this week. Which state …?") names context
@@ -283,8 +287,7 @@ class AnswerEngine:
             # is named by none of them.
             missing = missing_anchors(base["standalone_question"], [f"{p.title}\n{p.text}" for p in passages])
             if missing:
-                rejected += [{"text": v.text, "support": round(v.support, 4),
-                              "cited": [passages[n - 1].source for n in v.citations]} for v in outcome.shown]
+                rejected += listed(outcome.shown)
                 return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits,
                               timings=timings, sentences=[], rejected=rejected, **base,
                               refusal_reason=f"the passages the answer rests on do not mention "
