@@ -76,8 +76,8 @@ class Catalog:
 
 
 def _dated_within(day: int | None, since: int | None, until: int | None, as_of: int | None) -> bool:
-    """What _dense's `where` keeps: since/until need a date within them; as_of (without until) keeps the
-    undated (no date_int) and those not after it."""
+    """What the search's date filters keep (_dense's `where`; a newer copy standing in for a hit): since/until
+    need a date within them; as_of (without until) keeps the undated (no date_int) and those not after it."""
     if since is not None and (day is None or day < since):
         return False
     if until is not None:
@@ -273,9 +273,9 @@ class HybridRetriever:
         if self.settings.story_grouping:
             def searchable(source: str) -> bool:
                 # A copy may stand in for a retrieved one only if the search's own filters would have allowed it.
-                day = stored_date_int(catalog.records[source].date)  # 0: undated, outside any since/until
+                day = stored_date_int(catalog.records[source].date) or None  # undated: outside any since/until
                 return ((allowed_sources is None or source in allowed_sources)
-                        and (since is None or since <= day) and (until is None or 0 < day <= until))
+                        and _dated_within(day, since, until, None))
 
             order = self._one_document_per_story(ranked, chunks, catalog, k, as_of_int, vector, dense_sim, searchable)
         else:
