@@ -106,3 +106,18 @@ def test_ingest_json_summary(capsys, make_settings) -> None:  # noqa: ANN001
     data = json.loads(out)
     assert code == 0 and data["added"] == 1 and data["skipped"] == 1
     assert "warning: skipped bad.txt" in err
+
+
+def test_search_names_the_outlet_of_each_result_and_its_copies(capsys) -> None:  # noqa: ANN001
+    from rag.cli.search import print_hit
+
+    hit = {"rank": 1, "score": 0.5, "source": "rtqa-1.md", "title": "Miners win raise", "date": "2023-05-15",
+           "url": "https://www.apnews.com/article/x", "chunk_id": "c1", "text": "Miners won a raise.",
+           "also": [{"source": "rtqa-2.md", "date": "2023-05-09", "url": "https://news.yahoo.com/y"},
+                    {"source": "rtqa-3.md", "date": None, "url": None}]}
+    print_hit(hit)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("[1] score 0.5000  apnews.com  ·  Miners win raise  ·  2023-05-15")
+    assert lines[0].endswith("(rtqa-1.md)")
+    # A copy without a URL is named by its file, and an undated one says so.
+    assert lines[1] == "    also in: news.yahoo.com (2023-05-09), rtqa-3.md (no date)"

@@ -25,9 +25,14 @@ def register(sub: Any) -> None:
 def print_hit(hit: dict[str, Any]) -> None:
     date = hit.get("date") or "no date"
     inside = "  ·  in window" if hit.get("in_window") else ""
-    out(f"[{hit['rank']}] score {hit['score']:.4f}  {hit['source']}  ·  {hit['title']}  ·  {date}{inside}")
+    from rag.stories import outlet
+
+    # Outlet first, as the web chat's sources panel does; the file follows for `rag` commands that take one.
+    out(f"[{hit['rank']}] score {hit['score']:.4f}  {outlet(hit.get('url'), hit['source'])}  ·  {hit['title']}  ·  "
+        f"{date}{inside}  ({hit['source']})")
     if hit.get("also"):
-        out("    also in: " + ", ".join(c["source"] + (f" ({c['date']})" if c.get("date") else "") for c in hit["also"]))
+        out("    also in: " + ", ".join(f"{outlet(c.get('url'), c['source'])} ({c.get('date') or 'no date'})"
+                                        for c in hit["also"]))
     out(f"    chunk {hit['chunk_id']}  (dense #{hit.get('dense_rank') or '-'}, bm25 #{hit.get('bm25_rank') or '-'})")
     text = " ".join(hit["text"].split())
     out(f"    {text[:400]}{'…' if len(text) > 400 else ''}")
