@@ -48,6 +48,7 @@ from rag.types import Chunk, Document, SyncReport
 log = logging.getLogger(__name__)
 
 EMBED_CALL_SIZE = 256  # texts per encode call: big enough for length-sorted batching, small enough for progress
+UPSERT_EVERY_S = 30.0  # embedded chunks wait at most this long (plus one encode call) to be written to Chroma
 
 
 class SyncProgress:
@@ -363,15 +364,33 @@ def _write_chunks(
             _upsert(collection, part, np.stack([reusable[c.text_hash] for c in part]))
         report.chunks_reused = len(reused)
     progress.embedding_started(len(fresh))
+    # Embedded chunks are written in batches of up to CHROMA_MAX_BATCH (a record costs Chroma ~40 % less in a
+    # batch of 5,000 than of 256), or after UPSERT_EVERY_S seconds of encoding, so that a crash loses little work.
+    written: list[Chunk] = []
+    vectors_written: list[np.ndarray] = []
+    last_write = time.perf_counter()
+
+    def write() -> None:
+        nonlocal last_write
+        if written:
+            _upsert(collection, written, np.concatenate(vectors_written))
+            written.clear()
+            vectors_written.clear()
+        last_write = time.perf_counter()
+
     # Texts equal within this run are embedded once too.
     for part in batched(fresh, EMBED_CALL_SIZE):
         unique: dict[str, str] = {}
         for c in part:
             unique.setdefault(c.text_hash, chunker.embedded_text(c))
         vectors = dict(zip(unique, embedder.embed_documents(list(unique.values())), strict=True))
-        _upsert(collection, part, np.stack([vectors[c.text_hash] for c in part]))
+        written.extend(part)
+        vectors_written.append(np.stack([vectors[c.text_hash] for c in part]))
         report.chunks_embedded += len(unique)
         progress.embedded(len(part))
+        if len(written) + EMBED_CALL_SIZE > CHROMA_MAX_BATCH or time.perf_counter() - last_write > UPSERT_EVERY_S:
+            write()
+    write()
 
 
 def _fix_metadata(collection: Any, chunks: list[Chunk]) -> None:
