@@ -57,7 +57,7 @@ from rag.watch import CorpusWatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNKS_PER_ARTICLE = 12
-STEP_CHUNKS = 50_000  # chunks written per sync_corpus call while building
+STEP_CHUNKS = 50_000  # chunks written per sync_corpus call while building (--step)
 
 
 class SyntheticVectors:
@@ -122,7 +122,7 @@ def rss_mb() -> float:
 
 
 def build_to(size: int, base: Path, settings: Settings, synthetic: SyntheticVectors, words: list[str],
-             weights: list[float]) -> dict[str, float]:
+             weights: list[float], step: int = STEP_CHUNKS) -> dict[str, float]:
     """Grow the index in `base` to at least `size` chunks: write the next articles and run `sync_corpus` once per
     step of at most STEP_CHUNKS chunks (the product's incremental path: each sync embeds, writes Chroma and
     the lexical index for that step's articles alone, so memory stays bounded at 1M). The state (articles
@@ -141,7 +141,7 @@ def build_to(size: int, base: Path, settings: Settings, synthetic: SyntheticVect
         state_file.write_text(json.dumps(state))
         print(f"  kept index: {report.summary_line()}", flush=True)
     while state["chunks"] < size:
-        count = max(1, min(size - state["chunks"], STEP_CHUNKS) // CHUNKS_PER_ARTICLE)
+        count = max(1, min(size - state["chunks"], step) // CHUNKS_PER_ARTICLE)
         started = time.perf_counter()
         write_articles(settings.corpus_dir, int(state["articles"]), count, words, weights)
         state["write_s"] += time.perf_counter() - started
@@ -179,14 +179,14 @@ def latencies_ms(call: Any, queries: list[str]) -> tuple[float, float, float]:
 
 
 def run_size(size: int, base: Path, real: Embedder, synthetic: SyntheticVectors, words: list[str],
-             weights: list[float], queries: list[str], rss_before: float) -> None:
+             weights: list[float], queries: list[str], rss_before: float, step: int = STEP_CHUNKS) -> None:
     corpus, index = base / "corpus", base / "index"
     corpus.mkdir(parents=True, exist_ok=True)
     settings = get_settings(corpus_dir=corpus, index_dir=index, embedding_cache_dir=base.parent / "models")
-    state = build_to(size, base, settings, synthetic, words, weights)
+    state = build_to(size, base, settings, synthetic, words, weights, step)
     chunks = int(state["chunks"])
     print(f"\n{chunks:,} chunks in {int(state['articles']):,} articles (files written in {state['write_s']:.0f} s)")
-    print(f"  build (scan, chunk, synthetic vectors, Chroma, lexical, manifest; steps of <= {STEP_CHUNKS:,} "
+    print(f"  build (scan, chunk, synthetic vectors, Chroma, lexical, manifest; steps of <= {step:,} "
           f"chunks): {state['build_s']:7.1f} s  {chunks / state['build_s']:7.1f} chunks/s")
 
     adds = []
@@ -286,6 +286,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--keep", type=Path, help="build under this folder and keep it")
+    parser.add_argument("--step", type=int, default=STEP_CHUNKS, help="chunks written per sync while building")
     args = parser.parse_args()
     load = os.getloadavg()
     words, weights = vocabulary()
@@ -304,7 +305,7 @@ def main() -> None:
     rss_before = rss_mb()
     try:
         for size in sorted(int(s) for s in args.sizes.split(",")):
-            run_size(size, base, real, synthetic, words, weights, queries, rss_before)
+            run_size(size, base, real, synthetic, words, weights, queries, rss_before, args.step)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

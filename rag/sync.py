@@ -354,6 +354,7 @@ def _write_chunks(
     report: SyncReport,
     progress: SyncProgress,
 ) -> None:
+    """Embed (or reuse the vectors of equal texts) and add `chunks`, none of which Chroma holds yet."""
     if not chunks:
         return
     reusable = vectors_by_text_hash(collection, (c.text_hash for c in chunks))
@@ -361,7 +362,7 @@ def _write_chunks(
     reused = [c for c in chunks if c.text_hash in reusable]
     if reused:
         for part in batched(reused, CHROMA_MAX_BATCH):
-            _upsert(collection, part, np.stack([reusable[c.text_hash] for c in part]))
+            _upsert(collection, part, np.stack([reusable[c.text_hash] for c in part]), new=True)
         report.chunks_reused = len(reused)
     progress.embedding_started(len(fresh))
     # Embedded chunks are written in batches of up to CHROMA_MAX_BATCH (a record costs Chroma ~40 % less in a
@@ -373,7 +374,7 @@ def _write_chunks(
     def write() -> None:
         nonlocal last_write
         if written:
-            _upsert(collection, written, np.concatenate(vectors_written))
+            _upsert(collection, written, np.concatenate(vectors_written), new=True)
             written.clear()
             vectors_written.clear()
         last_write = time.perf_counter()
@@ -401,8 +402,10 @@ def _fix_metadata(collection: Any, chunks: list[Chunk]) -> None:
         _upsert(collection, part, np.stack([np.asarray(vectors[c.id], dtype=np.float32) for c in part]))
 
 
-def _upsert(collection: Any, chunks: list[Chunk], vectors: np.ndarray) -> None:
-    collection.upsert(
+def _upsert(collection: Any, chunks: list[Chunk], vectors: np.ndarray, *, new: bool = False) -> None:
+    """Write chunks with their vectors. `new`: none of their ids is in Chroma (the sync asked it, under the ingest
+    lock), so Chroma's `add` skips the existence check of `upsert` (~25 % of its cost per record)."""
+    (collection.add if new else collection.upsert)(
         ids=[c.id for c in chunks],
         embeddings=vectors,
         documents=[c.text for c in chunks],
