@@ -144,16 +144,22 @@ def gold_contained(pred: str, golds: Sequence[str]) -> float:
     return float(any(f" {normalize_answer(g)} " in f" {p} " for g in kept))
 
 
+def answer_found(texts: Sequence[str], golds: Sequence[str]) -> float:
+    """1.0 if some gold answer occurs (`gold_contained`, whole tokens) in one of the texts, else 0.0 (also with
+    no golds): does a stage's output still hold the answer at all?"""
+    kept = [g for g in golds if normalize_answer(g)]
+    return float(bool(kept) and any(gold_contained(t, kept) for t in texts))
+
+
 def evidence_recall(evidence: Sequence[str], passages: Sequence[str], golds: Sequence[str]) -> float | None:
     """Does the evidence a generator was shown keep the answer that retrieval found? Given the passages the
     answerer chose from (`passages`) and what of them it was shown (`evidence`, e.g. their best sentences):
     1.0 if some gold answer occurs in the evidence, 0.0 if it occurs only in the passages, None if no gold occurs
     in the passages (retrieval missed it: not the evidence's fault) or there are no golds. "Occurs" is
     `gold_contained` on the normalised texts (whole tokens)."""
-    kept = [g for g in golds if normalize_answer(g)]
-    if not kept or not any(gold_contained(p, kept) for p in passages):
+    if not answer_found(passages, golds):
         return None
-    return float(any(gold_contained(e, kept) for e in evidence))
+    return answer_found(evidence, golds)
 
 
 # ------------------------------------------------------------------------------------------ grounding

@@ -59,9 +59,12 @@ def score(row: dict[str, Any], answer: Answer, entails: Callable[[str, str], boo
         out["exact_match"] = m.exact_match(prediction, row["answers"])
         out["token_f1"] = m.token_f1(prediction, row["answers"])
         out["gold_contained"] = m.gold_contained(prediction, row["answers"])
+        # The passages the answerer chose from: those it was handed (a hit and its article's next passages),
+        # not the first retrieved hits' best chunks.
+        handed = [p["text"] for p in answer.passages] or [h.chunk.text for h in answer.retrieved[:answer_passages]]
+        out["answer_in_passages"] = m.answer_found(handed, row["answers"])
         if answer.evidence:  # refused before any answerer saw evidence: nothing to measure
-            recall = m.evidence_recall([e["text"] for e in answer.evidence],
-                                       [h.chunk.text for h in answer.retrieved[:answer_passages]], row["answers"])
+            recall = m.evidence_recall([e["text"] for e in answer.evidence], handed, row["answers"])
             if recall is not None:
                 out["evidence_recall"] = recall
     if not answer.refused:
@@ -80,8 +83,8 @@ def _mean(values: list[float]) -> float | None:
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     keys = [f"hit@{k}" for k in HIT_KS] + ["mrr@10", "recall@5"] + [f"story_hit@{k}" for k in HIT_KS] + [
-        "story_mrr@10", "exact_match", "token_f1", "gold_contained", "evidence_recall",
-                                           "citation_recall", "citation_precision", "supported_share"]
+        "story_mrr@10", "exact_match", "token_f1", "gold_contained", "answer_in_passages",
+        "evidence_recall", "citation_recall", "citation_precision", "supported_share"]
     summary: dict[str, Any] = {"questions": len(results)}
     for key in keys:
         values = [r["metrics"][key] for r in results if key in r["metrics"]]
@@ -137,6 +140,7 @@ def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: Answer
                 "sentences": answer.sentences,
                 "rejected": answer.rejected,
                 "evidence": answer.evidence,
+                "passages": answer.passages,
                 "timings": {k: round(v, 1) for k, v in answer.timings.items()},
                 "metrics": score(row, answer, entails, engine.settings.answer_passages),
             }

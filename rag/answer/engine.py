@@ -78,6 +78,9 @@ class Answer:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     # What the answerer was shown of each passage, in its [n] order (evidence recall is measured on it).
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    # The passages handed to the answerer (before a model's evidence selection), also when a gate refused: the
+    # evals tell "retrieval missed the answer" from "the evidence dropped it" from "a gate refused it" with them.
+    passages: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,6 +165,7 @@ class AnswerEngine:
                 "window": window.to_dict() if window else None}
 
         passages = [h.chunk for h in answer_hits(hits, window, self.settings.answer_passages)]
+        base["passages"] = [{"chunk_id": c.id, "source": c.source, "text": c.text} for c in passages]
         corpus = self._corpus_dates()
         reason = None
         if self.gates:

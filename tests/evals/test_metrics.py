@@ -6,6 +6,7 @@ import pytest
 
 from rag.evals.metrics import (
     alce_citation_scores,
+    answer_found,
     dedupe,
     evidence_recall,
     exact_match,
@@ -255,3 +256,9 @@ def test_evidence_recall_counts_only_answers_that_retrieval_found() -> None:
     # Whole tokens, normalised: "wolf" is not found in "wolfram", case and punctuation do not matter.
     assert evidence_recall(["Wolfram."], ["Wolfram. Wolf."], ["wolf"]) == 0.0
     assert evidence_recall(["PLATINUM WOLF!"], passages, ["platinum wolf"]) == 1.0
+
+
+def test_answer_found_in_any_text() -> None:
+    assert answer_found(["Serbia hosted it.", "It was called Platinum Wolf."], ["platinum wolf"]) == 1.0
+    assert answer_found(["Wolfram."], ["wolf"]) == 0.0
+    assert answer_found(["anything"], []) == 0.0

@@ -61,6 +61,9 @@ def test_refusal_is_the_fixed_sentence_with_closest_sources(engine: AnswerEngine
     dated = engine.ask("Who won the football world cup in 2022?")
     assert dated.refused and dated.answer == f"{REFUSAL} (no articles between 1 January 2022 and 31 January 2023)"
     assert answer.retrieved and answer.refusal_reason
+    # The passages the answer would have rested on are kept for the evals (rag.evals.loss), refused or not.
+    assert answer.passages and answer.passages[0]["chunk_id"] == answer.retrieved[0].chunk.id
+    assert "passages" not in answer.to_dict()
 
 
 def test_streaming_yields_checked_sentences_then_the_answer(engine: AnswerEngine) -> None:
