@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import itertools
 import json
 import os
@@ -44,8 +43,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from bench.bulk_fill import SyntheticVectors, bulk_fill
 from bench.common import percentile, search_latencies
 from rag.embedding import Embedder, embedder_for
 from rag.lexical import LexicalFilter, date_int
@@ -58,30 +56,6 @@ from rag.watch import CorpusWatcher
 ROOT = Path(__file__).resolve().parent.parent
 CHUNKS_PER_ARTICLE = 12
 STEP_CHUNKS = 50_000  # chunks written per sync_corpus call while building (--step)
-
-
-class SyntheticVectors:
-    """The real tokenizer (chunking is real) with vectors from a pool of real embeddings plus noise."""
-
-    def __init__(self, real: Embedder, pool: np.ndarray) -> None:
-        self.real = real
-        self.pool = pool
-        self.max_tokens = real.max_tokens
-        self.dimension = real.dimension
-        self.count_tokens = real.count_tokens
-        self.loaded = False
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for i, text in enumerate(texts):
-            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-            rng = np.random.default_rng(seed)
-            v = self.pool[seed % len(self.pool)] + rng.normal(0, 0.03, self.dimension).astype(np.float32)
-            out[i] = v / np.linalg.norm(v)
-        return out
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
 
 
 def vocabulary() -> tuple[list[str], list[float]]:
@@ -97,7 +71,8 @@ def sentence(rng: random.Random, words: list[str], weights: list[float]) -> str:
     return " ".join(rng.choices(words, cum_weights=weights, k=rng.randint(10, 24))).capitalize() + "."
 
 
-def write_articles(corpus: Path, start: int, count: int, words: list[str], weights: list[float]) -> None:
+def write_articles(corpus: Path, start: int, count: int, words: list[str], weights: list[float]) -> list[Path]:
+    paths = []
     for i in range(start, start + count):
         rng = random.Random(i)
         folder = corpus / f"{i // 1000:04d}"  # ≤ 1,000 files per folder, as an archive would be kept
@@ -105,9 +80,11 @@ def write_articles(corpus: Path, start: int, count: int, words: list[str], weigh
         paragraphs = "\n\n".join(" ".join(sentence(rng, words, weights) for _ in range(7))
                                  for _ in range(CHUNKS_PER_ARTICLE))
         title = " ".join(rng.choices(words, cum_weights=weights, k=6)).title()
-        (folder / f"article-{i:07d}.md").write_text(
+        paths.append(folder / f"article-{i:07d}.md")
+        paths[-1].write_text(
             f"---\ntitle: {title}\ndate: 20{10 + i % 16:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}\n---\n\n{paragraphs}\n",
             encoding="utf-8")
+    return paths
 
 
 def disk_mb(path: Path) -> float:
@@ -122,37 +99,50 @@ def rss_mb() -> float:
 
 
 def build_to(size: int, base: Path, settings: Settings, synthetic: SyntheticVectors, words: list[str],
-             weights: list[float], step: int = STEP_CHUNKS) -> dict[str, float]:
+             weights: list[float], step: int = STEP_CHUNKS, bulk: bool = False) -> dict[str, float]:
     """Grow the index in `base` to at least `size` chunks: write the next articles and run `sync_corpus` once per
-    step of at most STEP_CHUNKS chunks (the product's incremental path: each sync embeds, writes Chroma and
-    the lexical index for that step's articles alone, so memory stays bounded at 1M). The state (articles
-    written, build seconds) is kept in base/state.json, so a kept index is grown or reused, not rebuilt."""
+    step of at most `step` chunks (the product's incremental path: each sync embeds, writes Chroma and the
+    lexical index for that step's articles alone, so memory stays bounded at 1M), or with `bulk` write the same
+    records with bench/bulk_fill.py (worker processes; tests/bench/test_bulk_fill.py proves them equal). The
+    state (articles written, seconds and chunks by each path) is kept in base/state.json, so a kept index is
+    grown or reused, not rebuilt."""
     state_file = base / "state.json"
-    state = json.loads(state_file.read_text()) if state_file.exists() else {"articles": 0, "build_s": 0.0,
-                                                                             "write_s": 0.0, "chunks": 0}
-    if (settings.index_dir / "manifest.json").exists():
+    state = {"articles": 0, "build_s": 0.0, "write_s": 0.0, "chunks": 0, "bulk_s": 0.0, "bulk_chunks": 0}
+    if state_file.exists():
+        state.update(json.loads(state_file.read_text()))
+    if any((settings.index_dir / name).exists() for name in ("manifest.json", "manifest.sqlite3")):
         # A kept index (a re-measure): first make it follow its folder, in case the run that grew it was
         # stopped mid-step (articles written but not synced, or a sync killed: this sync repairs it).
         started = time.perf_counter()
         report = sync_corpus(settings, embedder=synthetic)  # type: ignore[arg-type]
         numbers = [int(p.stem.split("-")[1]) for p in settings.corpus_dir.glob("*/article-*.md")]
+        synced = report.chunks_total - state["chunks"]
         state.update(chunks=report.chunks_total, articles=max(numbers, default=-1) + 1,
                      build_s=state["build_s"] + (time.perf_counter() - started if report.added else 0.0))
         state_file.write_text(json.dumps(state))
-        print(f"  kept index: {report.summary_line()}", flush=True)
+        print(f"  kept index: {report.summary_line()} ({synced:,} chunks more than state.json said)", flush=True)
     while state["chunks"] < size:
         count = max(1, min(size - state["chunks"], step) // CHUNKS_PER_ARTICLE)
         started = time.perf_counter()
-        write_articles(settings.corpus_dir, int(state["articles"]), count, words, weights)
+        paths = write_articles(settings.corpus_dir, int(state["articles"]), count, words, weights)
         state["write_s"] += time.perf_counter() - started
         started = time.perf_counter()
-        report = sync_corpus(settings, embedder=synthetic)  # type: ignore[arg-type]
-        state["build_s"] += time.perf_counter() - started
+        if bulk:
+            written = bulk_fill(settings, synthetic.pool, paths)
+            state["bulk_s"] += time.perf_counter() - started
+            state["bulk_chunks"] += written
+            state["chunks"] += written
+            rate = f"bulk fill {state['bulk_chunks'] / state['bulk_s']:.0f} chunks/s so far"
+        else:
+            report = sync_corpus(settings, embedder=synthetic)  # type: ignore[arg-type]
+            state["build_s"] += time.perf_counter() - started
+            written = report.chunks_embedded
+            state["chunks"] = report.chunks_total
+            rate = f"sync {(state['chunks'] - state['bulk_chunks']) / state['build_s']:.0f} chunks/s so far"
         state["articles"] += count
-        state["chunks"] = report.chunks_total
         state_file.write_text(json.dumps(state))
-        print(f"  … {report.chunks_total:,} chunks, {state['chunks'] / state['build_s']:.0f} chunks/s so far "
-              f"(this step {report.chunks_embedded:,} in {time.perf_counter() - started:.0f} s)", flush=True)
+        print(f"  … {state['chunks']:,} chunks, {rate} (this step {written:,} in "
+              f"{time.perf_counter() - started:.0f} s)", flush=True)
     return state
 
 
@@ -179,15 +169,22 @@ def latencies_ms(call: Any, queries: list[str]) -> tuple[float, float, float]:
 
 
 def run_size(size: int, base: Path, real: Embedder, synthetic: SyntheticVectors, words: list[str],
-             weights: list[float], queries: list[str], rss_before: float, step: int = STEP_CHUNKS) -> None:
+             weights: list[float], queries: list[str], rss_before: float, step: int = STEP_CHUNKS,
+             bulk: bool = False, build_only: bool = False) -> None:
     corpus, index = base / "corpus", base / "index"
     corpus.mkdir(parents=True, exist_ok=True)
     settings = get_settings(corpus_dir=corpus, index_dir=index, embedding_cache_dir=base.parent / "models")
-    state = build_to(size, base, settings, synthetic, words, weights, step)
+    state = build_to(size, base, settings, synthetic, words, weights, step, bulk)
+    if build_only:
+        return
     chunks = int(state["chunks"])
     print(f"\n{chunks:,} chunks in {int(state['articles']):,} articles (files written in {state['write_s']:.0f} s)")
-    print(f"  build (scan, chunk, synthetic vectors, Chroma, lexical, manifest; steps of <= {step:,} "
-          f"chunks): {state['build_s']:7.1f} s  {chunks / state['build_s']:7.1f} chunks/s")
+    synced = chunks - int(state["bulk_chunks"])
+    print(f"  build (scan, chunk, synthetic vectors, Chroma, lexical, manifest; sync_corpus in steps of <= {step:,} "
+          f"chunks): {synced:,} chunks in {state['build_s']:.1f} s, {synced / state['build_s']:.1f} chunks/s")
+    if state["bulk_chunks"]:
+        print(f"  bulk fill (the same records, bench/bulk_fill.py): {int(state['bulk_chunks']):,} chunks in "
+              f"{state['bulk_s']:.1f} s, {state['bulk_chunks'] / state['bulk_s']:.1f} chunks/s")
 
     adds = []
     for _ in range(3):
@@ -287,6 +284,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--keep", type=Path, help="build under this folder and keep it")
     parser.add_argument("--step", type=int, default=STEP_CHUNKS, help="chunks written per sync while building")
+    parser.add_argument("--bulk", action="store_true",
+                        help="grow the index with bench/bulk_fill.py (the same records, faster) instead of sync_corpus")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build (with --keep) and stop: measure in a later run, whose RSS is then the index's")
     args = parser.parse_args()
     load = os.getloadavg()
     words, weights = vocabulary()
@@ -305,7 +306,8 @@ def main() -> None:
     rss_before = rss_mb()
     try:
         for size in sorted(int(s) for s in args.sizes.split(",")):
-            run_size(size, base, real, synthetic, words, weights, queries, rss_before, args.step)
+            run_size(size, base, real, synthetic, words, weights, queries, rss_before, args.step, args.bulk,
+                     args.build_only)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
