@@ -112,8 +112,8 @@ def delete_document(settings: Settings, source: str) -> Path:
 
 
 def list_documents(settings: Settings) -> list[dict[str, object]]:
-    manifest = Manifest.load(settings.index_dir)
-    return [
-        {"source": src, "title": rec.title, "date": rec.date or "", "chunks": len(rec.chunk_ids)}
-        for src, rec in sorted(manifest.files.items())
-    ]
+    with Manifest.load(settings.index_dir) as manifest:
+        return [
+            {"source": src, "title": rec.title, "date": rec.date or "", "chunks": len(rec.chunk_ids)}
+            for src, rec in sorted(manifest.files.items())
+        ]

@@ -7,11 +7,7 @@ a generation number so a stale one is detected and reconciled with Chroma instea
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -19,10 +15,10 @@ from urllib.parse import urlparse
 import numpy as np
 
 from rag.errors import IndexUnavailable
+from rag.manifest import FileRecord, Manifest, stamp
 from rag.settings import Settings
 from rag.types import Chunk
 
-MANIFEST_VERSION = 1
 CHROMA_MAX_BATCH = 5000  # Chroma refuses more than 5,461 records in one call
 # Timestamps are as coarse as a kernel tick (ext4 before Linux 6.13), a second (HFS+, some NFS) or two (FAT).
 RACY_MTIME_NS = 3_000_000_000
@@ -59,20 +55,18 @@ def chroma_client(settings: Settings) -> Any:
 
 # Embedded Chroma keeps one in-memory system per folder and process, and does not notice writes made by another
 # process (`rag ingest` while `rag serve` runs): its cached segments then fail ("Error finding id") or miss new
-# chunks. Every write run saves the manifest, so a manifest this process did not write means another process
-# changed the folder: the cached system is dropped and the next client reads the folder afresh.
-_MANIFEST_SEEN: dict[str, tuple[int, int] | None] = {}
+# chunks. Every write run writes the manifest, so a manifest stamp this process did not write means another
+# process changed the folder: the cached system is dropped and the next client reads the folder afresh.
+_MANIFEST_SEEN: dict[str, str | None] = {}
 
 
-def manifest_stamp(index_dir: Path) -> tuple[int, int] | None:
-    try:
-        stat = Manifest.path(index_dir).stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
+def manifest_stamp(index_dir: Path) -> str | None:
+    """Changes with every write to the manifest (rag/manifest.py)."""
+    return stamp(index_dir)
 
 
-def _remember_manifest(index_dir: Path) -> None:
+def remember_manifest(index_dir: Path) -> None:
+    """After this process wrote the manifest: the cached Chroma system of this process is current."""
     _MANIFEST_SEEN[str(index_dir.resolve())] = manifest_stamp(index_dir)
 
 
@@ -160,105 +154,8 @@ def vectors_by_text_hash(collection: Any, hashes: Iterable[str]) -> dict[str, np
     return found
 
 
-# ------------------------------------------------------------------------------------------- Manifest
-
-
-@dataclass
-class FileRecord:
-    size: int
-    mtime_ns: int
-    content_hash: str
-    title: str
-    chunk_ids: list[str]
-    date: str | None = None
-    url: str | None = None
-    # The file's mtime was within RACY_MTIME_NS of the moment it was read: a write in the same timestamp tick
-    # after the read leaves size and mtime unchanged, so next time the content is checked, not the stat.
-    racy: bool = False
-    # MinHash of the document's word shingles (rag/stories.py): story groups are derived from these.
-    minhash: str | None = None
-    # Where the date came from: "front matter", "html metadata", "pdf metadata", "docx metadata", "dateline".
-    date_source: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        if not self.racy:
-            del data["racy"]  # the usual case: manifests stay as before
-        for optional in ("minhash", "date_source"):
-            if data[optional] is None:
-                del data[optional]
-        return data
-
-
-@dataclass
-class Manifest:
-    """What was indexed, per corpus file. `complete` is false while a sync is writing: a crash leaves it so,
-    and the next sync reconciles against Chroma's actual contents instead of trusting this file."""
-
-    files: dict[str, FileRecord] = field(default_factory=dict)
-    generation: int = 0
-    complete: bool = True
-    fingerprint: dict[str, Any] = field(default_factory=dict)
-    exists: bool = False
-
-    @staticmethod
-    def path(index_dir: Path) -> Path:
-        return index_dir / "manifest.json"
-
-    @classmethod
-    def load(cls, index_dir: Path) -> Manifest:
-        path = cls.path(index_dir)
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError):
-            # A damaged manifest is only a cache: rebuild it by reconciling with Chroma.
-            return cls(complete=False, exists=True)
-        if raw.get("version") != MANIFEST_VERSION:
-            return cls(complete=False, exists=True)
-        files = {src: FileRecord(**rec) for src, rec in raw.get("files", {}).items()}
-        return cls(
-            files=files,
-            generation=int(raw.get("generation", 0)),
-            complete=bool(raw.get("complete", False)),
-            fingerprint=raw.get("fingerprint", {}),
-            exists=True,
-        )
-
-    def save(self, index_dir: Path) -> None:
-        data = {
-            "version": MANIFEST_VERSION,
-            "generation": self.generation,
-            "complete": self.complete,
-            "fingerprint": self.fingerprint,
-            "files": {src: rec.to_dict() for src, rec in sorted(self.files.items())},
-        }
-        atomic_write_text(self.path(index_dir), json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-        self.exists = True
-        _remember_manifest(index_dir)  # our own write: the cached Chroma system of this process is current
-
-    def chunk_ids(self) -> set[str]:
-        return {cid for rec in self.files.values() for cid in rec.chunk_ids}
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write-then-rename with fsync, so a reader or a crash sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # ---------------------------------------------------------------------------------------------- BM25
 # The lexical index lives in rag/lexical.py (tantivy, updated in place); re-exported for callers here.
 from rag.lexical import LexicalFilter, LexicalIndex  # noqa: E402
 
-__all__ = ["LexicalFilter", "LexicalIndex"]
+__all__ = ["FileRecord", "LexicalFilter", "LexicalIndex", "Manifest"]

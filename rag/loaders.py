@@ -130,6 +130,23 @@ def iter_corpus_files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.as_posix())
 
 
+def in_corpus_scan(path: Path, root: Path) -> bool:
+    """Whether `iter_corpus_files(root)` reaches `path` (or would, were it there): inside root, no hidden or
+    temporary name on the way, no linked folder above it."""
+    try:
+        parts = Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).parts
+    except ValueError:
+        return False
+    if any(_ignored_name(part) for part in parts):
+        return False
+    folder = root
+    for part in parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            return False
+    return True
+
+
 # --------------------------------------------------------------------------------------------- entry
 
 

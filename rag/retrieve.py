@@ -26,6 +26,7 @@ from rag.index import (
     open_collection,
 )
 from rag.lexical import date_int as stored_date_int
+from rag.manifest import DocumentInfo
 from rag.settings import Settings
 from rag.timewindow import AsOfError, DateWindow, date_int, parse_as_of, resolve_window
 from rag.types import Chunk, Hit, SearchFilters
@@ -54,16 +55,30 @@ PASSAGES_PER_HIT = 2
 
 class Catalog:
     """Per-document facts from the manifest: dates (for the as-of filter of undated articles) and story groups.
-    Derived from the manifest alone, so every process sees the groups the last finished sync left."""
+    Derived from the manifest alone, so every process sees the groups the last finished sync left. Given the
+    catalog it had, a reader reads only the documents changed since (`Manifest.changes_since`) and updates the
+    story groups with those (StoryIndex): a dropped article costs what it changed, not a pass over the archive."""
 
-    def __init__(self, manifest: Manifest, threshold: float) -> None:
-        from rag.stories import group_stories
+    def __init__(self, manifest: Manifest, threshold: float, previous: Catalog | None = None) -> None:
+        from rag.stories import StoryIndex
 
-        self.records = manifest.files
-        self.undated = sorted(src for src, rec in manifest.files.items() if not rec.date)
-        self.newest = max((stored_date_int(rec.date) for rec in manifest.files.values()), default=0)
-        self.story = group_stories({src: rec.minhash for src, rec in manifest.files.items()}, threshold,
-                                   {src: rec.title for src, rec in manifest.files.items()})
+        since = previous if previous is not None and previous.threshold == threshold else None
+        changes = manifest.changes_since(since.epoch if since else None, since.seq if since else 0)
+        self.threshold, self.epoch, self.seq = threshold, changes.epoch, changes.seq
+        if since is None or changes.full or since._stories is None:
+            self.records: dict[str, DocumentInfo] = dict(changes.upserted)
+            self._stories = StoryIndex(threshold)
+            self._stories.update({s: (r.minhash, r.title) for s, r in self.records.items()}, ())
+        else:
+            self.records = {s: r for s, r in since.records.items() if s not in changes.removed}
+            self.records.update(changes.upserted)
+            # Shared with the previous catalog, whose own fields stay as they were: it may still be in use.
+            self._stories = since._stories
+            since._stories = None  # type: ignore[assignment]  (only the newest catalog may update it)
+            self._stories.update({s: (r.minhash, r.title) for s, r in changes.upserted.items()}, changes.removed)
+        self.undated = sorted(src for src, rec in self.records.items() if not rec.date)
+        self.newest = max((stored_date_int(rec.date) for rec in self.records.values()), default=0)
+        self.story = self._stories.groups()
         self.members: dict[str, list[str]] = {}
         for source, story in self.story.items():
             self.members.setdefault(story, []).append(source)
@@ -153,7 +168,7 @@ class HybridRetriever:
         self._lexical: LexicalIndex | None = None
         self._lexical_stamp: tuple[int, int] | None = None
         self._catalog: Catalog | None = None
-        self._catalog_stamp: tuple[int, int] | None = None
+        self._catalog_stamp: str | None = None
         self._lock = threading.Lock()
 
     @property
@@ -209,7 +224,12 @@ class HybridRetriever:
         stamp = manifest_stamp(self.settings.index_dir)
         with self._lock:
             if self._catalog is None or stamp != self._catalog_stamp:
-                self._catalog = Catalog(Manifest.load(self.settings.index_dir), self.settings.story_threshold)
+                with Manifest.load(self.settings.index_dir) as manifest:
+                    try:
+                        self._catalog = Catalog(manifest, self.settings.story_threshold, self._catalog)
+                    except Exception:  # an update that failed half-way: the next one starts afresh
+                        self._catalog = None
+                        raise
                 self._catalog_stamp = stamp
             return self._catalog
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -125,34 +125,110 @@ def group_stories(signatures: Mapping[str, str | None], threshold: float = DEFAU
                   titles: Mapping[str, str] | None = None) -> dict[str, str]:
     """source → story id (the group's first source). Sources without a signature stand alone. With `titles`,
     a pair also needs headlines that agree (titles_agree) and do not name different days (dates_agree)."""
-    terms = {source: title_terms(title) for source, title in (titles or {}).items() if source in signatures}
-    days = {source: title_dates(title) for source, title in (titles or {}).items() if source in signatures}
-    weight = title_weights(terms)
-    from datasketch import MinHash, MinHashLSH
+    stories = StoryIndex(threshold)
+    stories.update({source: (sig, (titles or {}).get(source)) for source, sig in signatures.items()}, ())
+    return stories.groups()
 
-    parent = {source: source for source in signatures}
 
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+class StoryIndex:
+    """The story groups of a changing set of documents, kept document by document: after any sequence of
+    `update`s, `groups()` equals `group_stories` over the documents present (tests/rag/test_stories.py).
 
-    values = {s: _values(sig) for s, sig in sorted(signatures.items()) if sig}
-    values = {s: v for s, v in values.items() if len(v) == NUM_PERM}
-    if len(values) > 1:
-        lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-        minhashes = {}
-        for source, vals in values.items():
-            minhashes[source] = MinHash(num_perm=NUM_PERM, seed=_SEED, hashvalues=vals, scheme=_SCHEME)
-            lsh.insert(source, minhashes[source])
-        for source, vals in values.items():
-            for other in lsh.query(minhashes[source]):
+    What a pair's grouping depends on is split by what changes it: the MinHash estimate and the headlines' days
+    depend on the pair alone, so the similar pairs are found once, when a document arrives (its LSH candidates);
+    the headline check weighs terms by their frequency over all headlines, which every document changes, so it
+    is re-run over those pairs (near-duplicates only: few) at each `groups()`."""
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
+        from datasketch import MinHashLSH
+
+        self.threshold = threshold
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self._values: dict[str, np.ndarray] = {}
+        self._sources: set[str] = set()
+        self._terms: dict[str, set[str]] = {}  # of documents with a headline
+        self._days: dict[str, set[str]] = {}
+        self._df: dict[str, int] = {}
+        self._pairs: dict[str, set[str]] = {}  # similar enough, days agree; both directions
+
+    def update(self, upserted: Mapping[str, tuple[str | None, str | None]], removed: Iterable[str]) -> None:
+        """`upserted`: source → (signature, headline) of documents added or changed; `removed`: gone."""
+        from datasketch import MinHash
+
+        for source in [*removed, *upserted]:
+            self._remove(source)
+        added: list[tuple[str, MinHash]] = []
+        for source, (sig, title) in sorted(upserted.items()):
+            self._sources.add(source)
+            if title is not None:
+                self._terms[source] = title_terms(title)
+                self._days[source] = title_dates(title)
+                for term in self._terms[source]:
+                    self._df[term] = self._df.get(term, 0) + 1
+            values = _values(sig) if sig else None
+            if values is not None and len(values) == NUM_PERM:
+                self._values[source] = values
+                minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, hashvalues=values, scheme=_SCHEME)
+                self._lsh.insert(source, minhash)
+                added.append((source, minhash))
+        for source, minhash in added:  # after every insert: pairs among the new documents are found too
+            values = self._values[source]
+            for other in self._lsh.query(minhash):
                 # LSH proposes candidates; the estimate decides, so the result does not depend on banding luck.
-                if (other != source and float(np.mean(vals == values[other])) >= threshold
-                        and titles_agree(terms.get(source, set()), terms.get(other, set()), weight)
-                        and dates_agree(days.get(source, set()), days.get(other, set()))):
+                if (other != source and float(np.mean(values == self._values[other])) >= self.threshold
+                        and dates_agree(self._days.get(source, set()), self._days.get(other, set()))):
+                    self._pairs.setdefault(source, set()).add(other)
+                    self._pairs.setdefault(other, set()).add(source)
+
+    def _remove(self, source: str) -> None:
+        if source not in self._sources:
+            return
+        self._sources.discard(source)
+        if self._values.pop(source, None) is not None:
+            self._lsh.remove(source)
+        for term in self._terms.pop(source, set()):
+            self._df[term] -= 1
+            if not self._df[term]:
+                del self._df[term]
+        self._days.pop(source, None)
+        for other in self._pairs.pop(source, set()):
+            self._pairs[other].discard(source)
+            if not self._pairs[other]:
+                del self._pairs[other]
+
+    def groups(self) -> dict[str, str]:
+        """source → story id (its group's alphabetically first source)."""
+        n = max(len(self._terms), 1)
+        weight = _IdfWeights(self._df, n)
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            while parent.get(x, x) != x:
+                parent[x] = parent.get(parent[x], parent[x])
+                x = parent[x]
+            return x
+
+        for source in sorted(self._pairs):
+            for other in self._pairs[source]:
+                if source < other and titles_agree(self._terms.get(source, set()), self._terms.get(other, set()),
+                                                   weight):
                     a, b = find(source), find(other)
                     if a != b:
                         parent[max(a, b)] = min(a, b)
-    return {source: find(source) for source in sorted(signatures)}
+        return {source: find(source) for source in sorted(self._sources)}
+
+
+class _IdfWeights(Mapping[str, float]):
+    """title_weights' values (log((n + 1) / df)), computed for the terms asked about only."""
+
+    def __init__(self, df: Mapping[str, int], n: int) -> None:
+        self._df, self._n = df, n
+
+    def __getitem__(self, term: str) -> float:
+        return math.log((self._n + 1) / self._df[term])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._df)
+
+    def __len__(self) -> int:
+        return len(self._df)

@@ -14,9 +14,9 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,13 @@ from rag.index import (
     batched,
     get_chunks,
     open_collection,
+    remember_manifest,
     stored_metadata,
     vectors_by_text_hash,
 )
 from rag.lexical import LEGACY_PATHS
-from rag.loaders import LoadError, is_supported, iter_corpus_files, load_document, relative_source
+from rag.loaders import LoadError, in_corpus_scan, is_supported, iter_corpus_files, load_document, relative_source
+from rag.manifest import FileState
 from rag.settings import Settings
 from rag.stories import signature
 from rag.types import Chunk, Document, SyncReport
@@ -148,89 +150,131 @@ def sync_corpus(
     embedder: Embedder | None = None,
     collection: Any | None = None,
     verify: bool = False,
+    paths: Iterable[Path] | None = None,
 ) -> SyncReport:
     """Make the index hold exactly the chunks of the supported, readable files under `settings.corpus_dir`.
 
     `verify`: re-read every file even when its size and modification time are unchanged.
+    `paths`: only these files (and folders: what is under them) may have changed since the last sync, as file
+    events say (rag/watch.py): the rest of the corpus is not scanned. Ignored (a full scan) when the manifest
+    cannot be trusted.
     """
     progress = progress or SyncProgress()
     started = time.perf_counter()
-    report = SyncReport()
     if not settings.corpus_dir.is_dir():
         raise CorpusMissing(f"corpus folder {settings.corpus_dir} does not exist")
     check_device(settings.embedding_device)  # a missing GPU is said before any work, not mid-run
     with ingest_lock(settings, progress):
         models = LazyModels(settings, embedder)
         collection = collection if collection is not None else open_collection(settings)
-        manifest = Manifest.load(settings.index_dir)
-        fingerprint = index_fingerprint(settings)
-        if manifest.exists and manifest.fingerprint and manifest.fingerprint != fingerprint:
-            progress.message("embedding model or chunking changed: rebuilding the index from scratch")
-            # Mark the index incomplete first: a crash between the reset and the end of the rebuild must not
-            # leave a complete manifest naming chunks that are gone (were the old settings restored).
-            manifest.complete = False
-            manifest.save(settings.index_dir)
-            collection = _reset_collection(settings, collection)
-            manifest = Manifest()
-
-        # Chroma's ids are trusted from the manifest only if the last run finished; else ask Chroma. An
-        # untrusted manifest may name chunks a crashed run already deleted (a file changed, then restored
-        # while the index was incomplete), so the scan re-chunks every file whose chunks are not all present.
-        trusted = manifest.exists and manifest.complete
-        existing = manifest.chunk_ids() if trusted else all_chunk_ids(collection)
-        records, pending = _scan(settings, manifest, models, report, progress, verify,
-                                 present=None if trusted else existing)
-        report.repaired = manifest.exists and not manifest.complete
-        desired = {cid for rec in records.values() for cid in rec.chunk_ids}
-        wanted = [c for _, chunks in pending.values() for c in chunks]
-        # Ask Chroma, not the manifest, about the chunks of changed files: an id is a function of source and
-        # text, not of the chunk's position, so a chunk kept across an edit can need new metadata (ordinal).
-        stored = stored_metadata(collection, [c.id for c in wanted])
-        to_add = [c for c in wanted if c.id not in stored]
-        to_fix = [c for c in wanted if c.id in stored and stored[c.id] != c.metadata()]
-        to_delete = sorted(existing - desired)
-
-        chroma_changed = bool(to_add or to_fix or to_delete)
-        if chroma_changed:
-            manifest.complete = False
-            manifest.fingerprint = fingerprint
-            manifest.save(settings.index_dir)
-            _write_chunks(collection, to_add, models.chunker, models.embedder, report, progress)
-            _fix_metadata(collection, to_fix)
-            for part in batched(to_delete, CHROMA_MAX_BATCH):
-                collection.delete(ids=part)
-            report.chunks_removed = len(to_delete)
-
-        generation = manifest.generation + (1 if chroma_changed or not trusted else 0)
-        # The lexical index follows Chroma. In step with the last finished run (same generation), it takes this
-        # run's changes alone, in one transaction; otherwise (first run, a crash, an older index) it is
-        # reconciled with Chroma's ids. Written before the manifest is marked complete: a crash in between
-        # leaves an incomplete manifest, and the next run reconciles.
-        lexical = LexicalIndex.open(settings.index_dir)
-        try:
-            if trusted and lexical.generation == manifest.generation:
-                if chroma_changed:
-                    changed = to_add + to_fix  # to_fix: same id, new metadata; replaced like the rest
-                    lexical.apply([(c, models.chunker.embedded_text(c)) for c in changed], to_delete, generation)
-            else:
-                reconcile_lexical_index(lexical, collection, models.chunker, generation)
-        finally:
-            lexical.close()
-        records_changed = records != manifest.files or not trusted or manifest.fingerprint != fingerprint
-        if records_changed or chroma_changed:
-            manifest = Manifest(files=records, generation=generation, complete=True, fingerprint=fingerprint)
-            manifest.save(settings.index_dir)
-        for legacy in LEGACY_PATHS:  # the bm25s and FTS5 indexes of earlier versions, now replaced
-            path = settings.index_dir / legacy
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-
-        report.documents_total = len(records)
-        report.chunks_total = len(desired)
+        with Manifest.open(settings.index_dir) as manifest:
+            report = _sync(settings, manifest, collection, models, progress, verify,
+                           None if paths is None else list(paths))
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _sync(settings: Settings, manifest: Manifest, collection: Any, models: LazyModels, progress: SyncProgress,
+          verify: bool, paths: list[Path] | None) -> SyncReport:
+    report = SyncReport()
+    index_dir = settings.index_dir
+    report.repaired = manifest.exists and not manifest.complete
+    fingerprint = index_fingerprint(settings)
+    if manifest.exists and manifest.fingerprint and manifest.fingerprint != fingerprint:
+        progress.message("embedding model or chunking changed: rebuilding the index from scratch")
+        # Mark the index incomplete first: a crash between the reset and the end of the rebuild must not
+        # leave a complete manifest naming chunks that are gone (were the old settings restored).
+        manifest.mark_incomplete(manifest.fingerprint)
+        remember_manifest(index_dir)
+        collection = _reset_collection(settings, collection)
+        manifest.reset()
+        remember_manifest(index_dir)
+        report.repaired = False
+
+    # Chroma's ids are trusted from the manifest only if the last run finished; else ask Chroma. An untrusted
+    # manifest may name chunks a crashed run already deleted (a file changed, then restored while the index was
+    # incomplete), so the scan re-chunks every file whose chunks are not all present. A trusted manifest is read
+    # row by row: its stat columns for every file, the full records (chunk ids) of the files that changed.
+    trusted = manifest.exists and manifest.complete
+    everything = None if trusted and not verify else manifest.files
+    known = manifest.states() if everything is None else {
+        s: FileState(r.size, r.mtime_ns, r.racy, bool(r.minhash)) for s, r in everything.items()}
+    old_records: dict[str, FileRecord] = dict(everything or {})
+
+    def old_record(source: str) -> FileRecord | None:
+        if source not in old_records and source in known:
+            found = manifest.record(source)
+            if found is not None:
+                old_records[source] = found
+        return old_records.get(source)
+
+    present = None if trusted else all_chunk_ids(collection)
+    root = settings.corpus_dir
+    if paths is not None and trusted:
+        files, scope = _files_at(root, paths, known)
+    else:
+        files, scope = iter_corpus_files(root), set(known)
+    scan = _scan(settings, files, known, old_record, models, report, progress, verify, present)
+    gone = sorted(scope - scan.seen)
+    report.deleted = len(gone)
+
+    new_ids = {cid for rec in scan.changed.values() for cid in rec.chunk_ids}
+    if trusted:
+        # Chunk ids are a function of the source (and text): only changed and removed files lose chunks.
+        stale = {cid for s in (*scan.changed, *gone) if (rec := old_record(s)) for cid in rec.chunk_ids}
+        to_delete = sorted(stale - new_ids)
+    else:
+        desired = new_ids | {cid for s in scan.kept for cid in old_records[s].chunk_ids}
+        to_delete = sorted((present or set()) - desired)
+    wanted = [c for _, chunks in scan.pending.values() for c in chunks]
+    # Ask Chroma, not the manifest, about the chunks of changed files: an id is a function of source and text,
+    # not of the chunk's position, so a chunk kept across an edit can need new metadata (ordinal).
+    stored = stored_metadata(collection, [c.id for c in wanted])
+    to_add = [c for c in wanted if c.id not in stored]
+    to_fix = [c for c in wanted if c.id in stored and stored[c.id] != c.metadata()]
+
+    chroma_changed = bool(to_add or to_fix or to_delete)
+    if chroma_changed:
+        manifest.mark_incomplete(fingerprint)
+        remember_manifest(index_dir)
+        _write_chunks(collection, to_add, models.chunker, models.embedder, report, progress)
+        _fix_metadata(collection, to_fix)
+        for part in batched(to_delete, CHROMA_MAX_BATCH):
+            collection.delete(ids=part)
+        report.chunks_removed = len(to_delete)
+
+    generation = manifest.generation + (1 if chroma_changed or not trusted else 0)
+    # The lexical index follows Chroma. In step with the last finished run (same generation), it takes this
+    # run's changes alone, in one transaction; otherwise (first run, a crash, an older index) it is reconciled
+    # with Chroma's ids. Written before the manifest is marked complete: a crash in between leaves an
+    # incomplete manifest, and the next run reconciles.
+    lexical = LexicalIndex.open(index_dir)
+    try:
+        if trusted and lexical.generation == manifest.generation:
+            if chroma_changed:
+                changed = to_add + to_fix  # to_fix: same id, new metadata; replaced like the rest
+                lexical.apply([(c, models.chunker.embedded_text(c)) for c in changed], to_delete, generation)
+        else:
+            reconcile_lexical_index(lexical, collection, models.chunker, generation)
+    finally:
+        lexical.close()
+    # One transaction: the changed rows, the removed ones, the generation and `complete`.
+    if not trusted:
+        rows = {s: old_records[s] for s in scan.kept} | scan.changed
+        manifest.commit(rows, (), generation=generation, fingerprint=fingerprint, replace=True)
+        remember_manifest(index_dir)
+    elif scan.changed or gone or chroma_changed or manifest.fingerprint != fingerprint:
+        manifest.commit(scan.changed, gone, generation=generation, fingerprint=fingerprint)
+        remember_manifest(index_dir)
+    for legacy in LEGACY_PATHS:  # the bm25s and FTS5 indexes of earlier versions, now replaced
+        path = index_dir / legacy
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+    report.documents_total, report.chunks_total = manifest.totals()
+    return report
 
 
 def printable(name: str) -> str:
@@ -238,64 +282,92 @@ def printable(name: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
 
 
+def _files_at(root: Path, paths: list[Path], known: dict[str, FileState]) -> tuple[list[Path], set[str]]:
+    """The corpus files a full scan would list at or under `paths`, and the known sources there (a folder
+    removed or renamed away: everything the manifest has under it)."""
+    files: set[Path] = set()
+    scope: set[str] = set()
+    for path in paths:
+        path = path if path.is_absolute() else root / path
+        try:
+            source = relative_source(path, root)
+        except ValueError:
+            continue  # not inside the corpus
+        if source in ("", "."):
+            return iter_corpus_files(root), set(known)
+        prefix = source + "/"
+        scope.update(s for s in known if s == source or s.startswith(prefix))
+        if not in_corpus_scan(path, root):
+            continue
+        if path.is_dir():
+            if not path.is_symlink():  # a full scan lists a linked folder but never enters it
+                files.update(iter_corpus_files(path))
+        elif os.path.lexists(path):
+            files.add(path)
+    return sorted(files, key=lambda p: p.as_posix()), scope
+
+
+@dataclass
+class ScanResult:
+    changed: dict[str, FileRecord] = field(default_factory=dict)  # records to write (new, updated, restamped)
+    pending: dict[str, tuple[Document, list[Chunk]]] = field(default_factory=dict)  # to chunk into the index
+    seen: set[str] = field(default_factory=set)  # every source on disk, readable or not
+    kept: set[str] = field(default_factory=set)  # sources whose record stays as it is
+
+
 def _scan(
     settings: Settings,
-    manifest: Manifest,
+    paths: list[Path],
+    known: dict[str, FileState],
+    old_record: Callable[[str], FileRecord | None],
     models: LazyModels,
     report: SyncReport,
     progress: SyncProgress,
     verify: bool,
     present: set[str] | None = None,
-) -> tuple[dict[str, FileRecord], dict[str, tuple[Document, list[Chunk]]]]:
-    """Walk the corpus: which files are unchanged (kept from the manifest), which must be (re)chunked.
+) -> ScanResult:
+    """Look at `paths`: which files are unchanged (their records kept), which must be (re)chunked.
 
     `present`: the chunk ids actually in Chroma when the manifest is not trusted (None: trust it)."""
     root = settings.corpus_dir
-    records: dict[str, FileRecord] = {}
-    pending: dict[str, tuple[Document, list[Chunk]]] = {}
-    paths = iter_corpus_files(root)
+    result = ScanResult()
     progress.files_started(len(paths))
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     for path in paths:
         source = relative_source(path, root)
-        old = manifest.files.get(source)
+        result.seen.add(source)
         try:
-            _scan_one(path, source, old, settings, models, verify, max_bytes, records, pending, report, present,
-                      progress.warning)
+            _scan_one(path, source, known.get(source), old_record, settings, models, verify, max_bytes, result,
+                      report, present, progress.warning)
         except LoadError as exc:
             report.skipped += 1
             kept = ""
-            if old is not None:
+            if source in known:
                 # One bad version of a file never removes what was indexed from its last good version.
-                records[source] = old
+                result.kept.add(source)
                 kept = " (kept its previously indexed version)"
             # A name that is not valid UTF-8 (surrogate escapes) must not break JSON output or the UI.
             shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             report.skipped_files.append({"source": shown, "reason": str(exc)})
             progress.warning(f"skipped {printable(source)}: {exc}{kept}")
         progress.file_done(source)
-    for source in manifest.files:
-        if source not in records:
-            report.deleted += 1
-    return records, pending
+    return result
 
 
 def _scan_one(
     path: Path,
     source: str,
-    old: FileRecord | None,
+    state: FileState | None,
+    old_record: Callable[[str], FileRecord | None],
     settings: Settings,
     models: LazyModels,
     verify: bool,
     max_bytes: int,
-    records: dict[str, FileRecord],
-    pending: dict[str, tuple[Document, list[Chunk]]],
+    result: ScanResult,
     report: SyncReport,
     present: set[str] | None = None,
     warn: Callable[[str], None] = log.warning,
 ) -> None:
-    # The manifest's record of this file may be reused only if its chunks are really in the index.
-    indexed = old is not None and (present is None or present.issuperset(old.chunk_ids))
     if not is_supported(path):
         raise LoadError(f"unsupported file type {path.suffix or '(no extension)'}")
     try:
@@ -304,28 +376,42 @@ def _scan_one(
     except OSError as exc:
         raise LoadError("broken symbolic link" if path.is_symlink() else f"cannot stat file: {exc.strerror or exc}") \
             from None
-    unchanged_stat = old is not None and old.size == stat.st_size and old.mtime_ns == stat.st_mtime_ns
-    if indexed and not verify and not old.racy and unchanged_stat and old.minhash:
-        records[source] = old
+    # The manifest's record of this file may be reused only if its chunks are really in the index.
+    def indexed() -> bool:
+        if state is None:
+            return False
+        if present is None:
+            return True
+        old = old_record(source)
+        return old is not None and present.issuperset(old.chunk_ids)
+
+    unchanged_stat = state is not None and state.size == stat.st_size and state.mtime_ns == stat.st_mtime_ns
+    if state is not None and not verify and not state.racy and unchanged_stat and state.signed and indexed():
+        result.kept.add(source)
         report.unchanged += 1
         return
+    old = old_record(source) if state is not None else None
     # A file written just before we read it may be written again within the same mtime tick (an editor, an
     # upload, a copy still running): its record must not let the next scan skip it on size and mtime alone.
     racy = time.time_ns() - stat.st_mtime_ns < RACY_MTIME_NS
     document = load_document(path, settings.corpus_dir, max_bytes=max_bytes, max_chars=settings.max_document_chars)
     for line in document.warnings:
         warn(f"{printable(source)}: {line}")
-    if indexed and old.content_hash == document.content_hash:
+    if old is not None and indexed() and old.content_hash == document.content_hash:
         # An index written before story grouping gets its signatures here: the file is read, never re-embedded.
-        records[source] = replace(old, size=stat.st_size, mtime_ns=stat.st_mtime_ns, racy=racy,
-                                  minhash=old.minhash or signature(document.text),
-                                  date_source=old.date_source or document.date_source)
+        record = replace(old, size=stat.st_size, mtime_ns=stat.st_mtime_ns, racy=racy,
+                         minhash=old.minhash or signature(document.text),
+                         date_source=old.date_source or document.date_source)
+        if record == old:
+            result.kept.add(source)
+        else:
+            result.changed[source] = record
         report.unchanged += 1
         return
     chunks = models.chunker.split(document)
     if not chunks:
         raise LoadError("no text to index")
-    records[source] = FileRecord(
+    result.changed[source] = FileRecord(
         size=stat.st_size,
         mtime_ns=stat.st_mtime_ns,
         content_hash=document.content_hash,
@@ -337,7 +423,7 @@ def _scan_one(
         minhash=signature(document.text),
         date_source=document.date_source,
     )
-    pending[source] = (document, chunks)
+    result.pending[source] = (document, chunks)
     if old is None:
         report.added += 1
     elif old.content_hash != document.content_hash:

@@ -22,12 +22,12 @@ def run(args: argparse.Namespace) -> int:
     from rag.index import Manifest
 
     settings = settings_from(args)
-    manifest = Manifest.load(settings.index_dir)
-    docs = [
-        {"source": src, "title": rec.title, "date": rec.date, "date_source": rec.date_source,
-         "chunks": len(rec.chunk_ids)}
-        for src, rec in sorted(manifest.files.items())
-    ]
+    with Manifest.load(settings.index_dir) as manifest:
+        docs = [
+            {"source": src, "title": rec.title, "date": rec.date, "date_source": rec.date_source,
+             "chunks": len(rec.chunk_ids)}
+            for src, rec in sorted(manifest.files.items())
+        ]
     undated = sum(1 for d in docs if not d["date"])
     changes = AuditLog(settings.index_dir).last(args.changes)
     if args.json:

@@ -5,17 +5,18 @@ manifest naming exactly those chunks."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,7 +104,6 @@ class Run:
     generation_before: int = field(init=False)
     stderr: bytearray = field(default_factory=bytearray)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _manifest: tuple[tuple[int, int], dict[str, object]] | None = None
 
     def __post_init__(self) -> None:
         self.generation_before = Manifest.load(self.settings.index_dir).generation
@@ -146,17 +146,15 @@ class Run:
         return "scanning" if "files:" in self.text() else "start-up"
 
     def manifest(self) -> dict[str, object]:
-        """The manifest as the run last saved it; parsed again only when the file changed (polling is cheap,
-        so the watching takes no CPU from the run being watched)."""
-        path = Manifest.path(self.settings.index_dir)
+        """The manifest's state as the run last committed it (a read-only look at its meta row: polling is
+        cheap, so the watching takes no CPU from the run being watched)."""
         try:
-            stat = path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-            if self._manifest is None or self._manifest[0] != stamp:
-                self._manifest = (stamp, json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+            with Manifest.load(self.settings.index_dir) as manifest:
+                if not manifest.exists:
+                    return {}
+                return {"complete": manifest.complete, "generation": manifest.generation}
+        except sqlite3.Error:
             return {}
-        return self._manifest[1]
 
     def wait_for(self, phase: str, deadline_s: float = 180) -> bool:
         """Wait until the run reaches `phase` or a later one (False if it ended first)."""
@@ -361,16 +359,19 @@ def test_file_restored_after_a_crash_mid_update_is_indexed_again(make_settings, 
     sync_corpus(settings, embedder=embedder)
     original = path.read_bytes()
     stat = path.stat()
-    manifest_text = Manifest.path(settings.index_dir).read_text(encoding="utf-8")
+    before = sqlite3.connect(":memory:")  # the manifest as this finished sync left it
+    with closing(sqlite3.connect(Manifest.path(settings.index_dir))) as db:
+        db.backup(before)
     bm25 = LexicalIndex.file(settings.index_dir)
     shutil.copytree(bm25, tmp_path / "bm25-before")  # the sync finished: its last commit is in the folder
     put(settings.corpus_dir, "harbour", 1, paragraphs=4)
     sync_corpus(settings, embedder=embedder)
     # What a kill -9 just before the final manifest save leaves: Chroma updated, the manifest still the one
     # marked incomplete at the start of that run (the old records), BM25 not yet updated.
-    crashed = json.loads(manifest_text)
-    crashed["complete"] = False
-    Manifest.path(settings.index_dir).write_text(json.dumps(crashed), encoding="utf-8")
+    with closing(sqlite3.connect(Manifest.path(settings.index_dir))) as db:
+        before.backup(db)
+        with db:
+            db.execute("UPDATE meta SET value = '0' WHERE key = 'complete'")
     shutil.rmtree(bm25)
     shutil.copytree(tmp_path / "bm25-before", bm25)
     path.write_bytes(original)

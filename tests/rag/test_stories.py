@@ -57,3 +57,74 @@ def test_days_named_in_headlines() -> None:
     assert title_dates("Storm hits on May 3rd; Oct. 7 anniversary") == {"3 may", "7 oct"}
     assert title_dates("March 2023 inflation falls to 5%") == set()
     assert title_dates("Shohei Ohtani to Dodgers on record 10-year, $700 m deal") == set()
+
+
+def reference_groups(signatures: dict[str, str | None], threshold: float, titles: dict[str, str]) -> dict[str, str]:
+    """group_stories as it was before StoryIndex: every pair from one LSH built over the final documents."""
+    import numpy as np
+    from datasketch import MinHash, MinHashLSH
+
+    from rag.stories import NUM_PERM, dates_agree, title_terms, title_weights, titles_agree
+
+    terms = {s: title_terms(t) for s, t in titles.items() if s in signatures}
+    days = {s: title_dates(t) for s, t in titles.items() if s in signatures}
+    weight = title_weights(terms)
+    parent = {s: s for s in signatures}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    values = {s: np.frombuffer(__import__("base64").b64decode(sig), dtype="<u4").astype(np.uint32)
+              for s, sig in sorted(signatures.items()) if sig}
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    hashes = {s: MinHash(num_perm=NUM_PERM, seed=1, hashvalues=v, scheme="affine32") for s, v in values.items()}
+    for s, h in hashes.items():
+        lsh.insert(s, h)
+    for s, h in hashes.items():
+        for o in lsh.query(h):
+            if (o != s and float(np.mean(values[s] == values[o])) >= threshold
+                    and titles_agree(terms.get(s, set()), terms.get(o, set()), weight)
+                    and dates_agree(days.get(s, set()), days.get(o, set()))):
+                a, b = find(s), find(o)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    return {s: find(s) for s in sorted(signatures)}
+
+
+def test_story_index_updated_document_by_document_equals_grouping_from_scratch() -> None:
+    """The retriever's catalog keeps a StoryIndex and feeds it only the documents each sync changed: after any
+    sequence of adds, changes and removals its groups must be those of the final set grouped from scratch."""
+    import random
+
+    from rag.stories import StoryIndex
+
+    rng = random.Random(13)
+    words = [f"w{i}" for i in range(400)]
+    bases = [" ".join(rng.choice(words) for _ in range(120)) for _ in range(12)]
+    heads = [f"Story {i} about {rng.choice(words)} and {rng.choice(words)}" for i in range(12)]
+
+    def document(i: int) -> tuple[str, str]:  # copies of a base story with a few words changed, or no copy at all
+        base = rng.randrange(12)
+        text = bases[base].split()
+        for _ in range(rng.choice([1, 3, 60])):
+            text[rng.randrange(len(text))] = rng.choice(words)
+        title = heads[base] if rng.random() < 0.8 else f"Quiz of the week: {rng.randint(1, 28)} - 30 August"
+        return signature(" ".join(text)), title
+
+    index = StoryIndex(0.5)
+    present: dict[str, tuple[str | None, str]] = {}
+    for step in range(30):
+        upserted = {f"d{rng.randrange(60):02d}.md": document(step) for _ in range(rng.randint(2, 8))}
+        if rng.random() < 0.2:
+            upserted[f"nosig{step}.md"] = (None, "No signature")
+        removed = [s for s in present if rng.random() < 0.04 and s not in upserted]
+        index.update(upserted, removed)
+        for source in removed:
+            del present[source]
+        present.update(upserted)
+        expected = reference_groups({s: sig for s, (sig, _) in present.items()}, 0.5,
+                                    {s: t for s, (_, t) in present.items()})
+        assert index.groups() == expected, f"step {step}"
+    assert sum(1 for s, g in index.groups().items() if s != g) >= 5  # the grouping is really exercised
