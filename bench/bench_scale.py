@@ -244,7 +244,7 @@ def run_size(size: int, base: Path, real: Embedder, synthetic: SyntheticVectors,
               f"CPU {cpu:.1f} ms a query")
     # The web app's path for a file dropped into the corpus folder: the watcher notices it, waits out its
     # debounce (1.5 s after the last event), syncs; the running retriever then finds the new article.
-    watcher = CorpusWatcher(settings, lambda: sync_corpus(settings, embedder=real))
+    watcher = CorpusWatcher(settings, lambda paths: sync_corpus(settings, embedder=real, paths=paths))
     watcher.start()
     try:
         time.sleep(1.0)

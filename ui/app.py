@@ -83,12 +83,13 @@ class ChatService:
         self.watcher: CorpusWatcher | None = None
         self._sync_lock = threading.Lock()
 
-    def sync(self, progress: SyncProgress | None = None) -> SyncReport:
+    def sync(self, progress: SyncProgress | None = None, paths: list[Path] | None = None) -> SyncReport:
+        """The whole corpus folder, or only `paths` (files and folders that changed: the watcher's events)."""
         with self._sync_lock:
-            return sync_corpus(self.settings, embedder=self.embedder, progress=progress)
+            return sync_corpus(self.settings, embedder=self.embedder, progress=progress, paths=paths)
 
     def start_watcher(self) -> None:
-        self.watcher = CorpusWatcher(self.settings, self.sync)
+        self.watcher = CorpusWatcher(self.settings, lambda paths: self.sync(paths=paths))
         self.watcher.start()
 
     def header(self) -> str:

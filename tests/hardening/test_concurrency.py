@@ -111,9 +111,9 @@ def test_watcher_and_a_manual_ingest_at_once(make_settings, embedder: Embedder, 
     sync_corpus(settings, embedder=embedder)
     syncs: list[tuple[float, float]] = []  # (start, end) of each sync the watcher ran
 
-    def watcher_sync() -> SyncReport:
+    def watcher_sync(paths: list[Path] | None) -> SyncReport:
         start = time.monotonic()
-        report = sync_corpus(settings, embedder=embedder)
+        report = sync_corpus(settings, embedder=embedder, paths=paths)
         syncs.append((start, time.monotonic()))
         return report
 
