@@ -216,6 +216,15 @@ class Manifest:
             yield source, FileRecord(size, mtime, content_hash, title, ids.split(" ") if ids else [], date, url,
                                      bool(racy), minhash, date_source)
 
+    def chunk_ids_of(self, sources: Iterable[str]) -> list[str]:
+        """The chunk ids of those of `sources` the manifest holds."""
+        wanted, out = list(sources), []
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            rows = self._db.execute(f"SELECT chunk_ids FROM files WHERE source IN ({','.join('?' * len(part))})", part)
+            out.extend(cid for (ids,) in rows for cid in ids.split(" ") if cid)
+        return out
+
     def chunk_ids(self) -> set[str]:
         return {cid for (ids,) in self._db.execute("SELECT chunk_ids FROM files") for cid in ids.split(" ") if cid}
 

@@ -46,6 +46,12 @@ def question_window(question: str, filters: SearchFilters | None) -> DateWindow 
 
 
 DENSE_OVERFETCH = 4  # dense candidates read unfiltered per one needed, before a date filter is run in Chroma
+# A source glob naming at least this share of the archive is filtered like a date bound (over-fetch, then
+# filter); a narrower one restricts Chroma's query to its chunks' ids, up to ID_FILTER_MAX of them (beyond, the
+# metadata `where`). Chroma runs `$in` over sources as a metadata scan: 94 ms a query at 100k chunks for 1,000
+# articles, against 15 ms for the same 12,000 chunks by id (docs/benchmarks.md#scale).
+SOURCE_OVERFETCH_SHARE = 0.5
+ID_FILTER_MAX = 100_000
 RECENCY_COSINE_BAND = 0.1
 # Window-first ordering promotes only in-window candidates within this dense cosine of the best candidate.
 WINDOW_COSINE_BAND = 0.2
@@ -170,6 +176,8 @@ class HybridRetriever:
         self._catalog: Catalog | None = None
         self._catalog_stamp: str | None = None
         self._lock = threading.Lock()
+        # The last source globs' matches and chunk ids, per index state (a glob is typically asked again).
+        self._glob_cache: dict[tuple[Any, str], tuple[set[str], list[str]]] = {}
 
     @property
     def collection(self) -> Any:
@@ -246,7 +254,7 @@ class HybridRetriever:
         window = resolve_window(query, as_of) if self.settings.time_window_ranking else None
         lexical = self.lexical()
         catalog = self.catalog()
-        allowed_sources = self._matching_sources(lexical, filters.source_glob)
+        allowed_sources, allowed_ids = self._matching_sources(lexical, catalog, filters.source_glob)
         if allowed_sources is not None and not allowed_sources:
             return []
         n = self.settings.candidates_k
@@ -257,7 +265,9 @@ class HybridRetriever:
             # `where` filter costs ~100x an unfiltered query (docs/benchmarks.md#scale): it is left out. A chunk
             # a running sync wrote past the manifest is still dropped below (_not_after).
             dense_as_of = as_of_int if as_of_int < catalog.newest else None
-            dense = self._dense(vector, n, allowed_sources, since, until, dense_as_of, catalog.undated)
+            share = len(allowed_sources or ()) / max(len(catalog.records), 1)
+            dense = self._dense(vector, n, allowed_sources, since, until, dense_as_of, catalog.undated,
+                                source_ids=allowed_ids, source_share=share)
         bm25 = self._bm25(lexical, lexical_query(query, window), n, allowed_sources, since, until, as_of_int)
         fused = reciprocal_rank_fusion([[cid for cid, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
         if not fused:
@@ -432,20 +442,38 @@ class HybridRetriever:
         record = catalog.records[source]
         return {"source": source, "title": record.title, "date": record.date, "url": record.url}
 
-    def _matching_sources(self, lexical: LexicalIndex | None, glob: str | None) -> set[str] | None:
+    def _matching_sources(self, lexical: LexicalIndex | None, catalog: Catalog,
+                          glob: str | None) -> tuple[set[str] | None, list[str] | None]:
+        """The sources a glob names and their chunk ids (None, None: no glob). Kept per index state: matching
+        a glob against 83,000 names costs ~100 ms."""
         if not glob:
-            return None
-        sources = set(lexical.sources) if lexical else set()
+            return None, None
+        sources = lexical.sources if lexical else []
+        state = (id(sources), catalog.epoch, catalog.seq)
+        with self._lock:
+            cached = self._glob_cache.get((state, glob))
+        if cached is not None:
+            return cached
         # A pattern without a slash also matches the file name alone, as a user typing "*.pdf" expects.
-        return {s for s in sources if fnmatch.fnmatchcase(s, glob) or fnmatch.fnmatchcase(Path(s).name, glob)}
+        matching = {s for s in sources if fnmatch.fnmatchcase(s, glob) or fnmatch.fnmatchcase(Path(s).name, glob)}
+        with Manifest.load(self.settings.index_dir) as manifest:
+            ids = manifest.chunk_ids_of(sorted(matching)) if matching else []
+        with self._lock:
+            if any(key != state for key, _ in self._glob_cache):
+                self._glob_cache.clear()
+            if len(self._glob_cache) >= 16:
+                self._glob_cache.pop(next(iter(self._glob_cache)))
+            self._glob_cache[(state, glob)] = (matching, ids)
+        return matching, ids
 
     def _dense(
         self, vector: np.ndarray, n: int, sources: set[str] | None, since: int | None, until: int | None,
-        as_of: int | None = None, undated: list[str] | None = None,
+        as_of: int | None = None, undated: list[str] | None = None, *, source_ids: list[str] | None = None,
+        source_share: float = 0.0,
     ) -> list[tuple[str, float]]:
+        """The n chunks nearest to `vector` among those the filters keep. `source_ids`: the chunk ids of
+        `sources` (the manifest's), to restrict Chroma's query by id rather than by a scan of its metadata."""
         clauses: list[dict[str, Any]] = []
-        if sources is not None:
-            clauses.append({"source": {"$in": sorted(sources)}})
         if since is not None:
             clauses.append({"date_int": {"$gte": since}})
         if until is not None:
@@ -454,23 +482,27 @@ class HybridRetriever:
             # Undated chunks have no date_int (Chroma cannot match a missing key): they are named by source.
             not_future: dict[str, Any] = {"date_int": {"$lte": as_of}}
             clauses.append({"$or": [not_future, {"source": {"$in": undated}}]} if undated else not_future)
+        by_id = sources is not None and bool(source_ids) and len(source_ids or ()) <= ID_FILTER_MAX
+        if sources is not None and not by_id:
+            clauses.insert(0, {"source": {"$in": sorted(sources)}})
         where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
         # No count() first: Chroma returns fewer than n_results when it holds fewer (or none), and count() is a
         # scan (24 ms at 400k vectors, docs/benchmarks.md#scale).
-        if where is not None and sources is None:
+        if (sources is None and where is not None) or (sources is not None and source_share >= SOURCE_OVERFETCH_SHARE):
             # Chroma runs a `where` as a scan of the metadata (~100 ms a query at 15k chunks, seconds at 1M:
-            # docs/benchmarks.md#scale), while a date bound usually keeps most of the archive: the unfiltered
-            # best DENSE_OVERFETCH × n are read first, and the filter runs only if fewer than n of them pass.
+            # docs/benchmarks.md#scale), while a date bound (or a glob naming most of the archive) usually keeps
+            # most of it: the unfiltered best DENSE_OVERFETCH × n are read first, and the filter runs only if
+            # fewer than n of them pass.
             wide = self.collection.query(query_embeddings=[vector.tolist()], n_results=n * DENSE_OVERFETCH,
                                          include=["distances", "metadatas"])
             kept = [(cid, 1.0 - float(d)) for cid, d, meta in
                     zip(wide["ids"][0], wide["distances"][0], wide["metadatas"][0], strict=True)
-                    if _dated_within((meta or {}).get("date_int"), since, until, as_of)]
+                    if _dated_within((meta or {}).get("date_int"), since, until, as_of)
+                    and (sources is None or (meta or {}).get("source") in sources)]
             if len(kept) >= n or len(wide["ids"][0]) < n * DENSE_OVERFETCH:  # enough, or every chunk seen
                 return kept[:n]
-        result = self.collection.query(
-            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
-        )
+        result = self.collection.query(query_embeddings=[vector.tolist()], n_results=n, where=where,
+                                       ids=source_ids if by_id else None, include=["distances"])
         # Chroma's cosine space returns distance = 1 − cosine similarity.
         return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 

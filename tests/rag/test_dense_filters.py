@@ -27,10 +27,11 @@ def retriever(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> H
     return HybridRetriever(settings, embedder=embedder)
 
 
-def brute_force(retriever: HybridRetriever, vector: np.ndarray, n: int, keep) -> list[str]:  # noqa: ANN001
+def brute_force(retriever: HybridRetriever, vector: np.ndarray, n: int, keep, keep_id=None) -> list[str]:  # noqa: ANN001
     rows = retriever.collection.get(include=["embeddings", "metadatas"])
     scored = [(float(np.dot(v, vector)), cid) for cid, v, meta in
-              zip(rows["ids"], rows["embeddings"], rows["metadatas"], strict=True) if keep(meta.get("date_int"))]
+              zip(rows["ids"], rows["embeddings"], rows["metadatas"], strict=True)
+              if keep(meta.get("date_int")) and (keep_id is None or keep_id(cid))]
     return [cid for _, cid in sorted(scored, reverse=True)[:n]]
 
 
@@ -55,3 +56,33 @@ def test_date_filtered_dense_candidates_equal_the_exact_ones(retriever: HybridRe
     monkeypatch.undo()
     assert got == brute_force(retriever, vector, n, keep)
     assert calls[0] is None and (queries is None or len(calls) == queries)
+
+
+@pytest.mark.parametrize(("glob", "path"), [("wire-0[1-3].md", "ids"), ("wire-*", "over-fetch"),
+                                            ("*.md", "over-fetch")])
+def test_source_filtered_dense_candidates_equal_the_exact_ones(retriever: HybridRetriever, glob: str, path: str,
+                                                               monkeypatch) -> None:  # noqa: ANN001
+    """A source glob never sends Chroma a `where` over sources: a narrow one restricts the query to the
+    glob's chunk ids (the manifest's), a broad one over-fetches and filters. Both give the exact nearest."""
+    vector = retriever.embedder.embed_query("How long did the Kessel strike last?")
+    catalog = retriever.catalog()
+    sources, ids = retriever._matching_sources(retriever.lexical(), catalog, glob)
+    assert sources and ids
+    share = len(sources) / len(catalog.records)
+    assert (share >= 0.5) == (path == "over-fetch")
+    collection = retriever.collection
+    calls = []
+    real_query = collection.query
+    monkeypatch.setattr(collection, "query", lambda **kw: calls.append(kw) or real_query(**kw))
+    n = 3
+    got = retriever._dense(vector, n, sources, None, None, None, [], source_ids=ids, source_share=share)
+    monkeypatch.undo()
+    source_of = dict(zip(*[retriever.collection.get(include=["metadatas"])[k] for k in ("ids", "metadatas")],
+                         strict=True))
+    expected = brute_force(retriever, vector, n, lambda _: True, lambda cid: source_of[cid]["source"] in sources)
+    assert [cid for cid, _ in got] == expected
+    assert all(call.get("where") is None for call in calls)
+    assert bool(calls[-1].get("ids")) == (path == "ids")
+    # The same as Chroma's own `where` over the sources (what a search with a glob sent before).
+    by_where = retriever._dense(vector, n, sources, None, None, None, [])
+    assert [cid for cid, _ in by_where] == expected
