@@ -113,7 +113,5 @@ def delete_document(settings: Settings, source: str) -> Path:
 
 def list_documents(settings: Settings) -> list[dict[str, object]]:
     with Manifest.load(settings.index_dir) as manifest:
-        return [
-            {"source": src, "title": rec.title, "date": rec.date or "", "chunks": len(rec.chunk_ids)}
-            for src, rec in sorted(manifest.files.items())
-        ]
+        return [{"source": d.source, "title": d.title, "date": d.date or "", "chunks": d.chunks}
+                for d in manifest.listing()]

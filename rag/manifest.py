@@ -93,6 +93,17 @@ class DocumentInfo:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """One indexed document as listings show it (rag status, the web app's corpus tab)."""
+
+    source: str
+    title: str
+    date: str | None
+    date_source: str | None
+    chunks: int
+
+
+@dataclass(frozen=True)
 class Changes:
     """The manifest's documents changed since a reader's (epoch, seq). `full`: `upserted` holds every document
     (the reader had another epoch or none) and `removed` is empty."""
@@ -215,6 +226,11 @@ class Manifest:
         for source, size, mtime, content_hash, title, ids, date, url, racy, minhash, date_source in rows:
             yield source, FileRecord(size, mtime, content_hash, title, ids.split(" ") if ids else [], date, url,
                                      bool(racy), minhash, date_source)
+
+    def listing(self) -> list[Listed]:
+        """Every document, sorted by source, without chunk ids."""
+        rows = self._db.execute("SELECT source, title, date, date_source, chunks FROM files ORDER BY source")
+        return [Listed(*row) for row in rows]
 
     def chunk_ids_of(self, sources: Iterable[str]) -> list[str]:
         """The chunk ids of those of `sources` the manifest holds."""

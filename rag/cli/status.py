@@ -23,11 +23,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     with Manifest.load(settings.index_dir) as manifest:
-        docs = [
-            {"source": src, "title": rec.title, "date": rec.date, "date_source": rec.date_source,
-             "chunks": len(rec.chunk_ids)}
-            for src, rec in sorted(manifest.files.items())
-        ]
+        docs = [{"source": d.source, "title": d.title, "date": d.date, "date_source": d.date_source,
+                 "chunks": d.chunks} for d in manifest.listing()]
     undated = sum(1 for d in docs if not d["date"])
     changes = AuditLog(settings.index_dir).last(args.changes)
     if args.json:
