@@ -7,8 +7,8 @@ not content:
   - the files are read, chunked (`rag.sync._scan_one`, the real tokenizer), signed (MinHash) and given their
     synthetic vectors in worker processes, while the main process writes Chroma (`rag.sync._upsert`, batches of
     5,000, `add`) and tantivy (`LexicalIndex.apply`, one commit);
-  - the manifest is read once and written twice (marked incomplete before Chroma is touched, complete at the
-    end), not once per step.
+  - the manifest is written twice (marked incomplete before Chroma is touched, then the new files' rows and
+    `complete` in one transaction), not once per step.
 The order of writes is the sync's (manifest incomplete → Chroma → lexical index → manifest complete), so a killed
 fill is repaired by the next `sync_corpus` like a killed sync. tests/bench/test_bulk_fill.py checks that a
 bulk-filled index equals a synced one (Chroma ids, texts, metadata and vectors; the lexical documents; the
@@ -26,10 +26,18 @@ from typing import Any
 import numpy as np
 
 from rag.embedding import Embedder, embedder_for
-from rag.index import CHROMA_MAX_BATCH, FileRecord, LexicalIndex, Manifest, batched, open_collection
+from rag.index import (
+    CHROMA_MAX_BATCH,
+    FileRecord,
+    LexicalIndex,
+    Manifest,
+    batched,
+    open_collection,
+    remember_manifest,
+)
 from rag.loaders import relative_source
 from rag.settings import Settings
-from rag.sync import LazyModels, SyncProgress, _scan_one, _upsert, index_fingerprint, ingest_lock
+from rag.sync import LazyModels, ScanResult, SyncProgress, _scan_one, _upsert, index_fingerprint, ingest_lock
 from rag.types import Chunk, SyncReport
 
 FILES_PER_TASK = 50  # files a worker prepares per task: results arrive in order, in pieces of this size
@@ -89,12 +97,11 @@ def _prepare(paths: list[Path]) -> list[Prepared]:
     out: list[Prepared] = []
     for path in paths:
         source = relative_source(path, settings.corpus_dir)
-        records: dict[str, FileRecord] = {}
-        pending: dict[str, Any] = {}
-        _scan_one(path, source, None, settings, models, False, max_bytes, records, pending, SyncReport())
-        chunks = pending[source][1]
+        scan = ScanResult()
+        _scan_one(path, source, None, lambda _: None, settings, models, False, max_bytes, scan, SyncReport())
+        chunks = scan.pending[source][1]
         texts = [models.chunker.embedded_text(c) for c in chunks]
-        out.append((source, records[source], chunks, texts, synthetic_vectors(_WORKER["pool"], texts)))
+        out.append((source, scan.changed[source], chunks, texts, synthetic_vectors(_WORKER["pool"], texts)))
     return out
 
 
@@ -106,53 +113,53 @@ def bulk_fill(settings: Settings, pool: np.ndarray, paths: list[Path], workers: 
     from `pool`; returns the number of chunks written. The index must be in step (a finished sync)."""
     with ingest_lock(settings, SyncProgress()):
         collection = open_collection(settings)
-        manifest = Manifest.load(settings.index_dir)
-        lexical = LexicalIndex.open(settings.index_dir)
-        if manifest.exists and (not manifest.complete or lexical.generation != manifest.generation):
-            raise RuntimeError("the index is not in step with its last sync: run sync_corpus first")
-        sources = [relative_source(p, settings.corpus_dir) for p in paths]
-        if already := [s for s in sources if s in manifest.files]:
-            raise ValueError(f"{len(already)} files are indexed already (first: {already[0]})")
-        fingerprint = index_fingerprint(settings)
-        generation = manifest.generation + 1
-        manifest.complete = False
-        manifest.fingerprint = fingerprint
-        manifest.save(settings.index_dir)
-        records = dict(manifest.files)
-        written = 0
+        with Manifest.open(settings.index_dir) as manifest:
+            lexical = LexicalIndex.open(settings.index_dir)
+            if manifest.exists and (not manifest.complete or lexical.generation != manifest.generation):
+                raise RuntimeError("the index is not in step with its last sync: run sync_corpus first")
+            sources = [relative_source(p, settings.corpus_dir) for p in paths]
+            known = manifest.states()
+            if already := [s for s in sources if s in known]:
+                raise ValueError(f"{len(already)} files are indexed already (first: {already[0]})")
+            fingerprint = index_fingerprint(settings)
+            generation = manifest.generation + 1
+            manifest.mark_incomplete(fingerprint)
+            remember_manifest(settings.index_dir)
+            records: dict[str, FileRecord] = {}  # the new files' rows
+            written = 0
 
-        batch: list[Chunk] = []
-        vectors: list[np.ndarray] = []
+            batch: list[Chunk] = []
+            vectors: list[np.ndarray] = []
 
-        def write() -> None:
-            nonlocal written
-            stacked = np.concatenate(vectors) if vectors else np.zeros((0, pool.shape[1]), dtype=np.float32)
-            for start in range(0, len(batch), CHROMA_MAX_BATCH):
-                part = batch[start : start + CHROMA_MAX_BATCH]
-                _upsert(collection, part, stacked[start : start + len(part)], new=True)
-            written += len(batch)
-            batch.clear()
-            vectors.clear()
+            def write() -> None:
+                nonlocal written
+                stacked = np.concatenate(vectors) if vectors else np.zeros((0, pool.shape[1]), dtype=np.float32)
+                for start in range(0, len(batch), CHROMA_MAX_BATCH):
+                    part = batch[start : start + CHROMA_MAX_BATCH]
+                    _upsert(collection, part, stacked[start : start + len(part)], new=True)
+                written += len(batch)
+                batch.clear()
+                vectors.clear()
 
-        def rows() -> Iterator[tuple[Chunk, str]]:
-            """Drives the workers; writes Chroma as their results come; yields the lexical rows."""
-            tasks = list(batched(paths, FILES_PER_TASK))
-            context = multiprocessing.get_context("spawn")  # the parent holds Chroma's and OpenVINO's threads
-            with context.Pool(workers, initializer=_start_worker, initargs=(settings, pool)) as workers_pool:
-                for prepared in workers_pool.imap(_prepare, tasks):
-                    for source, record, chunks, texts, file_vectors in prepared:
-                        records[source] = record
-                        batch.extend(chunks)
-                        vectors.append(file_vectors)
-                        yield from zip(chunks, texts, strict=True)
-                    if len(batch) >= CHROMA_MAX_BATCH - 1000:
-                        write()
-            write()
+            def rows() -> Iterator[tuple[Chunk, str]]:
+                """Drives the workers; writes Chroma as their results come; yields the lexical rows."""
+                tasks = list(batched(paths, FILES_PER_TASK))
+                context = multiprocessing.get_context("spawn")  # the parent holds Chroma's and OpenVINO's threads
+                with context.Pool(workers, initializer=_start_worker, initargs=(settings, pool)) as workers_pool:
+                    for prepared in workers_pool.imap(_prepare, tasks):
+                        for source, record, chunks, texts, file_vectors in prepared:
+                            records[source] = record
+                            batch.extend(chunks)
+                            vectors.append(file_vectors)
+                            yield from zip(chunks, texts, strict=True)
+                        if len(batch) >= CHROMA_MAX_BATCH - 1000:
+                            write()
+                write()
 
-        try:
-            lexical.apply(rows(), [], generation)  # one commit, after every Chroma write
-        finally:
-            lexical.close()
-        Manifest(files=records, generation=generation, complete=True, fingerprint=fingerprint).save(
-            settings.index_dir)
-        return written
+            try:
+                lexical.apply(rows(), [], generation)  # one commit, after every Chroma write
+            finally:
+                lexical.close()
+            manifest.commit(records, (), generation=generation, fingerprint=fingerprint)
+            remember_manifest(settings.index_dir)
+            return written
