@@ -39,6 +39,23 @@ log = logging.getLogger(__name__)
 
 Runtime = Literal["auto", "openvino", "torch"]
 RUNTIMES: tuple[str, ...] = ("auto", "openvino", "torch")
+# "auto": bf16 where the CPU has it, else f32 (same vectors as torch). "int8": weights and activations quantised
+# by nncf (OpenVINO only; close to torch's vectors but not equal, so an index is embedded with one or the other).
+Precision = Literal["auto", "bf16", "f32", "int8"]
+PRECISIONS: tuple[str, ...] = ("auto", "bf16", "f32", "int8")
+# Passages the int8 model is calibrated on: the SQuAD 2.0 sample shipped with the evals (never the news sets it is
+# evaluated on). Changing the recipe changes the cached model's name, so an old calibration is not reused.
+
+
+def index_vectors(precision: str) -> str | None:
+    """What an index records about its vectors' precision (manifest fingerprint "embedding_precision"): "int8",
+    or None for the precisions whose vectors equal torch's (bf16, f32), which indexes never recorded."""
+    return "int8" if precision == "int8" else None
+
+
+CALIBRATION_CORPUS = Path(__file__).resolve().parent / "evals" / "squad2" / "corpus"
+CALIBRATION_PASSAGES = 300
+CALIBRATION_RECIPE = "squad2-300"
 
 
 def resolve_model_path(ref: str) -> str:
@@ -157,11 +174,28 @@ def cpu_precision(core: Any) -> str:
     return "bf16" if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
 
 
+def nncf_version() -> str | None:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return version("nncf")
+    except PackageNotFoundError:
+        return None
+
+
 def converted_model_dir(cache_dir: Path, layout: ModelLayout, name: str, version: str) -> Path:
     """One folder per model (and its weights file) and OpenVINO version: a change of either converts again."""
     digest = hashlib.sha256(layout.weights_key().encode("utf-8")).hexdigest()[:12]
     slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:60]
     return cache_dir / f"{slug}-{digest}-openvino-{version}"
+
+
+def quantized_model_dir(cache_dir: Path, layout: ModelLayout, name: str, version: str, nncf: str) -> Path:
+    """The int8 model beside the converted one, also keyed by the nncf version and the calibration recipe."""
+    converted = converted_model_dir(cache_dir, layout, name, version)
+    return converted.with_name(f"{converted.name}-int8-nncf-{nncf}-{CALIBRATION_RECIPE}")
 
 
 @contextlib.contextmanager
@@ -211,23 +245,100 @@ def convert_to_openvino(layout: ModelLayout, target: Path | None) -> Any:
         port.get_node().set_partial_shape(ov.PartialShape([-1, -1]))
     converted.validate_nodes_and_infer_types()
     if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-        try:
-            # compress_to_fp16=False: the weights stay exactly the packaged f32 ones; precision is chosen at run time.
-            ov.save_model(converted, str(tmp / "model.xml"), compress_to_fp16=False)
-            with contextlib.suppress(OSError):  # another process renamed its copy first: theirs is as good
-                os.replace(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        save_model_atomically(converted, target)
     return converted
+
+
+def save_model_atomically(model: Any, target: Path) -> None:
+    """Written to a temporary folder beside `target` and renamed, so a concurrent process or a crash never sees half
+    a model; when two processes write at once, the first rename wins and the other's copy is dropped."""
+    import openvino as ov
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        # compress_to_fp16=False: the weights stay exactly as given; precision is chosen at run time.
+        ov.save_model(model, str(tmp / "model.xml"), compress_to_fp16=False)
+        with contextlib.suppress(OSError):  # another process renamed its copy first: theirs is as good
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def calibration_passages(layout: ModelLayout, tokenizer: Any) -> list[str]:
+    """The first CALIBRATION_PASSAGES chunks of the SQuAD 2.0 sample (files by name), as the index embeds them."""
+    from rag.chunking import Chunker
+    from rag.loaders import iter_corpus_files, load_document
+
+    if not CALIBRATION_CORPUS.is_dir():
+        raise EmbeddingModelUnavailable(f"int8 calibration passages not found at {CALIBRATION_CORPUS}")
+    chunker = Chunker(lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids), layout.max_tokens,
+                      200, 40)
+    passages: list[str] = []
+    for path in iter_corpus_files(CALIBRATION_CORPUS):
+        document = load_document(path, CALIBRATION_CORPUS, max_bytes=10**7, max_chars=10**6)
+        passages += [chunker.embedded_text(chunk) for chunk in chunker.split(document)]
+        if len(passages) >= CALIBRATION_PASSAGES:
+            break
+    return passages[:CALIBRATION_PASSAGES]
+
+
+@contextlib.contextmanager
+def _nncf_without_telemetry() -> Iterator[Any]:
+    """nncf reports usage to Google Analytics unless the user opted out; its switch for CI machines, read when the
+    package is imported, turns that off (and nothing else), and its no-op stub stands in should it be loaded."""
+    saved = os.environ.get("NNCF_CI")
+    os.environ["NNCF_CI"] = "1"
+    try:
+        import nncf
+        import nncf.telemetry.decorator as decorator
+        from nncf.telemetry.wrapper import NNCFTelemetryStub
+    finally:
+        if saved is None:
+            os.environ.pop("NNCF_CI", None)
+        else:
+            os.environ["NNCF_CI"] = saved
+    original = decorator.telemetry
+    decorator.telemetry = NNCFTelemetryStub()
+    try:
+        yield nncf
+    finally:
+        decorator.telemetry = original
+
+
+def quantize_to_int8(model: Any, layout: ModelLayout, tokenizer: Any, target: Path | None) -> Any:
+    """Weights and activations in int8 (nncf post-training quantisation, transformer preset with SmoothQuant),
+    calibrated on `calibration_passages`. Saved to `target` atomically. ≈30 CPU-seconds, once per index folder."""
+    if nncf_version() is None:
+        raise EmbeddingModelUnavailable("RAG_EMBEDDING_PRECISION=int8 needs the nncf package (pip install nncf)")
+
+    def inputs(text: str) -> dict[str, np.ndarray]:
+        ids = tokenizer.encode(text.strip().lower() if layout.lowercase else text.strip()).ids
+        if len(ids) > layout.max_tokens:
+            ids = ids[: layout.max_tokens - 1] + ids[-1:]
+        return {"input_ids": np.array([ids], dtype=np.int64), "attention_mask": np.ones((1, len(ids)), np.int64),
+                "token_type_ids": np.zeros((1, len(ids)), dtype=np.int64)}
+
+    passages = calibration_passages(layout, tokenizer)
+    with _nncf_without_telemetry() as nncf:
+        nncf_log = logging.getLogger("nncf")
+        level = nncf_log.level
+        nncf_log.setLevel(logging.WARNING)  # progress bars and statistics tables, not news to the user
+        try:
+            quantized = nncf.quantize(model, nncf.Dataset(passages, inputs), model_type=nncf.ModelType.TRANSFORMER,
+                                      subset_size=len(passages))
+        finally:
+            nncf_log.setLevel(level)
+    if target is not None:
+        save_model_atomically(quantized, target)
+    return quantized
 
 
 class OpenVINORuntime:
     name = "openvino"
 
     def __init__(self, layout: ModelLayout, tokenizer: Any, batch_size: int, cache_dir: Path | None,
-                 model_name: str, precision: str | None = None) -> None:
+                 model_name: str, precision: str = "auto") -> None:
         import openvino as ov
 
         self.layout = layout
@@ -235,14 +346,23 @@ class OpenVINORuntime:
         self.pad_id = tokenizer.token_to_id("[PAD]") or 0
         self.tokenizer = tokenizer
         core = ov.Core()
-        self.precision = precision or cpu_precision(core)
+        self.precision = cpu_precision(core) if precision == "auto" else precision
         self.version = openvino_version() or "unknown"
         cached = converted_model_dir(cache_dir, layout, model_name, self.version) if cache_dir else None
-        if cached is not None and (cached / "model.xml").is_file():
+        quantized = (quantized_model_dir(cache_dir, layout, model_name, self.version, nncf_version() or "none")
+                     if cache_dir and self.precision == "int8" else None)
+        if quantized is not None and (quantized / "model.xml").is_file():
+            model = core.read_model(str(quantized / "model.xml"))
+        elif cached is not None and (cached / "model.xml").is_file():
             model = core.read_model(str(cached / "model.xml"))
         else:
             model = convert_to_openvino(layout, cached)
-        config = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"}
+        if self.precision == "int8" and not (quantized is not None and (quantized / "model.xml").is_file()):
+            with contextlib.redirect_stdout(sys.stderr):  # nncf's progress bars: stdout is the CLI's answer
+                model = quantize_to_int8(model, layout, tokenizer, quantized)
+        # int8: the quantised layers run in int8 and the rest (softmax, layer norm) in the CPU's own precision.
+        hint = cpu_precision(core) if self.precision == "int8" else self.precision
+        config = {"INFERENCE_PRECISION_HINT": hint, "PERFORMANCE_HINT": "LATENCY"}
         self.compiled = core.compile_model(model, "CPU", config)
         self.input_names = {port.get_any_name() for port in self.compiled.inputs}
         self._local = threading.local()
@@ -301,22 +421,36 @@ class Embedder:
     `runtime`: "auto" (OpenVINO when it is installed and the model has the standard layout, else torch),
     "openvino" or "torch". A failure of OpenVINO falls back to torch with one notice line.
     `cache_dir`: where the converted OpenVINO model is kept (the index folder's `models/`); None converts in
-    memory each time (≈5 s)."""
+    memory each time (≈5 s).
+    `precision`: OpenVINO's ("auto" = bf16 where the CPU has it, else f32). "int8" has no torch equivalent: it
+    never falls back to torch (the index would mix two kinds of vectors) and fails with one clear line instead."""
 
     def __init__(self, model_ref: str, device: str = "cpu", batch_size: int = 32, runtime: str = "auto",
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, precision: str = "auto") -> None:
         if runtime not in RUNTIMES:
             raise EmbeddingModelUnavailable(f"unknown embedding runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
+        if precision not in PRECISIONS:
+            raise EmbeddingModelUnavailable(
+                f"unknown embedding precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+        if precision == "int8" and (runtime == "torch" or device != "cpu"):
+            raise EmbeddingModelUnavailable(
+                "RAG_EMBEDDING_PRECISION=int8 runs on OpenVINO on the CPU only: set RAG_EMBEDDING_RUNTIME=auto "
+                "and RAG_EMBEDDING_DEVICE=cpu, or another precision")
         check_device(device)
         self.model_ref = model_ref
         self.path = resolve_model_path(model_ref)
         self.device = device
         self.batch_size = batch_size
         self.requested_runtime = runtime
+        self.precision = precision
         self.cache_dir = cache_dir
         self.layout = ModelLayout.read(self.path)
         self._runtime: TorchRuntime | OpenVINORuntime | None = None
         self._lock = threading.Lock()
+        if self.layout is None and precision == "int8":
+            raise EmbeddingModelUnavailable(
+                f"RAG_EMBEDDING_PRECISION=int8: {model_ref!r} is not a Transformer + mean-pooling "
+                "sentence-transformers directory, which is all OpenVINO runs here")
         if self.layout is not None:
             self.tokenizer = self.layout.tokenizer()
             # The window includes [CLS] and [SEP]; text beyond it is silently cut by the model.
@@ -371,13 +505,18 @@ class Embedder:
             ) from exc
 
     def _load(self) -> TorchRuntime | OpenVINORuntime:
-        want_openvino = self.requested_runtime == "openvino" or (
+        want_openvino = self.requested_runtime == "openvino" or self.precision == "int8" or (
             self.requested_runtime == "auto" and self.device == "cpu" and openvino_version() is not None)
         if want_openvino and self.layout is not None and self.device == "cpu":
             try:
-                return OpenVINORuntime(self.layout, self.tokenizer, self.batch_size, self.cache_dir, self.name)
+                return OpenVINORuntime(self.layout, self.tokenizer, self.batch_size, self.cache_dir, self.name,
+                                       self.precision)
             except Exception as exc:  # noqa: BLE001  (missing package, conversion or compile failure)
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                if self.precision == "int8":
+                    raise EmbeddingModelUnavailable(
+                        f"RAG_EMBEDDING_PRECISION=int8 but the int8 OpenVINO model is unavailable ({reason})"
+                    ) from exc
                 print(f"notice: OpenVINO embedding runtime unavailable ({reason}); using torch", file=sys.stderr)
         elif self.requested_runtime == "openvino":
             why = ("OpenVINO runs on the CPU only" if self.device != "cpu"
@@ -403,13 +542,15 @@ class Embedder:
 
 @lru_cache(maxsize=8)
 def get_embedder(model_ref: str, device: str = "cpu", batch_size: int = 32, runtime: str = "auto",
-                 cache_dir: Path | None = None) -> Embedder:
+                 cache_dir: Path | None = None, precision: str = "auto") -> Embedder:
     """One model per process and reference: loading costs seconds, encoding is cheap."""
-    return Embedder(model_ref, device=device, batch_size=batch_size, runtime=runtime, cache_dir=cache_dir)
+    return Embedder(model_ref, device=device, batch_size=batch_size, runtime=runtime, cache_dir=cache_dir,
+                    precision=precision)
 
 
 def embedder_for(settings: Any) -> Embedder:
     """The embedder the settings describe, with its converted model cached under the index folder."""
     cache_dir = settings.embedding_cache_dir or settings.index_dir / "models"
     return get_embedder(settings.embedding_model, settings.embedding_device, settings.embedding_batch_size,
-                        settings.embedding_runtime, Path(cache_dir).expanduser().resolve())
+                        settings.embedding_runtime, Path(cache_dir).expanduser().resolve(),
+                        settings.embedding_precision)

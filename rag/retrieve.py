@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedding import Embedder, embedder_for
+from rag.embedding import Embedder, embedder_for, index_vectors
 from rag.errors import FilterError
 from rag.index import (
     IndexUnavailable,
@@ -160,6 +160,20 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float
     return scores
 
 
+def check_vectors(manifest: Manifest, settings: Settings) -> None:
+    """A query must be embedded as the index's passages were: int8 vectors are close to the others, not equal, so
+    an index embedded with RAG_EMBEDDING_PRECISION=int8 is searched only with int8 queries, and vice versa."""
+    if not manifest.fingerprint:
+        return
+    recorded = manifest.fingerprint.get("embedding_precision")
+    wanted = index_vectors(settings.embedding_precision)
+    if recorded != wanted:
+        raise IndexUnavailable(
+            f"the index at {settings.index_dir} holds {recorded or 'bf16/f32'} vectors but queries would be "
+            f"{wanted or 'bf16/f32'} ones (RAG_EMBEDDING_PRECISION={settings.embedding_precision}): set the "
+            "precision the index was built with, or run `rag ingest` to re-embed it")
+
+
 class HybridRetriever:
     """`search(query, k, filters) -> list[Hit]`. One instance serves many queries and threads; it notices
     when a sync rebuilt the lexical index and reloads it."""
@@ -233,6 +247,7 @@ class HybridRetriever:
         with self._lock:
             if self._catalog is None or stamp != self._catalog_stamp:
                 with Manifest.load(self.settings.index_dir) as manifest:
+                    check_vectors(manifest, self.settings)
                     try:
                         self._catalog = Catalog(manifest, self.settings.story_threshold, self._catalog)
                     except Exception:  # an update that failed half-way: the next one starts afresh

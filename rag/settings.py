@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # Who runs the encoder: "auto" = OpenVINO when installed (bf16 where the CPU has it), else torch. Same vectors
     # (cosine ≥ 0.999), so switching runtimes keeps the index (see index_fingerprint in rag/sync.py).
     embedding_runtime: Literal["auto", "openvino", "torch"] = "auto"
+    # OpenVINO's precision: "auto" = bf16 where the CPU has it, else f32 (both equal torch's vectors). "int8" =
+    # nncf-quantised (faster, close but not equal vectors): switching to or from it re-embeds the index.
+    embedding_precision: Literal["auto", "bf16", "f32", "int8"] = "auto"
     # Where the converted OpenVINO model is cached; None = the index folder's models/ (converted once, ≈10 s).
     embedding_cache_dir: Path | None = None
 

@@ -24,7 +24,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from rag.chunking import Chunker
-from rag.embedding import Embedder, check_device, embedder_for
+from rag.embedding import Embedder, check_device, embedder_for, index_vectors
 from rag.errors import CorpusMissing, IngestBusy
 from rag.index import (
     CHROMA_MAX_BATCH,
@@ -109,16 +109,21 @@ def index_fingerprint(settings: Settings) -> dict[str, Any]:
     settings alone, so an unchanged corpus is confirmed without loading the embedding model."""
     from rag.chunking import SEPARATORS, TITLE_MAX_TOKENS
 
-    # The embedding runtime (OpenVINO bf16 or torch f32) is deliberately absent: both compute the same model's
+    # The embedding runtime (OpenVINO bf16/f32 or torch f32) is deliberately absent: all compute the same model's
     # vectors (cosine ≥ 0.999, tests/rag/test_embedding.py; the same chunk embedded in two batches differs as
-    # much), so switching runtimes keeps the index. A change of model or chunking rebuilds it.
-    return {
+    # much), so switching runtimes keeps the index. A change of model or chunking rebuilds it, and so does a
+    # switch to or from int8, whose vectors are only close (cosine ≈ 0.997): recorded only for int8, so the
+    # indexes built before the setting existed keep their fingerprint.
+    fingerprint: dict[str, Any] = {
         "embedding_model": settings.embedding_model,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
         "title_tokens": TITLE_MAX_TOKENS,
         "separators": SEPARATORS,
     }
+    if index_vectors(settings.embedding_precision):
+        fingerprint["embedding_precision"] = index_vectors(settings.embedding_precision)
+    return fingerprint
 
 
 class LazyModels:
@@ -181,7 +186,7 @@ def _sync(settings: Settings, manifest: Manifest, collection: Any, models: LazyM
     report.repaired = manifest.exists and not manifest.complete
     fingerprint = index_fingerprint(settings)
     if manifest.exists and manifest.fingerprint and manifest.fingerprint != fingerprint:
-        progress.message("embedding model or chunking changed: rebuilding the index from scratch")
+        progress.message("embedding model, precision or chunking changed: re-embedding the index from scratch")
         # Mark the index incomplete first: a crash between the reset and the end of the rebuild must not
         # leave a complete manifest naming chunks that are gone (were the old settings restored).
         manifest.mark_incomplete(manifest.fingerprint)

@@ -36,6 +36,10 @@ def test_the_wheel_claims_only_the_rag_name(wheel: Path) -> None:
     for module in ("rag/ui/app.py", "rag/ui/render.py", "rag/evals/runner.py", "rag/evals/metrics.py",
                    "rag/cli/commands.py", "rag/answer/engine.py"):
         assert module in names
+    # The int8 encoder's calibration passages, with their licence.
+    calibration = [n for n in names if n.startswith("rag/evals/squad2/corpus/")]
+    assert len(calibration) == len(list((ROOT / "evals" / "squad2" / "corpus").glob("*.txt")))
+    assert "rag/evals/squad2/LICENSE.md" in names
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "rag = rag.cli:main" in entry_points
 
@@ -47,6 +51,8 @@ def test_the_installed_wheel_imports_the_app_and_the_evals(wheel: Path, tmp_path
     check = (
         "import rag, rag.ui.app, rag.evals.runner\n"
         "from rag.cli.commands import COMMANDS\n"
+        "from rag.embedding import CALIBRATION_CORPUS\n"
+        "assert len(list(CALIBRATION_CORPUS.glob('*.txt'))) > 300, CALIBRATION_CORPUS\n"
         f"assert rag.__file__.startswith({str(site)!r}), rag.__file__\n"
         "print(' '.join(c.__name__ for c in COMMANDS))\n"
     )

