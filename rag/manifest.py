@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 MANIFEST_VERSION = 2
 FILE_NAME = "manifest.sqlite3"
@@ -72,9 +72,9 @@ class FileRecord:
     date_source: str | None = None
 
 
-@dataclass(frozen=True)
-class FileState:
-    """What a sync compares to decide that a file is unchanged, without its chunk ids."""
+class FileState(NamedTuple):
+    """What a sync compares to decide that a file is unchanged, without its chunk ids (a tuple: a no-change
+    sync builds one per file of the archive)."""
 
     size: int
     mtime_ns: int
@@ -199,7 +199,7 @@ class Manifest:
     def states(self) -> dict[str, FileState]:
         """source → what an unchanged-file check compares; no chunk ids are read."""
         rows = self._db.execute("SELECT source, size, mtime_ns, racy, signed FROM files")
-        return {source: FileState(size, mtime, bool(racy), bool(signed)) for source, size, mtime, racy, signed in rows}
+        return {source: FileState(size, mtime, racy == 1, signed == 1) for source, size, mtime, racy, signed in rows}
 
     def record(self, source: str) -> FileRecord | None:
         found = self.records([source])
