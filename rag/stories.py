@@ -132,7 +132,8 @@ def group_stories(signatures: Mapping[str, str | None], threshold: float = DEFAU
 
 class StoryIndex:
     """The story groups of a changing set of documents, kept document by document: after any sequence of
-    `update`s, `groups()` equals `group_stories` over the documents present (tests/rag/test_stories.py).
+    `update`s, `groups()` equals grouping the documents present afresh with datasketch's MinHashLSH
+    (tests/rag/test_stories.py).
 
     What a pair's grouping depends on is split by what changes it: the MinHash estimate and the headlines' days
     depend on the pair alone, so the similar pairs are found once, when a document arrives (its LSH candidates);
@@ -143,7 +144,11 @@ class StoryIndex:
         from datasketch import MinHashLSH
 
         self.threshold = threshold
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        # datasketch's banding for this threshold (b bands of r values); the buckets are kept here, as plain
+        # dicts: two documents are candidates when one band of their signatures is equal, as in MinHashLSH
+        # (whose per-document objects and hashing cost ~10x more: 0.2 ms a document).
+        self._bands: list[tuple[int, int]] = list(MinHashLSH(threshold=threshold, num_perm=NUM_PERM).hashranges)
+        self._buckets: list[dict[bytes, set[str]]] = [{} for _ in self._bands]
         self._values: dict[str, np.ndarray] = {}
         self._sources: set[str] = set()
         self._terms: dict[str, set[str]] = {}  # of documents with a headline
@@ -153,11 +158,9 @@ class StoryIndex:
 
     def update(self, upserted: Mapping[str, tuple[str | None, str | None]], removed: Iterable[str]) -> None:
         """`upserted`: source → (signature, headline) of documents added or changed; `removed`: gone."""
-        from datasketch import LeanMinHash  # hash values only: no permutations are generated (MinHash: 0.4 ms each)
-
         for source in [*removed, *upserted]:
             self._remove(source)
-        added: list[tuple[str, LeanMinHash]] = []
+        added: list[str] = []
         for source, (sig, title) in sorted(upserted.items()):
             self._sources.add(source)
             if title is not None:
@@ -168,12 +171,13 @@ class StoryIndex:
             values = _values(sig) if sig else None
             if values is not None and len(values) == NUM_PERM:
                 self._values[source] = values
-                minhash = LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
-                self._lsh.insert(source, minhash)
-                added.append((source, minhash))
-        for source, minhash in added:  # after every insert: pairs among the new documents are found too
+                for bucket, key in self._keys(values):
+                    bucket.setdefault(key, set()).add(source)
+                added.append(source)
+        for source in added:  # after every insert: pairs among the new documents are found too
             values = self._values[source]
-            for other in self._lsh.query(minhash):
+            candidates = set().union(*(bucket.get(key, ()) for bucket, key in self._keys(values)))
+            for other in sorted(candidates):
                 # LSH proposes candidates; the estimate decides, so the result does not depend on banding luck.
                 if (other != source and float(np.mean(values == self._values[other])) >= self.threshold
                         and dates_agree(self._days.get(source, set()), self._days.get(other, set()))):
@@ -184,8 +188,13 @@ class StoryIndex:
         if source not in self._sources:
             return
         self._sources.discard(source)
-        if self._values.pop(source, None) is not None:
-            self._lsh.remove(source)
+        values = self._values.pop(source, None)
+        if values is not None:
+            for bucket, key in self._keys(values):
+                members = bucket[key]
+                members.discard(source)
+                if not members:
+                    del bucket[key]
         for term in self._terms.pop(source, set()):
             self._df[term] -= 1
             if not self._df[term]:
@@ -195,6 +204,11 @@ class StoryIndex:
             self._pairs[other].discard(source)
             if not self._pairs[other]:
                 del self._pairs[other]
+
+    def _keys(self, values: np.ndarray) -> Iterator[tuple[dict[bytes, set[str]], bytes]]:
+        """Each band's bucket table and this signature's key in it."""
+        for bucket, (start, end) in zip(self._buckets, self._bands, strict=True):
+            yield bucket, values[start:end].tobytes()
 
     def groups(self) -> dict[str, str]:
         """source → story id (its group's alphabetically first source)."""
