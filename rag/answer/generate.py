@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.answer.citations import split_sentences
 from rag.answer.prompt import REFUSAL, REWRITE_PROMPT, SYSTEM_PROMPT, user_message
-from rag.answer.text import content_terms, looks_like_instruction
+from rag.answer.text import ANSWER_CUE_WEIGHT, answer_cue, content_terms, looks_like_instruction
 from rag.embedding import Embedder
 from rag.types import Chunk
 
@@ -127,7 +127,7 @@ class ExtractiveAnswerer:
             wanted = wanted or q_terms
             coverage = len(wanted & s_terms) / len(wanted) if wanted else 0.0
             # Earlier passages rank higher in retrieval: a small prior breaks near-ties their way.
-            score = 0.6 * float(cosine) + 0.4 * coverage - 0.01 * (n - 1)
+            score = 0.6 * float(cosine) + 0.4 * coverage - 0.01 * (n - 1) + ANSWER_CUE_WEIGHT * answer_cue(question, sentence)
             out.append(Candidate(sentence, n, i, score, coverage))
         return sorted(out, key=lambda c: -c.score)
 

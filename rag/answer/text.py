@@ -44,6 +44,41 @@ def question_terms(question: str) -> set[str]:
     return set(content_terms(" ".join(w for w in words(without_possessives(question)) if w not in _QUESTION_FRAME)))
 
 
+# What a question asks for: a quantity or time ("how many", "in what time", "when") is answered by a number; a
+# "which / who / what … called" question by a name.
+_ASKS_QUANTITY_RE = re.compile(
+    r"\bhow (?:many|much|long|old|far|big|tall|fast|high)\b|\bwhen\b"
+    r"|\bwhat (?:percentage|percent|number|amount|year|time|age|price|score)\b", re.IGNORECASE)
+_ASKS_NAME_RE = re.compile(r"\b(?:who|whom|whose|which|where|name|called|named)\b", re.IGNORECASE)
+_ASKS_WHAT_RE = re.compile(r"\bwhat\b", re.IGNORECASE)  # a name or an amount: "what is the minimum fine?"
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+_TOKEN_RE = re.compile(r"[\w’'-]+")
+ANSWER_CUE_WEIGHT = 0.1  # in sentence ranking, beside 0.6 cosine + 0.4 term coverage (docs/benchmarks.md)
+
+
+def answer_cue(question: str, sentence: str) -> float:
+    """1.0 if the sentence holds the kind of thing the question asks for and does not name: a number not in the
+    question for "how many …?", a capitalised word not in the question (not the sentence's first word) for
+    "which team …?", either for a plain "what …?". A sentence that only restates the question ("Damar Hamlin
+    suffered an on-field medical emergency") carries no answer; "Buffalo Bills safety Damar Hamlin …" does."""
+    asked_numbers = set(_NUMBER_RE.findall(question))
+    named = {w.lower() for w in _TOKEN_RE.findall(question)}
+
+    def new_number() -> bool:
+        return any(n not in asked_numbers for n in _NUMBER_RE.findall(sentence))
+
+    def new_name() -> bool:
+        return any(t[0].isupper() and t.lower() not in named for t in _TOKEN_RE.findall(sentence)[1:])
+
+    if _ASKS_QUANTITY_RE.search(question):
+        return float(new_number())
+    if _ASKS_NAME_RE.search(question):
+        return float(new_name())
+    if _ASKS_WHAT_RE.search(question):
+        return float(new_name() or new_number())
+    return 0.0
+
+
 def coverage(question: str, passages: list[str], context: list[str] | None = None) -> float:
     """Share of the question's terms found in the passages or in the conversation's earlier turns (a follow-up
     may name what was said before rather than what the passage says). 1.0 for a question with no terms."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rag.answer.evidence import select_evidence
 from rag.answer.factory import make_engine
 from rag.answer.prompt import user_message
+from rag.answer.text import answer_cue
 from rag.embedding import Embedder
 from rag.settings import Settings
 from rag.types import Chunk
@@ -39,6 +40,27 @@ def test_sentences_keep_article_order_and_instructions_are_never_chosen(embedder
     text = evidence[0].text
     assert text.index("Mayor Tomas Brekke") < text.index("412 million")
     assert "BANANA" not in text and " … " in text
+
+
+def test_answer_cue_names_sentences_that_hold_the_kind_of_answer_asked() -> None:
+    who = "NFL player Damar Hamlin suffered an on-field medical emergency. He is a member of which team?"
+    assert answer_cue(who, "Buffalo Bills safety Damar Hamlin collapsed on the field.") == 1.0
+    assert answer_cue(who, "Hamlin suffered a medical emergency on the field, the NFL said.") == 0.0
+    how_many = "How many people rode the first tram in 2023?"
+    assert answer_cue(how_many, "Around 200 residents rode it.") == 1.0
+    assert answer_cue(how_many, "The first tram ran in 2023, Mayor Brekke said.") == 0.0
+    assert answer_cue("Did the tram open?", "Mayor Tomas Brekke rode the first tram at 6 a.m.") == 0.0
+    fine = "What is the minimum fine for breaking the rules?"  # an amount or a name: either is the kind asked
+    assert answer_cue(fine, "Fines for breaking the rules start at 250 euros.") == 1.0
+    assert answer_cue(fine, "The rules came into force in the Kessel Valley.") == 1.0
+
+
+def test_a_sentence_repeated_across_passages_is_shown_once(embedder: Embedder) -> None:
+    lead = "The project cost 412 million euros, about 60 million more than the original budget."
+    passages = [chunk("a", "Varnholm tram", f"{lead} Construction took four years."),
+                chunk("b", "Varnholm tram", f"{lead} Tickets cost 2.10 euros.")]
+    evidence = select_evidence("How much did the tram line cost?", passages, embedder, budget_chars=200)
+    assert " ".join(e.text for e in evidence).count("412 million") == 1
 
 
 def test_no_budget_or_passages_that_fit_stay_whole(embedder: Embedder) -> None:
