@@ -9,8 +9,11 @@ Questions are asked as of their `asked_on` date, as `rag eval` asks them. `--swe
 `min_relevance` × `min_question_coverage`, the gates of questions inside the corpus's dates; `--sweep time`
 sweeps the gates of the two time standings (`fresh_days` / `min_question_coverage_fresh` for questions whose
 retrieval found current news; `corpus_gap_days`, `min_question_coverage_past_corpus`,
-`min_relevance_past_corpus` for questions asked after the corpus's newest article), the other gates at their
-settings. Only retrieval and the gates run (no answer generation): the window refusal and the anchor check come
+`min_relevance_past_corpus` for questions asked after the corpus's newest article); `--sweep slide` sweeps the
+coverage gate inside the corpus's dates as it slides with the best passage's cosine (`min_question_coverage`,
+`coverage_per_relevance`, `coverage_pivot_relevance`); the other gates at their settings. `--weights idf|equal` sweeps the coverage gates with that `question_coverage_weights` (each term
+weighted by its rarity in the corpus, or each alike); `--dump FILE` writes each question's best cosine and both
+coverages. Only retrieval and the gates run (no answer generation): the window refusal and the anchor check come
 after, in `rag eval`. The best choice maximises F1 of refusing among settings whose false-refusal rate stays at
 or below `--max-false-refusals`.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +30,7 @@ from typing import Any
 
 import rag  # noqa: F401
 from rag.answer.engine import answer_hits, time_context, without_time_words
-from rag.answer.gates import CorpusDates, best_relevance, passage_coverage, thresholds, time_standing
+from rag.answer.gates import CorpusDates, best_relevance, passage_coverage, term_rarity, thresholds, time_standing
 from rag.embedding import embedder_for
 from rag.evals.runner import RETRIEVE_K, default_index_dir, load_dataset
 from rag.retrieve import HybridRetriever
@@ -43,6 +47,9 @@ TIME = {"fresh_days": (7, 14, 30),
         "corpus_gap_days": (0, 7, 14, 30),
         "min_question_coverage_past_corpus": (0.67, 0.75, 0.8, 0.9),
         "min_relevance_past_corpus": (0.1, 0.5, 0.55, 0.6, 0.65)}
+SLIDE = {"min_question_coverage": (0.67, 0.7, 0.75, 0.8),
+         "coverage_per_relevance": (0.0, 0.5, 0.75, 1.0, 1.25, 1.5),
+         "coverage_pivot_relevance": (0.5, 0.55, 0.6)}
 
 
 @dataclass
@@ -51,6 +58,7 @@ class Retrieved:
     as_of: Any
     best: float  # best dense cosine
     coverage: float  # share of the question's terms (without its time words) the answer passages name
+    idf_coverage: float  # the same share, each term weighted by its rarity in the corpus (gates.TermRarity)
     answerable: bool
 
 
@@ -61,8 +69,11 @@ def retrieve_all(settings: Settings, retriever: HybridRetriever, rows: list[dict
         as_of, window = time_context(row["question"], filters, settings)
         hits = retriever.search(row["question"], k=max(RETRIEVE_K, settings.answer_passages), filters=filters)
         passages = [h.chunk for h in answer_hits(hits, window, settings.answer_passages)]
-        coverage = passage_coverage(without_time_words(row["question"], window), passages, [])
-        out.append(Retrieved(passages, as_of, best_relevance(hits) if passages else -1.0, coverage,
+        question = without_time_words(row["question"], window)
+        idf = settings.model_copy(update={"question_coverage_weights": "idf"})
+        out.append(Retrieved(passages, as_of, best_relevance(hits) if passages else -1.0,
+                             passage_coverage(question, passages, []),
+                             passage_coverage(question, passages, [], term_rarity(question, idf)),
                              bool(row["answerable"])))
     return out
 
@@ -94,8 +105,10 @@ def sweep(settings: Settings, retrieved: list[Retrieved], corpus: CorpusDates | 
         tuned = settings.model_copy(update=point)
         refused = []
         for r in retrieved:  # as gates.retrieval_refusal decides, on the measured cosine and coverage
-            min_relevance, min_coverage = thresholds(time_standing(r.passages, r.as_of, corpus, tuned), tuned)
-            refused.append(r.best < min_relevance or r.coverage < min_coverage)
+            standing = time_standing(r.passages, r.as_of, corpus, tuned)
+            min_relevance, min_coverage = thresholds(standing, tuned, r.best)
+            covered = r.idf_coverage if tuned.question_coverage_weights == "idf" else r.coverage
+            refused.append(r.best < min_relevance or covered < min_coverage)
         result = scores(refused, answerable)
         print(" ".join(f"{v:>{len(k)}}" for k, v in point.items()),
               f"{result[0]:>9.3f} {result[1]:>6.3f} {result[2]:>13.3f} {result[3]:>5.3f}")
@@ -112,10 +125,15 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=ROOT / "evals" / "squad2" / "questions.jsonl")
     parser.add_argument("--corpus", type=Path, default=ROOT / "evals" / "squad2" / "corpus")
     parser.add_argument("--index", type=Path, help="index folder, as `rag --index` (default: rag eval's)")
-    parser.add_argument("--sweep", choices=("plain", "time"), default="plain")
+    parser.add_argument("--sweep", choices=("plain", "time", "slide"), default="plain")
     parser.add_argument("--max-false-refusals", type=float, default=0.20)
+    parser.add_argument("--weights", choices=("idf", "equal"), help="question_coverage_weights to sweep "
+                        "(default: the setting)")
+    parser.add_argument("--dump", type=Path, help="write each question's best cosine and coverages (JSON lines)")
     args = parser.parse_args()
     settings = get_settings(corpus_dir=args.corpus)
+    if args.weights:
+        settings = settings.model_copy(update={"question_coverage_weights": args.weights})
     # As `rag eval`: an explicit --index is used as given, else the eval index of the corpus.
     settings = settings.model_copy(update={"index_dir": args.index or default_index_dir(settings, settings.corpus_dir)})
     embedder = embedder_for(settings)
@@ -123,7 +141,15 @@ def main() -> None:
     retriever = HybridRetriever(settings, embedder=embedder)
     retrieved = retrieve_all(settings, retriever, load_dataset(args.dataset))
     corpus = CorpusDates.from_records(retriever.catalog().records)
-    sweep(settings, retrieved, corpus, PLAIN if args.sweep == "plain" else TIME, args.max_false_refusals)
+    if args.dump:
+        with args.dump.open("w") as out:
+            for row, r in zip(load_dataset(args.dataset), retrieved, strict=True):
+                out.write(json.dumps({"id": row["id"], "answerable": r.answerable, "best": r.best,
+                                      "coverage": r.coverage, "idf_coverage": r.idf_coverage,
+                                      "regime": time_standing(r.passages, r.as_of, corpus, settings).regime})
+                          + "\n")
+    space = {"plain": PLAIN, "time": TIME, "slide": SLIDE}[args.sweep]
+    sweep(settings, retrieved, corpus, space, args.max_false_refusals)
 
 
 if __name__ == "__main__":

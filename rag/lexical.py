@@ -304,6 +304,12 @@ class LexicalIndex:
         searcher = self._searcher()
         return searcher.num_docs - (1 if self._meta_field("generation") is not None else 0)
 
+    def document_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+        """(chunks in the index, {stem: chunks whose text holds it}) for analysed terms (stems, as `analyze`
+        gives them), from the last commit: what the refusal gates weigh a question's terms by."""
+        searcher = self._searcher()
+        return len(self), {term: int(searcher.doc_freq("body", term)) for term in set(terms)}
+
     def search(self, query: str, k: int, where: LexicalFilter | None = None) -> list[tuple[str, float]]:
         """The best k chunks by BM25 for `query`, as (chunk id, score > 0), best first."""
         counts = Counter(analyze(query))

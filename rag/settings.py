@@ -89,8 +89,18 @@ class Settings(BaseSettings):
     # Refusal gates, tuned with `python -m rag.evals.tune_refusal` on SQuAD 2.0 and the sample set (docs/benchmarks.md).
     min_relevance: float = Field(default=0.1, description="refuse below this dense cosine of the best passage")
     min_question_coverage: float = Field(
-        default=0.67, description="refuse when the passages mention less than this share of the question's terms"
+        default=0.75, description="refuse when the passages mention less than this share of the question's terms"
     )
+    # "idf": each question term counts by its rarity in the corpus (BM25 idf from the lexical index), so a
+    # passage missing a common word ("week", "team") loses little and one missing a rare name loses much;
+    # "equal": every term counts alike (the gate before; docs/benchmarks.md "Refusal gates on real news").
+    question_coverage_weights: Literal["idf", "equal"] = "equal"
+    # Inside the corpus's dates the coverage gate slides with the best passage's dense cosine: the share needed is
+    # min_question_coverage up to coverage_pivot_relevance, less coverage_per_relevance per unit of cosine above
+    # it (a passage close in meaning says the question in other words). 0 = a fixed share. Chosen with
+    # `python -m rag.evals.tune_refusal --sweep slide` on news23-small, held out on news23 (docs/benchmarks.md).
+    coverage_per_relevance: float = Field(default=1.5, ge=0.0)
+    coverage_pivot_relevance: float = 0.55
     # Where the question stands against the corpus's dates sets how strict the gates are (rag/answer/gates.py):
     # "current" (a retrieved article is at most fresh_days older than the as-of date) uses the lenient coverage
     # gate; "past the corpus" (the as-of date more than corpus_gap_days after the corpus's newest article: news

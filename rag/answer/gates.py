@@ -27,10 +27,14 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import math
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from rag.answer.text import coverage
+from rag.answer.text import content_terms, coverage, question_terms, without_possessives
+from rag.lexical import LexicalIndex, analyze
 from rag.settings import Settings
 from rag.timewindow import DateWindow
 from rag.types import Hit
@@ -107,22 +111,98 @@ def time_standing(passages: list[Any], as_of: dt.date, corpus: CorpusDates | Non
     return TimeStanding("in corpus", age, newest)
 
 
-def thresholds(standing: TimeStanding, settings: Settings) -> tuple[float, float]:
-    """(minimum best cosine, minimum share of the question's terms) for a question of this standing."""
+def thresholds(standing: TimeStanding, settings: Settings, best: float = 0.0) -> tuple[float, float]:
+    """(minimum best cosine, minimum share of the question's terms) for a question of this standing whose best
+    passage has dense cosine `best`. Inside the corpus's dates the share slides down as `best` rises above
+    `coverage_pivot_relevance` (by `coverage_per_relevance` per unit of cosine): a passage close in meaning to
+    the question is on its subject in other words ("walked off the job" for "strike") and needs fewer of its
+    terms. Below the pivot the share stays `min_question_coverage` (raising it there refused the sample set's
+    answerable questions, whose best cosines are low: docs/benchmarks.md)."""
     if standing.regime == "current":
         return settings.min_relevance, settings.min_question_coverage_fresh
     if standing.regime == "past corpus":
         return (max(settings.min_relevance, settings.min_relevance_past_corpus),
                 max(settings.min_question_coverage, settings.min_question_coverage_past_corpus))
-    return settings.min_relevance, settings.min_question_coverage
+    closer = max(0.0, best - settings.coverage_pivot_relevance)
+    return settings.min_relevance, max(0.0, settings.min_question_coverage - settings.coverage_per_relevance * closer)
 
 
 def best_relevance(hits: list[Hit]) -> float:
     return max((h.dense_score or 0.0 for h in hits), default=0.0)
 
 
-def passage_coverage(question: str, passages: list[Any], context: list[str]) -> float:
-    return coverage(question, [f"{c.title} {c.text}" for c in passages], context)
+class TermRarity:
+    """How rare each of a question's terms is in the corpus: BM25's inverse document frequency over the lexical
+    index's chunks, ln(1 + (N - df + 0.5) / (df + 0.5)). A passage that misses "week" or "team" (in thousands of
+    chunks) has missed little; one that misses "Hamlin" or "Wimbledon" has missed what the question is about."""
+
+    def __init__(self, chunks: int, frequencies: dict[str, int]) -> None:
+        self.chunks = chunks
+        self.frequencies = frequencies
+
+    @classmethod
+    def of(cls, index: LexicalIndex, terms: set[str]) -> TermRarity:
+        # A question term is a stem of text.content_terms; a word with an inner apostrophe ("o’brien") is one
+        # term there and several in the lexical index: it is as rare as its rarest piece.
+        pieces = {term: analyze(term) or [term] for term in terms}
+        chunks, frequencies = index.document_frequencies(p for parts in pieces.values() for p in parts)
+        return cls(chunks, {term: min(frequencies[p] for p in parts) for term, parts in pieces.items()})
+
+    def weight(self, term: str) -> float:
+        df = self.frequencies.get(term, 0)
+        return math.log(1.0 + (self.chunks - df + 0.5) / (df + 0.5))
+
+
+# One lexical index per index folder, reopened when the folder is replaced (a schema migration), as the
+# retriever does (rag/retrieve.py HybridRetriever.lexical); its reader follows each commit.
+_lexical_lock = threading.Lock()
+_lexical: dict[Path, tuple[tuple[int, int], LexicalIndex]] = {}
+
+
+def _lexical_index(index_dir: Path) -> LexicalIndex | None:
+    try:
+        stat = LexicalIndex.file(index_dir).stat()
+    except OSError:
+        return None
+    stamp = (stat.st_dev, stat.st_ino)
+    with _lexical_lock:
+        known = _lexical.get(index_dir)
+        if known is None or known[0] != stamp:
+            index = LexicalIndex.load(index_dir)
+            if index is None:
+                return None
+            known = _lexical[index_dir] = (stamp, index)
+        return known[1]
+
+
+def term_rarity(question: str, settings: Settings) -> TermRarity | None:
+    """The rarity of the question's terms in the index of `settings`, or None when coverage counts every term
+    alike (`question_coverage_weights` "equal") or there is no lexical index to weigh them by."""
+    if settings.question_coverage_weights != "idf":
+        return None
+    index = _lexical_index(settings.index_dir)
+    return TermRarity.of(index, question_terms(question)) if index is not None else None
+
+
+def weighted_coverage(question: str, passages: list[str], context: list[str], rarity: TermRarity) -> float:
+    """The share of the question's terms the passages (or the conversation's earlier turns) name, each term
+    counted by its rarity (text.coverage counts each alike). 1.0 for a question with no terms."""
+    wanted = question_terms(question)
+    if not wanted:
+        return 1.0
+    found: set[str] = set()
+    for text in [*passages, *context]:
+        found.update(content_terms(without_possessives(text)))
+    total = sum(rarity.weight(t) for t in wanted)
+    return sum(rarity.weight(t) for t in wanted & found) / total if total else 1.0
+
+
+def passage_coverage(question: str, passages: list[Any], context: list[str],
+                     rarity: TermRarity | None = None) -> float:
+    """The share of the question's terms the passages name: weighted by `rarity` when given, else each alike."""
+    texts = [f"{c.title} {c.text}" for c in passages]
+    return coverage(question, texts, context) if rarity is None else weighted_coverage(question, texts, context,
+                                                                                        rarity)
 
 
 def retrieval_refusal(question: str, context: list[str], hits: list[Hit], passages: list[Any],
@@ -131,14 +211,17 @@ def retrieval_refusal(question: str, context: list[str], hits: list[Hit], passag
     the conversation's earlier turns (a follow-up leans on what was said there)."""
     if not passages:
         return "nothing in the corpus matches the question"
-    min_relevance, min_coverage = thresholds(standing, settings)
-    why = f"; asked past the corpus: {standing.describe()}" if standing.regime == "past corpus" else ""
     best = best_relevance(hits)
+    min_relevance, min_coverage = thresholds(standing, settings, best)
+    why = f"; asked past the corpus: {standing.describe()}" if standing.regime == "past corpus" else ""
     if best < min_relevance:
         return f"no passage relevant enough (best cosine {best:.2f} < {min_relevance:.2f}{why})"
-    covered = passage_coverage(question, passages, context)
+    rarity = term_rarity(question, settings)
+    covered = passage_coverage(question, passages, context, rarity)
     if covered < min_coverage:
-        return f"the passages mention only {covered:.0%} of the question's terms (< {min_coverage:.0%}{why})"
+        weighed = " (weighted by rarity)" if rarity is not None else ""
+        return (f"the passages mention only {covered:.0%} of the question's terms{weighed} "
+                f"(< {min_coverage:.0%}{why})")
     return None
 
 

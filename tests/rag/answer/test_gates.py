@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
-from rag.answer.gates import CorpusDates, TimeStanding, retrieval_refusal, time_standing, window_is_empty
+from rag.answer.gates import (
+    CorpusDates,
+    TimeStanding,
+    passage_coverage,
+    retrieval_refusal,
+    term_rarity,
+    thresholds,
+    time_standing,
+    window_is_empty,
+)
+from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from rag.timewindow import DateWindow
 from rag.types import Chunk, Hit
@@ -88,3 +99,60 @@ def test_the_window_refusal_is_only_said_when_the_corpus_has_nothing_from_the_wi
     assert window_is_empty(empty_week, [*old, hit("unrelated", None, cosine=0.05, in_window=False)], CORPUS,
                            SETTINGS)
     assert not window_is_empty(empty_week, [hit("in it", "2023-03-02", in_window=True)], CORPUS, SETTINGS)
+
+
+def test_idf_coverage_forgives_a_missing_common_word_and_not_a_missing_rare_name(tmp_path: Path) -> None:
+    # A corpus where "week" and "team" are in every chunk and "Varnholm" and "Ostrava" in one each.
+    index = LexicalIndex.open(tmp_path)
+    texts = [f"The team played a match this week, story {n}." for n in range(40)]
+    texts += ["Varnholm harbour flooded this week; the team helped.", "Ostrava signed a striker this week."]
+    index.apply([(chunk(t, "2023-06-05", title=f"T{n}"), t) for n, t in enumerate(texts)], [], generation=1)
+    idf = Settings(index_dir=tmp_path, question_coverage_weights="idf")
+    equal = Settings(index_dir=tmp_path, question_coverage_weights="equal")
+    in_corpus = TimeStanding("in corpus", 200, None)
+
+    # Missing the common "week" and "team": 3 of 5 terms named (60 %, refused when each counts alike), but most
+    # of the question's weight is its rare words, which the passage names.
+    question = "Which Varnholm harbour team flooded this week?"
+    passage = [chunk("The Varnholm harbour flooded.", "2023-01-05")]
+    hits = [Hit(chunk=passage[0], score=1.0, dense_score=0.6)]
+    assert passage_coverage(question, passage, []) == 0.6  # varnholm, harbour, flood; not team, week
+    assert retrieval_refusal(question, [], hits, passage, in_corpus, equal) is not None
+    rarity = term_rarity(question, idf)
+    assert rarity is not None and rarity.weight("varnholm") > 3 * rarity.weight("team")
+    assert passage_coverage(question, passage, [], rarity) > 0.85
+    assert term_rarity(question, equal) is None
+
+    # Missing the rare name: the near miss of another place's news is refused, though 3 of 4 terms are named.
+    asked = "Which Ostrava team flooded this harbour?"
+    other = [chunk("The team's harbour flooded.", "2023-01-05")]
+    other_hits = [Hit(chunk=other[0], score=1.0, dense_score=0.6)]
+    assert passage_coverage(asked, other, []) == 0.75
+    assert retrieval_refusal(asked, [], other_hits, other, in_corpus, equal) is None
+    reason = retrieval_refusal(asked, [], other_hits, other, in_corpus, idf)
+    assert reason is not None and "weighted by rarity" in reason
+    assert retrieval_refusal(question, [], hits, passage, in_corpus, idf) is None
+    # No lexical index: every term counts alike.
+    assert term_rarity(question, Settings(index_dir=tmp_path / "none", question_coverage_weights="idf")) is None
+
+
+def test_the_coverage_gate_slides_with_how_close_in_meaning_the_best_passage_is() -> None:
+    in_corpus = TimeStanding("in corpus", 200, None)
+    sliding = Settings(min_question_coverage=0.75, coverage_per_relevance=1.0, coverage_pivot_relevance=0.5)
+    assert thresholds(in_corpus, sliding, 0.5)[1] == 0.75
+    assert abs(thresholds(in_corpus, sliding, 0.7)[1] - 0.55) < 1e-9  # close in meaning: fewer terms needed
+    assert thresholds(in_corpus, sliding, 0.3)[1] == 0.75  # distant: the fixed share
+    assert thresholds(in_corpus, sliding, 1.5)[1] == 0.0
+    fixed = Settings(coverage_per_relevance=0.0)
+    assert thresholds(in_corpus, fixed, 0.9)[1] == fixed.min_question_coverage
+    # Current news and questions past the corpus keep their own gates.
+    assert thresholds(TimeStanding("current", 3, None), sliding, 0.9)[1] == sliding.min_question_coverage_fresh
+
+    # 3 of the question's 5 terms (60 %): refused when the passage is far in meaning, answered when close.
+    question = "Which Varnholm harbour strike halted ferries?"
+    passage = [chunk("Varnholm dock workers walked off the job, halting ferries.", "2023-01-05")]
+    assert passage_coverage(question, passage, []) == 0.6
+    far = [Hit(chunk=passage[0], score=1.0, dense_score=0.45)]
+    close = [Hit(chunk=passage[0], score=1.0, dense_score=0.72)]
+    assert "of the question's terms" in retrieval_refusal(question, [], far, passage, in_corpus, sliding)
+    assert retrieval_refusal(question, [], close, passage, in_corpus, sliding) is None
