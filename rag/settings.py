@@ -83,9 +83,9 @@ class Settings(BaseSettings):
     answer_passages: int = 3
     # Characters of passage text in a language model's prompt: the best sentences of the top passages (see
     # rag/answer/evidence.py); 0 = whole passages. Tight evidence keeps the local model's first token within
-    # 5 s (prefill ≈200 tok/s on 2 idle cores) and measured better answers from it than whole passages; 1200, not
-    # 700: real news's long sentences left the answer out of 700 characters (docs/benchmarks.md).
-    llm_evidence_chars: int = 1200
+    # 5 s (prefill ≈200 tok/s on 2 idle cores) and measured better answers from it than whole passages. 1200 keeps
+    # the answer in the evidence more often on real news but the 0.5B answered worse from it (docs/benchmarks.md).
+    llm_evidence_chars: int = 700
     # Refusal gates, tuned with `python -m rag.evals.tune_refusal` on SQuAD 2.0 and the sample set (docs/benchmarks.md).
     min_relevance: float = Field(default=0.1, description="refuse below this dense cosine of the best passage")
     min_question_coverage: float = Field(

@@ -13,9 +13,7 @@ Ranking knows the model also sees each passage's title: a sentence is scored by 
 (MiniLM cosine of "title. sentence" to the question) and by the question terms it names that the title does not.
 In an article titled "Varnholm opens its first tram line", for "How much did Varnholm's tram line cost?",
 "The project cost 412 million euros" beats "The city of Varnholm opened its first tram line", which plain
-sentence-to-question similarity ranks first. A sentence holding the kind of answer asked for (a number for "how
-much", a name for "which team") that the question does not name gets a small bonus (text.answer_cue), and a
-sentence repeated across passages (chunk overlap) is chosen once.
+sentence-to-question similarity ranks first.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rag.answer.citations import split_sentences
-from rag.answer.text import ANSWER_CUE_WEIGHT, answer_cue, content_terms, looks_like_instruction, question_terms, words
+from rag.answer.text import content_terms, looks_like_instruction, question_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
 
@@ -43,12 +41,9 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
         return [Evidence(p, p.text) for p in passages]
     rows: list[tuple[int, int, str]] = []  # (passage index, sentence position, sentence)
     sentences = [split_sentences(p.text) for p in passages]
-    seen: set[str] = set()  # a sentence repeated (chunk overlap, a lead quoted again) is shown once
     for n, passage_sentences in enumerate(sentences):
         for i, sentence in enumerate(passage_sentences):
-            key = " ".join(words(sentence))
-            if len(content_terms(sentence)) >= 2 and not looks_like_instruction(sentence) and key not in seen:
-                seen.add(key)
+            if len(content_terms(sentence)) >= 2 and not looks_like_instruction(sentence):
                 rows.append((n, i, sentence))
     if not rows:  # only fragments or instruction-like text: show the top passage, cut to the budget
         return [Evidence(passages[0], passages[0].text[:budget_chars])]
@@ -60,8 +55,7 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
         new_terms = wanted - set(content_terms(passages[n].title))
         covered = len(new_terms & set(content_terms(sentence))) / len(new_terms) if new_terms else 0.0
         # Earlier passages rank higher in retrieval: a small prior breaks near-ties their way.
-        scores.append(0.6 * float(cosine) + 0.4 * covered - 0.01 * n
-                      + ANSWER_CUE_WEIGHT * answer_cue(question, sentence))
+        scores.append(0.6 * float(cosine) + 0.4 * covered - 0.01 * n)
     chosen: dict[int, set[int]] = {}
     used = 0
     for r in sorted(range(len(rows)), key=lambda r: -scores[r]):

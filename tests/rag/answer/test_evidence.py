@@ -55,14 +55,6 @@ def test_answer_cue_names_sentences_that_hold_the_kind_of_answer_asked() -> None
     assert answer_cue(fine, "The rules came into force in the Kessel Valley.") == 1.0
 
 
-def test_a_sentence_repeated_across_passages_is_shown_once(embedder: Embedder) -> None:
-    lead = "The project cost 412 million euros, about 60 million more than the original budget."
-    passages = [chunk("a", "Varnholm tram", f"{lead} Construction took four years."),
-                chunk("b", "Varnholm tram", f"{lead} Tickets cost 2.10 euros.")]
-    evidence = select_evidence("How much did the tram line cost?", passages, embedder, budget_chars=200)
-    assert " ".join(e.text for e in evidence).count("412 million") == 1
-
-
 def test_no_budget_or_passages_that_fit_stay_whole(embedder: Embedder) -> None:
     passages = [chunk("tram", "Tram", TRAM), chunk("bakery", "Bakery", BAKERY)]
     assert [e.text for e in select_evidence("cost?", passages, embedder, 0)] == [TRAM, BAKERY]
