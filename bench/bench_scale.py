@@ -185,8 +185,8 @@ def run_size(size: int, base: Path, real: Embedder, synthetic: SyntheticVectors,
     chunks = int(state["chunks"])
     print(f"\n{chunks:,} chunks in {int(state['articles']):,} articles (files written in {state['write_s']:.0f} s)")
     synced = chunks - int(state["bulk_chunks"])
-    print(f"  build (scan, chunk, synthetic vectors, Chroma, lexical, manifest; sync_corpus in steps of <= {step:,} "
-          f"chunks): {synced:,} chunks in {state['build_s']:.1f} s, {synced / state['build_s']:.1f} chunks/s")
+    print(f"  build (scan, chunk, synthetic vectors, Chroma, lexical, manifest) by sync_corpus, in the steps of the "
+          f"runs that grew it: {synced:,} chunks in {state['build_s']:.1f} s, {synced / state['build_s']:.1f} chunks/s")
     if state["bulk_chunks"]:
         print(f"  bulk fill (the same records, bench/bulk_fill.py): {int(state['bulk_chunks']):,} chunks in "
               f"{state['bulk_s']:.1f} s, {state['bulk_chunks'] / state['bulk_s']:.1f} chunks/s")
