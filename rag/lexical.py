@@ -243,8 +243,8 @@ class LexicalIndex:
         value = self._meta_field("generation")
         return -1 if value is None else value
 
-    def _all(self, fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
-        searcher = self._searcher()
+    def _all(self, fields: tuple[str, ...], searcher: Any = None) -> list[tuple[Any, ...]]:
+        searcher = searcher or self._searcher()
         hits = searcher.search(_tantivy().Query.all_query(), max(searcher.num_docs, 1), count=False).hits
         rows = []
         for _, address in hits:
@@ -290,7 +290,8 @@ class LexicalIndex:
         if complete:
             return {bucket["key"] for bucket in result["buckets"]}
         if low >= high:  # more documents on one day than one aggregation holds: read them one by one
-            return {source for source, day in self._all(("source", "date_int")) if day == low}
+            # The caller's searcher: `sources` holds the lock, which _searcher() takes after a new commit.
+            return {source for source, day in self._all(("source", "date_int"), searcher) if day == low}
         middle = (low + high) // 2
         return self._sources_dated(searcher, low, middle) | self._sources_dated(searcher, middle + 1, high)
 
