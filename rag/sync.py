@@ -8,6 +8,7 @@ against Chroma's actual ids, which removes orphans and fills gaps).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import os
@@ -292,6 +293,7 @@ def _files_at(root: Path, paths: list[Path], known: dict[str, FileState]) -> tup
     removed or renamed away: everything the manifest has under it)."""
     files: set[Path] = set()
     scope: set[str] = set()
+    ordered = sorted(known)  # the known sources under a folder are one run of this list, found by bisection
     for path in paths:
         path = path if path.is_absolute() else root / path
         try:
@@ -300,8 +302,13 @@ def _files_at(root: Path, paths: list[Path], known: dict[str, FileState]) -> tup
             continue  # not inside the corpus
         if source in ("", "."):
             return iter_corpus_files(root), set(known)
+        if source in known:
+            scope.add(source)
         prefix = source + "/"
-        scope.update(s for s in known if s == source or s.startswith(prefix))
+        for s in ordered[bisect.bisect_left(ordered, prefix):]:
+            if not s.startswith(prefix):
+                break
+            scope.add(s)
         if not in_corpus_scan(path, root):
             continue
         if path.is_dir():
