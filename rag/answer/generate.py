@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.answer.citations import split_sentences
 from rag.answer.prompt import REFUSAL, REWRITE_PROMPT, SYSTEM_PROMPT, user_message
-from rag.answer.text import ANSWER_CUE_WEIGHT, answer_cue, content_terms, looks_like_instruction
+from rag.answer.text import ANSWER_CUE_WEIGHT, answer_cue_for, content_terms, looks_like_instruction
 from rag.embedding import Embedder
 from rag.types import Chunk
 
@@ -118,16 +118,18 @@ class ExtractiveAnswerer:
         if not rows:
             return []
         q_terms = set(content_terms(question))
+        # The question's terms a sentence of each passage should name (once per passage, not per sentence).
+        wanted_in = [(q_terms - set(content_terms(p.title)) if title_aware else q_terms) or q_terms for p in passages]
+        cue = answer_cue_for(question)
         vectors = self.embedder.embed_documents([question] + [r[0] for r in rows])
         cosines = vectors[1:] @ vectors[0]
         out = []
         for (sentence, n, i), cosine in zip(rows, cosines, strict=True):
             s_terms = set(content_terms(sentence))
-            wanted = q_terms - set(content_terms(passages[n - 1].title)) if title_aware else q_terms
-            wanted = wanted or q_terms
+            wanted = wanted_in[n - 1]
             coverage = len(wanted & s_terms) / len(wanted) if wanted else 0.0
             # Earlier passages rank higher in retrieval: a small prior breaks near-ties their way.
-            score = 0.6 * float(cosine) + 0.4 * coverage - 0.01 * (n - 1) + ANSWER_CUE_WEIGHT * answer_cue(question, sentence)
+            score = 0.6 * float(cosine) + 0.4 * coverage - 0.01 * (n - 1) + ANSWER_CUE_WEIGHT * cue(sentence)
             out.append(Candidate(sentence, n, i, score, coverage))
         return sorted(out, key=lambda c: -c.score)
 

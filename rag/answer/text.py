@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 _WORD_RE = re.compile(r"[\w][\w'’]*", re.UNICODE)  # hyphens split: "sixteen-year-old" names "old"
@@ -61,22 +62,27 @@ def answer_cue(question: str, sentence: str) -> float:
     question for "how many …?", a capitalised word not in the question (not the sentence's first word) for
     "which team …?", either for a plain "what …?". A sentence that only restates the question ("Damar Hamlin
     suffered an on-field medical emergency") carries no answer; "Buffalo Bills safety Damar Hamlin …" does."""
+    return answer_cue_for(question)(sentence)
+
+
+def answer_cue_for(question: str) -> Callable[[str], float]:
+    """answer_cue with the question's side worked out once, for ranking many sentences against one question."""
     asked_numbers = set(_NUMBER_RE.findall(question))
     named = {w.lower() for w in _TOKEN_RE.findall(question)}
 
-    def new_number() -> bool:
+    def new_number(sentence: str) -> bool:
         return any(n not in asked_numbers for n in _NUMBER_RE.findall(sentence))
 
-    def new_name() -> bool:
+    def new_name(sentence: str) -> bool:
         return any(t[0].isupper() and t.lower() not in named for t in _TOKEN_RE.findall(sentence)[1:])
 
     if _ASKS_QUANTITY_RE.search(question):
-        return float(new_number())
+        return lambda sentence: float(new_number(sentence))
     if _ASKS_NAME_RE.search(question):
-        return float(new_name())
+        return lambda sentence: float(new_name(sentence))
     if _ASKS_WHAT_RE.search(question):
-        return float(new_name() or new_number())
-    return 0.0
+        return lambda sentence: float(new_name(sentence) or new_number(sentence))
+    return lambda sentence: 0.0
 
 
 def coverage(question: str, passages: list[str], context: list[str] | None = None) -> float:
