@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from rag.evals.metrics import answer_found
+from rag.evals.metrics import answer_found, dedupe
 
 REFUSAL_GATES = (
     ("mention only", "term coverage"),
@@ -58,7 +58,7 @@ def stage(row: dict[str, Any], top: int = 5, corpus: Path | None = None) -> tupl
         if not answer_found([e["text"] for e in row.get("evidence") or []], golds):
             return "evidence drops it", ""
         return "answer misses it", ""
-    retrieved = list(dict.fromkeys(h["source"] for h in row["retrieved"]))[:top]
+    retrieved = dedupe([h["source"] for h in row["retrieved"]])[:top]
     gold = set(row["gold_sources"])
     if not gold & set(retrieved):
         return "not retrieved", ""

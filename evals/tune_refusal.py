@@ -64,13 +64,13 @@ class Retrieved:
 
 def retrieve_all(settings: Settings, retriever: HybridRetriever, rows: list[dict[str, Any]]) -> list[Retrieved]:
     out = []
+    idf = settings.model_copy(update={"question_coverage_weights": "idf"})
     for row in rows:
         filters = SearchFilters(as_of=row.get("asked_on"))
         as_of, window = time_context(row["question"], filters, settings)
         hits = retriever.search(row["question"], k=max(RETRIEVE_K, settings.answer_passages), filters=filters)
         passages = [h.chunk for h in answer_hits(hits, window, settings.answer_passages)]
         question = without_time_words(row["question"], window)
-        idf = settings.model_copy(update={"question_coverage_weights": "idf"})
         out.append(Retrieved(passages, as_of, best_relevance(hits) if passages else -1.0,
                              passage_coverage(question, passages, []),
                              passage_coverage(question, passages, [], term_rarity(question, idf)),
@@ -139,11 +139,12 @@ def main() -> None:
     embedder = embedder_for(settings)
     sync_corpus(settings, embedder=embedder)
     retriever = HybridRetriever(settings, embedder=embedder)
-    retrieved = retrieve_all(settings, retriever, load_dataset(args.dataset))
+    rows = load_dataset(args.dataset)
+    retrieved = retrieve_all(settings, retriever, rows)
     corpus = CorpusDates.from_records(retriever.catalog().records)
     if args.dump:
         with args.dump.open("w") as out:
-            for row, r in zip(load_dataset(args.dataset), retrieved, strict=True):
+            for row, r in zip(rows, retrieved, strict=True):
                 out.write(json.dumps({"id": row["id"], "answerable": r.answerable, "best": r.best,
                                       "coverage": r.coverage, "idf_coverage": r.idf_coverage,
                                       "regime": time_standing(r.passages, r.as_of, corpus, settings).regime})
