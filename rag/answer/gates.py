@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.answer.text import content_terms, coverage, question_terms, without_possessives
+from rag.answer.text import coverage, question_terms
 from rag.lexical import LexicalIndex, analyze
 from rag.settings import Settings
 from rag.timewindow import DateWindow
@@ -184,25 +184,11 @@ def term_rarity(question: str, settings: Settings) -> TermRarity | None:
     return TermRarity.of(index, question_terms(question)) if index is not None else None
 
 
-def weighted_coverage(question: str, passages: list[str], context: list[str], rarity: TermRarity) -> float:
-    """The share of the question's terms the passages (or the conversation's earlier turns) name, each term
-    counted by its rarity (text.coverage counts each alike). 1.0 for a question with no terms."""
-    wanted = question_terms(question)
-    if not wanted:
-        return 1.0
-    found: set[str] = set()
-    for text in [*passages, *context]:
-        found.update(content_terms(without_possessives(text)))
-    total = sum(rarity.weight(t) for t in wanted)
-    return sum(rarity.weight(t) for t in wanted & found) / total if total else 1.0
-
-
 def passage_coverage(question: str, passages: list[Any], context: list[str],
                      rarity: TermRarity | None = None) -> float:
     """The share of the question's terms the passages name: weighted by `rarity` when given, else each alike."""
     texts = [f"{c.title} {c.text}" for c in passages]
-    return coverage(question, texts, context) if rarity is None else weighted_coverage(question, texts, context,
-                                                                                        rarity)
+    return coverage(question, texts, context, rarity.weight if rarity is not None else None)
 
 
 def retrieval_refusal(question: str, context: list[str], hits: list[Hit], passages: list[Any],

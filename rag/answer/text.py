@@ -85,16 +85,21 @@ def answer_cue_for(question: str) -> Callable[[str], float]:
     return lambda sentence: 0.0
 
 
-def coverage(question: str, passages: list[str], context: list[str] | None = None) -> float:
+def coverage(question: str, passages: list[str], context: list[str] | None = None,
+             weight: Callable[[str], float] | None = None) -> float:
     """Share of the question's terms found in the passages or in the conversation's earlier turns (a follow-up
-    may name what was said before rather than what the passage says). 1.0 for a question with no terms."""
+    may name what was said before rather than what the passage says), each term counted by `weight` when given
+    (its rarity: rag/answer/gates.py), else alike. 1.0 for a question with no terms."""
     wanted = question_terms(question)
     if not wanted:
         return 1.0
     found: set[str] = set()
     for text in [*passages, *(context or [])]:
         found.update(content_terms(without_possessives(text)))
-    return len(wanted & found) / len(wanted)
+    if weight is None:
+        return len(wanted & found) / len(wanted)
+    total = sum(weight(t) for t in wanted)
+    return sum(weight(t) for t in wanted & found) / total if total else 1.0
 
 
 def content_terms(text: str) -> list[str]:
