@@ -117,8 +117,7 @@ def title_weights(terms: Mapping[str, set[str]]) -> dict[str, float]:
     for words in terms.values():
         for w in words:
             df[w] = df.get(w, 0) + 1
-    n = max(len(terms), 1)
-    return {w: math.log((n + 1) / c) for w, c in df.items()}
+    return dict(_IdfWeights(df, max(len(terms), 1)))
 
 
 def group_stories(signatures: Mapping[str, str | None], threshold: float = DEFAULT_THRESHOLD,
