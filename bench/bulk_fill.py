@@ -134,9 +134,9 @@ def bulk_fill(settings: Settings, pool: np.ndarray, paths: list[Path], workers: 
             def write() -> None:
                 nonlocal written
                 stacked = np.concatenate(vectors) if vectors else np.zeros((0, pool.shape[1]), dtype=np.float32)
-                for start in range(0, len(batch), CHROMA_MAX_BATCH):
-                    part = batch[start : start + CHROMA_MAX_BATCH]
-                    _upsert(collection, part, stacked[start : start + len(part)], new=True)
+                for part, part_vectors in zip(batched(batch, CHROMA_MAX_BATCH), batched(stacked, CHROMA_MAX_BATCH),
+                                              strict=True):
+                    _upsert(collection, part, part_vectors, new=True)
                 written += len(batch)
                 batch.clear()
                 vectors.clear()
