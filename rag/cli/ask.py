@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from rag.cli.common import add_backend_flag, add_filters, filters_from, require_index, run_batch, settings_from
+from rag.cli.common import add_backend_flag, add_filters, also_in, filters_from, require_index, run_batch, settings_from
 from rag.errors import BackendUnavailable, UsageError
 from rag.stories import outlet
 
@@ -52,8 +52,7 @@ def print_sources(answer: Any, out: Any = None) -> None:
         print(f"      {c.source}" + (f"  {c.url}" if c.url else ""), file=out)
         also = next((h.also for h in answer.retrieved if h.chunk.source == c.source), [])
         if also:
-            print("      also in: " + ", ".join(f"{outlet(a.get('url'), a['source'])} ({a.get('date') or 'no date'})"
-                                            for a in also), file=out)
+            print("      " + also_in(also), file=out)
     print_rejected(answer, out)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import rag  # noqa: F401  (offline environment first)
 from rag.errors import QuestionFileError, UsageError
 from rag.settings import Settings, get_settings
+from rag.stories import outlet
 from rag.types import SearchFilters
 
 BACKENDS = ("local", "openai", "extractive")
@@ -62,6 +63,11 @@ def filters_from(args: argparse.Namespace, row: dict[str, Any] | None = None) ->
     as_of = (row or {}).get("asked_on") or getattr(args, "as_of", None)
     return SearchFilters(source_glob=args.source, since=args.since, until=args.until,
                          as_of=as_of_date(SearchFilters(as_of=as_of)).isoformat())
+
+
+def also_in(copies: list[dict[str, Any]]) -> str:
+    """A story's other copies as the CLI lists them: "also in: usatoday.com (2023-05-09), rtqa-3.md (no date)"."""
+    return "also in: " + ", ".join(f"{outlet(c.get('url'), c['source'])} ({c.get('date') or 'no date'})" for c in copies)
 
 
 def require_index(retriever: Any) -> None:

@@ -7,8 +7,9 @@ import json
 import time
 from typing import Any
 
-from rag.cli.common import add_filters, filters_from, out, require_index, run_batch, settings_from
+from rag.cli.common import add_filters, also_in, filters_from, out, require_index, run_batch, settings_from
 from rag.errors import UsageError
+from rag.stories import outlet
 
 
 def register(sub: Any) -> None:
@@ -25,14 +26,11 @@ def register(sub: Any) -> None:
 def print_hit(hit: dict[str, Any]) -> None:
     date = hit.get("date") or "no date"
     inside = "  ·  in window" if hit.get("in_window") else ""
-    from rag.stories import outlet
-
     # Outlet first, as the web chat's sources panel does; the file follows for `rag` commands that take one.
     out(f"[{hit['rank']}] score {hit['score']:.4f}  {outlet(hit.get('url'), hit['source'])}  ·  {hit['title']}  ·  "
         f"{date}{inside}  ({hit['source']})")
     if hit.get("also"):
-        out("    also in: " + ", ".join(f"{outlet(c.get('url'), c['source'])} ({c.get('date') or 'no date'})"
-                                        for c in hit["also"]))
+        out("    " + also_in(hit["also"]))
     out(f"    chunk {hit['chunk_id']}  (dense #{hit.get('dense_rank') or '-'}, bm25 #{hit.get('bm25_rank') or '-'})")
     text = " ".join(hit["text"].split())
     out(f"    {text[:400]}{'…' if len(text) > 400 else ''}")
