@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     # Refuse when the passages an answer rests on miss a number, year or name of the question ("in 2019",
     # "in December"): news asked a year later is a near miss of this year's (docs/design.md).
     refuse_missing_anchors: bool = True
+    # How the gates before generation decide (rag/answer/gates.py): "combined" weighs coverage, the first
+    # passage's coverage, the best cosine and the question's missed names at once (a logistic model fitted on
+    # news23 outside news23-small; its numbers and years checked before generation too) and refuses above
+    # refusal_threshold log-odds; "thresholds" is each gate on its own (min_question_coverage, the sliding gate,
+    # refuse_missing_anchors after generation). Measured in docs/benchmarks.md "A combined refusal decision".
+    refusal_decision: Literal["combined", "thresholds"] = "combined"
+    refusal_threshold: float = -0.55
 
     # Web chat.
     host: str = "127.0.0.1"

@@ -172,7 +172,7 @@ class AnswerEngine:
             standing = time_standing(passages, as_of, corpus, self.settings)
             # A follow-up leans on earlier turns: terms said there count as covered by the conversation.
             reason = retrieval_refusal(without_time_words(question, window), [m["content"] for m in history[-4:]],
-                                       hits, passages, standing, self.settings)
+                                       hits, passages, standing, self.settings, asked=standalone)
         if not passages:
             reason = "nothing in the corpus matches the question"
         refusal = REFUSAL
@@ -284,7 +284,9 @@ class AnswerEngine:
                      "cited": [passages[n - 1].source for n in v.citations]} for v in verdicts]
 
         rejected = listed(outcome.rejected)
-        if outcome.shown and self.gates and self.settings.refuse_missing_anchors:
+        # The combined decision (settings.refusal_decision) weighed the anchors before generation.
+        if (outcome.shown and self.gates and self.settings.refuse_missing_anchors
+                and self.settings.refusal_decision == "thresholds"):
             # Checked against every passage the answer was drawn from, not only the cited one: a news question's
             # preamble ("Millions of Americans were under flood alerts this week. Which state …?") names context
             # that the sentence holding the answer need not repeat; a near miss (another year, person, place)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.answer.policy import anchor_misses
 from rag.answer.text import coverage, question_terms
 from rag.lexical import LexicalIndex, analyze
 from rag.settings import Settings
@@ -192,11 +193,15 @@ def passage_coverage(question: str, passages: list[Any], context: list[str],
 
 
 def retrieval_refusal(question: str, context: list[str], hits: list[Hit], passages: list[Any],
-                      standing: TimeStanding, settings: Settings) -> str | None:
+                      standing: TimeStanding, settings: Settings, asked: str | None = None) -> str | None:
     """The reason to refuse before generating, or None. `question` is without its time words; `context` holds
-    the conversation's earlier turns (a follow-up leans on what was said there)."""
+    the conversation's earlier turns (a follow-up leans on what was said there); `asked`: the question as asked
+    (with its time words), whose numbers and names the combined decision checks (default `question`)."""
     if not passages:
         return "nothing in the corpus matches the question"
+    if settings.refusal_decision == "combined" and standing.regime != "past corpus":
+        return combined_refusal(refusal_features(question, context, hits, passages, asked or question),
+                                standing, settings)
     best = best_relevance(hits)
     min_relevance, min_coverage = thresholds(standing, settings, best)
     why = f"; asked past the corpus: {standing.describe()}" if standing.regime == "past corpus" else ""
@@ -209,6 +214,86 @@ def retrieval_refusal(question: str, context: list[str], hits: list[Hit], passag
         return (f"the passages mention only {covered:.0%} of the question's terms{weighed} "
                 f"(< {min_coverage:.0%}{why})")
     return None
+
+
+# ------------------------------------------------------------------------------------ the combined decision
+
+
+@dataclass(frozen=True)
+class RefusalFeatures:
+    """What the combined decision weighs for a question and the passages an answer would rest on."""
+
+    coverage: float  # share of the question's terms the passages (and the conversation) name
+    top_coverage: float  # the same share in the first passage alone
+    best: float  # the best retrieved passage's dense cosine
+    missing_names: list[str]  # names of the asking sentence no passage names (policy.anchor_misses)
+    asked_names: int  # names in the asking sentence
+    missing_numbers: list[str]  # numbers and years of the question no passage names
+
+    def values(self) -> dict[str, float]:
+        return {"coverage": self.coverage, "top_coverage": self.top_coverage, "best": self.best,
+                "missing_names": float(len(self.missing_names)), "asked_names": float(self.asked_names)}
+
+
+def refusal_features(question: str, context: list[str], hits: list[Hit], passages: list[Any],
+                     asked: str) -> RefusalFeatures:
+    texts = [f"{c.title} {c.text}" for c in passages]
+    misses = anchor_misses(asked, [f"{c.title}\n{c.text}" for c in passages])
+    return RefusalFeatures(coverage=coverage(question, texts, context),
+                           top_coverage=coverage(question, texts[:1], context),
+                           best=best_relevance(hits), missing_names=misses.names, asked_names=misses.asked_names,
+                           missing_numbers=misses.numbers)
+
+
+# Log-odds that a question inside the corpus's dates cannot be answered from its passages: a logistic model
+# fitted on news23's questions outside news23-small (398 answerable, 109 asked a year later of the same corpus:
+# another edition, person or winner) by `python -m rag.evals.tune_refusal --dataset /tmp/s6/news23-heldout.jsonl
+# --corpus ../shared/data/news23/corpus --index INDEX --fit --max-false-refusals 0.09` (docs/benchmarks.md "A combined refusal decision").
+# Coverage and cosine speak for an answer; each missed name against it, and so does each name asked: a question
+# full of names reaches a high coverage and cosine on last year's article about the same people.
+@dataclass(frozen=True)
+class RefusalModel:
+    intercept: float
+    weights: dict[str, float]  # by RefusalFeatures.values() name
+
+    def log_odds(self, features: RefusalFeatures) -> float:
+        values = features.values()
+        return self.intercept + sum(w * values[name] for name, w in self.weights.items())
+
+
+REFUSAL_MODEL = RefusalModel(7.58, {"coverage": -2.08, "top_coverage": -1.85, "best": -11.65,
+                                    "missing_names": 0.97, "asked_names": 0.48})
+
+
+def combined_refusal(features: RefusalFeatures, standing: TimeStanding, settings: Settings,
+                     model: RefusalModel = REFUSAL_MODEL) -> str | None:
+    """One decision over several features at once (settings.refusal_decision "combined", docs/design.md):
+
+    - the best passage below `min_relevance` (off-topic) refuses, as in the threshold gates;
+    - "current" news (a passage from the question's own fortnight): the lenient coverage gate, and a number or
+      year of the question no passage names (another edition, another count); a missed name does not refuse
+      here (the question names "Joe" or "City", the article "Biden" and "Manchester");
+    - inside the corpus's dates: passages naming every term and every name of the question pass; otherwise the
+      logistic model above refuses when its log-odds exceed `refusal_threshold`."""
+    if features.best < settings.min_relevance:
+        return f"no passage relevant enough (best cosine {features.best:.2f} < {settings.min_relevance:.2f})"
+    if standing.regime == "current":
+        if features.coverage < settings.min_question_coverage_fresh:
+            return (f"the passages mention only {features.coverage:.0%} of the question's terms "
+                    f"(< {settings.min_question_coverage_fresh:.0%})")
+        if features.missing_numbers and settings.refuse_missing_anchors:
+            return (f"the passages do not mention {', '.join(repr(n) for n in features.missing_numbers)} "
+                    "from the question")
+        return None
+    if features.coverage >= 1.0 and not features.missing_names:
+        return None
+    odds = model.log_odds(features)
+    if odds <= settings.refusal_threshold:
+        return None
+    missing = f", missing {', '.join(repr(n) for n in features.missing_names)}" if features.missing_names else ""
+    return (f"the passages look like a near miss (terms {features.coverage:.0%}, in the first "
+            f"{features.top_coverage:.0%}, best cosine {features.best:.2f}{missing}: "
+            f"log-odds {odds:.2f} > {settings.refusal_threshold:.2f})")
 
 
 def window_is_empty(searched: DateWindow, hits: list[Hit], corpus: CorpusDates | None, settings: Settings) -> bool:

@@ -290,6 +290,22 @@ def missing_anchors(question: str, texts: Sequence[str]) -> list[str]:
     (rag/verify.py: "1,200" = "1200", Serbia ~ Serbian), an acronym also by the words it stands for ("MLB":
     "Major League Baseball"). An answer that rests on passages missing one of them is about another year,
     person or place: the near miss of news asked a year later."""
+    misses = anchor_misses(question, texts)
+    return [*misses.numbers, *misses.names]
+
+
+@dataclass(frozen=True)
+class AnchorMisses:
+    """The question's anchors none of the passages names, by kind (missing_anchors), and how many names the
+    asking sentence holds: a missed number or year is another edition or another year's figure; a missed name
+    weighs by how many the question names (rag/answer/gates.py weighs them)."""
+
+    numbers: list[str]
+    names: list[str]
+    asked_names: int
+
+
+def anchor_misses(question: str, texts: Sequence[str]) -> AnchorMisses:
     from rag.verify import _entity_found, _numbers, _word_set
 
     words: set[str] = set()
@@ -299,6 +315,8 @@ def missing_anchors(question: str, texts: Sequence[str]) -> list[str]:
         numbers |= _numbers(text)
     wanted_numbers, entities = _question_anchors(question)
     acronyms = {t.lower() for t in re.findall(r"\b[A-Z]{2,6}\b", question)}
-    missing = [n for n in sorted(wanted_numbers) if n not in numbers]
-    return missing + [e for e in sorted(entities) if not _entity_found(e, words)
-                      and not (e in acronyms and _acronym_found(e, texts))]
+    return AnchorMisses(
+        numbers=[n for n in sorted(wanted_numbers) if n not in numbers],
+        names=[e for e in sorted(entities) if not _entity_found(e, words)
+               and not (e in acronyms and _acronym_found(e, texts))],
+        asked_names=len(entities))

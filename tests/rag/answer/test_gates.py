@@ -6,9 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 from rag.answer.gates import (
+    REFUSAL_MODEL,
     CorpusDates,
+    RefusalFeatures,
     TimeStanding,
     passage_coverage,
+    refusal_features,
     retrieval_refusal,
     term_rarity,
     thresholds,
@@ -21,6 +24,7 @@ from rag.timewindow import DateWindow
 from rag.types import Chunk, Hit
 
 SETTINGS = Settings()
+THRESHOLDS = Settings(refusal_decision="thresholds")  # each gate on its own, as before the combined decision
 DAY = dt.date(2023, 6, 9)
 
 
@@ -74,13 +78,13 @@ def test_the_gates_are_lenient_for_current_news_and_strict_past_the_corpus() -> 
     current = TimeStanding("current", 4, None)
     in_corpus = TimeStanding("in corpus", 200, None)
     past = TimeStanding("past corpus", 300, dt.date(2023, 6, 5))
-    assert retrieval_refusal(question, [], hits, passages, current, SETTINGS) is None
-    assert "of the question's terms" in retrieval_refusal(question, [], hits, passages, in_corpus, SETTINGS)
+    assert retrieval_refusal(question, [], hits, passages, current, THRESHOLDS) is None
+    assert "of the question's terms" in retrieval_refusal(question, [], hits, passages, in_corpus, THRESHOLDS)
     # Past the corpus a near miss must also be close in meaning: cosine 0.55 is not.
     full = [chunk("The storm slamming Varnholm flooded the harbour docks.", "2023-06-05")]
     near = [Hit(chunk=full[0], score=1.0, dense_score=0.55)]
-    assert retrieval_refusal(question, [], near, full, in_corpus, SETTINGS) is None
-    reason = retrieval_refusal(question, [], near, full, past, SETTINGS)
+    assert retrieval_refusal(question, [], near, full, in_corpus, THRESHOLDS) is None
+    reason = retrieval_refusal(question, [], near, full, past, THRESHOLDS)
     assert reason is not None and "relevant enough" in reason and "2023-06-05" in reason
 
 
@@ -107,8 +111,8 @@ def test_idf_coverage_forgives_a_missing_common_word_and_not_a_missing_rare_name
     texts = [f"The team played a match this week, story {n}." for n in range(40)]
     texts += ["Varnholm harbour flooded this week; the team helped.", "Ostrava signed a striker this week."]
     index.apply([(chunk(t, "2023-06-05", title=f"T{n}"), t) for n, t in enumerate(texts)], [], generation=1)
-    idf = Settings(index_dir=tmp_path, question_coverage_weights="idf")
-    equal = Settings(index_dir=tmp_path, question_coverage_weights="equal")
+    idf = Settings(index_dir=tmp_path, question_coverage_weights="idf", refusal_decision="thresholds")
+    equal = Settings(index_dir=tmp_path, question_coverage_weights="equal", refusal_decision="thresholds")
     in_corpus = TimeStanding("in corpus", 200, None)
 
     # Missing the common "week" and "team": 3 of 5 terms named (60 %, refused when each counts alike), but most
@@ -138,7 +142,8 @@ def test_idf_coverage_forgives_a_missing_common_word_and_not_a_missing_rare_name
 
 def test_the_coverage_gate_slides_with_how_close_in_meaning_the_best_passage_is() -> None:
     in_corpus = TimeStanding("in corpus", 200, None)
-    sliding = Settings(min_question_coverage=0.75, coverage_per_relevance=1.0, coverage_pivot_relevance=0.5)
+    sliding = Settings(min_question_coverage=0.75, coverage_per_relevance=1.0, coverage_pivot_relevance=0.5,
+                       refusal_decision="thresholds")
     assert thresholds(in_corpus, sliding, 0.5)[1] == 0.75
     assert abs(thresholds(in_corpus, sliding, 0.7)[1] - 0.55) < 1e-9  # close in meaning: fewer terms needed
     assert thresholds(in_corpus, sliding, 0.3)[1] == 0.75  # distant: the fixed share
@@ -156,3 +161,81 @@ def test_the_coverage_gate_slides_with_how_close_in_meaning_the_best_passage_is(
     close = [Hit(chunk=passage[0], score=1.0, dense_score=0.72)]
     assert "of the question's terms" in retrieval_refusal(question, [], far, passage, in_corpus, sliding)
     assert retrieval_refusal(question, [], close, passage, in_corpus, sliding) is None
+
+
+# ------------------------------------------------------------------------------------ the combined decision
+
+IN_CORPUS = TimeStanding("in corpus", 200, None)
+CURRENT = TimeStanding("current", 3, None)
+
+
+def features(coverage: float = 0.8, top: float = 0.6, best: float = 0.6, missing: int = 0,
+             names: int = 1) -> RefusalFeatures:
+    return RefusalFeatures(coverage=coverage, top_coverage=top, best=best,
+                           missing_names=[f"name{i}" for i in range(missing)], asked_names=names, missing_numbers=[])
+
+
+def test_the_combined_model_leans_each_feature_the_way_it_should() -> None:
+    base = REFUSAL_MODEL.log_odds(features())
+    assert REFUSAL_MODEL.log_odds(features(coverage=1.0)) < base  # more of the question named: answerable
+    assert REFUSAL_MODEL.log_odds(features(top=1.0)) < base  # ...in the first passage alone
+    assert REFUSAL_MODEL.log_odds(features(best=0.75)) < base  # closer in meaning
+    assert REFUSAL_MODEL.log_odds(features(missing=1)) > base  # a name of the question nowhere in the passages
+    assert REFUSAL_MODEL.log_odds(features(names=4)) > base  # names alone lift coverage and cosine
+
+
+def test_a_near_miss_inside_the_corpus_is_refused_and_a_close_passage_answered() -> None:
+    """Asked a year later of last year's article about the same people: most terms and names match, the cosine
+    is middling; the same passages close in meaning answer it."""
+    question = "Which New Hampshire newspaper endorsed Nikki Haley in the Republican primary?"
+    passage = chunk("Nikki Haley plans to visit New Hampshire, a key Republican primary state.", "2023-02-10")
+    far = [Hit(chunk=passage, score=1.0, dense_score=0.5)]
+    close = [Hit(chunk=passage, score=1.0, dense_score=0.8)]
+    found = refusal_features(question, [], far, [passage], question)
+    assert found.missing_names == [] and found.asked_names == 5 and 0.5 < found.coverage < 1.0
+    reason = retrieval_refusal(question, [], far, [passage], IN_CORPUS, SETTINGS, asked=question)
+    assert reason is not None and "near miss" in reason and "log-odds" in reason
+    assert retrieval_refusal(question, [], close, [passage], IN_CORPUS, SETTINGS, asked=question) is None
+    # A passage that misses one of its names is refused even when close in meaning.
+    other = chunk("Nikki Haley plans to visit Iowa, a key Republican primary state.", "2023-02-10")
+    near = [Hit(chunk=other, score=1.0, dense_score=0.7)]
+    reason = retrieval_refusal(question, [], near, [other], IN_CORPUS, SETTINGS, asked=question)
+    assert reason is not None and "'hampshire'" in reason
+
+
+def test_passages_naming_every_term_and_name_pass_however_far_in_meaning() -> None:
+    """A short question ("How many stops does the Green Line have?") is far from any passage in cosine; when the
+    passages name all it asks, the model is not asked."""
+    question = "How many stops does the Green Line have?"
+    passage = chunk("The Green Line has 14 stops between the harbour and the university.", "2023-01-05")
+    far = [Hit(chunk=passage, score=1.0, dense_score=0.25)]
+    assert refusal_features(question, [], far, [passage], question).coverage == 1.0
+    assert REFUSAL_MODEL.log_odds(refusal_features(question, [], far, [passage], question)) > \
+        SETTINGS.refusal_threshold
+    assert retrieval_refusal(question, [], far, [passage], IN_CORPUS, SETTINGS) is None
+    # Still off-topic below the relevance floor.
+    off = [Hit(chunk=passage, score=1.0, dense_score=0.05)]
+    assert "relevant enough" in retrieval_refusal(question, [], off, [passage], IN_CORPUS, SETTINGS)
+
+
+def test_current_news_is_refused_for_a_missed_number_not_for_a_missed_name() -> None:
+    passage = chunk("President Biden designated a national monument around the Grand Canyon.", "2023-08-08")
+    hits = [Hit(chunk=passage, score=1.0, dense_score=0.6)]
+    named = "President Joe Biden designated a new national monument around which canyon?"
+    assert retrieval_refusal(named, [], hits, [passage], CURRENT, SETTINGS, asked=named) is None
+    counted = "President Biden designated his 5th national monument around which canyon?"
+    reason = retrieval_refusal(counted, [], hits, [passage], CURRENT, SETTINGS, asked=counted)
+    assert reason is not None and "'5'" in reason
+    # The lenient coverage gate of current news still holds.
+    unrelated = "Which striker scored twice in the cup final replay?"
+    assert "of the question's terms" in retrieval_refusal(unrelated, [], hits, [passage], CURRENT, SETTINGS)
+
+
+def test_the_threshold_gates_stay_available() -> None:
+    """RAG_REFUSAL_DECISION=thresholds: the coverage gate alone decides (a close passage naming most terms and
+    missing a name passes here; the anchor check runs after generation)."""
+    question = "Which New Hampshire newspaper endorsed Nikki Haley in the Republican primary?"
+    other = chunk("Nikki Haley plans to visit Iowa, a key Republican primary state newspaper.", "2023-02-10")
+    near = [Hit(chunk=other, score=1.0, dense_score=0.75)]
+    assert retrieval_refusal(question, [], near, [other], IN_CORPUS, THRESHOLDS, asked=question) is None
+    assert retrieval_refusal(question, [], near, [other], IN_CORPUS, SETTINGS, asked=question) is not None

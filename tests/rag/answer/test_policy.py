@@ -15,7 +15,7 @@ import pytest
 
 from rag.answer.engine import Answer, AnswerEngine
 from rag.answer.factory import make_engine
-from rag.answer.policy import SentenceStream, missing_anchors
+from rag.answer.policy import SentenceStream, anchor_misses, missing_anchors
 from rag.cli.ask import print_sources, stream_answer
 from rag.embedding import Embedder
 from rag.settings import Settings
@@ -148,12 +148,15 @@ def test_sentences_are_released_only_when_complete() -> None:
 
 def test_an_answer_resting_on_passages_without_the_questions_name_is_refused(
         sample_index: Settings, embedder: Embedder) -> None:
+    """The check after generation of RAG_REFUSAL_DECISION=thresholds (the combined decision weighs the anchors
+    before generation: tests/rag/answer/test_gates.py)."""
     supported = "Platinum Wolf ran over a two-week period from mid to late June."  # cited by the check
     # (A year would be refused earlier, by the date window of "in 2019"; a name is this check's.)
-    _, answer = run(engine_for(sample_index, embedder, supported), "How long did Platinum Wolf last in Hungary?")
+    engine = engine_for(sample_index, embedder, supported, refusal_decision="thresholds")
+    _, answer = run(engine, "How long did Platinum Wolf last in Hungary?")
     assert answer.refused and "'hungary'" in (answer.refusal_reason or "")
     assert answer.rejected and "Platinum Wolf" not in answer.answer
-    _, kept = run(engine_for(sample_index, embedder, supported), "How long did Platinum Wolf last?")
+    _, kept = run(engine, "How long did Platinum Wolf last?")
     assert not kept.refused and kept.answer.startswith("Platinum Wolf ran over a two-week period")
 
 
@@ -186,7 +189,9 @@ def test_anchors_may_be_named_by_any_passage_the_answer_was_drawn_from(make_sett
     from rag.sync import sync_corpus
     from tests.helpers import article, write
 
-    settings = make_settings(llm_backend="local")
+    # The check after generation of RAG_REFUSAL_DECISION=thresholds (current news under the combined decision
+    # is refused for a missed number, not a missed name: tests/rag/answer/test_gates.py).
+    settings = make_settings(llm_backend="local", refusal_decision="thresholds")
     write(settings.corpus_dir / "vermont.md", article(
         "Vermont flooding", "Vermont received the most rain, about nine inches in two days. Rivers rose fast.",
         "2023-07-12"))
@@ -218,3 +223,10 @@ def test_the_quotation_adds_to_what_the_title_already_says(sample_index: Setting
     assert not answer.refused and answer.answer.startswith("The wildfire near Solvik was caused by strong winds")
     quotes = [s["text"] for s in answer.sentences if s["origin"] == "quote"]
     assert quotes and "disposable barbecue" in quotes[0]
+
+
+def test_anchor_misses_tell_numbers_from_names() -> None:
+    texts = ["1,200 soldiers from Serbia trained with NATO forces in June."]
+    misses = anchor_misses("Did 1200 soldiers train with Hungary and Serbia in 2024?", texts)
+    assert misses.numbers == ["2024"] and misses.names == ["hungary"] and misses.asked_names == 2
+    assert missing_anchors("Did 1200 soldiers train with Hungary and Serbia in 2024?", texts) == ["2024", "hungary"]
