@@ -229,6 +229,7 @@ class RefusalFeatures:
     missing_names: list[str]  # names of the asking sentence no passage names (policy.anchor_misses)
     asked_names: int  # names in the asking sentence
     missing_numbers: list[str]  # numbers and years of the question no passage names
+    missing_editions: list[str]  # those of them that say which event: years and editions ("75th")
 
     def values(self) -> dict[str, float]:
         return {"coverage": self.coverage, "top_coverage": self.top_coverage, "best": self.best,
@@ -242,7 +243,7 @@ def refusal_features(question: str, context: list[str], hits: list[Hit], passage
     return RefusalFeatures(coverage=coverage(question, texts, context),
                            top_coverage=coverage(question, texts[:1], context),
                            best=best_relevance(hits), missing_names=misses.names, asked_names=misses.asked_names,
-                           missing_numbers=misses.numbers)
+                           missing_numbers=misses.numbers, missing_editions=misses.editions)
 
 
 # Log-odds that a question inside the corpus's dates cannot be answered from its passages: a logistic model
@@ -270,9 +271,9 @@ def combined_refusal(features: RefusalFeatures, standing: TimeStanding, settings
     """One decision over several features at once (settings.refusal_decision "combined", docs/design.md):
 
     - the best passage below `min_relevance` (off-topic) refuses, as in the threshold gates;
-    - "current" news (a passage from the question's own fortnight): the lenient coverage gate, and a number or
-      year of the question no passage names (another edition, another count); a missed name does not refuse
-      here (the question names "Joe" or "City", the article "Biden" and "Manchester");
+    - "current" news (a passage from the question's own fortnight): the lenient coverage gate, and a year or
+      an edition of the question no passage names (another year's event); a missed count or name does not
+      refuse here (the question says "two shootings" or "Joe Biden", the article "a second shooting", "Biden");
     - inside the corpus's dates: passages naming every term and every name of the question pass; otherwise the
       logistic model above refuses when its log-odds exceed `refusal_threshold`."""
     if features.best < settings.min_relevance:
@@ -281,9 +282,9 @@ def combined_refusal(features: RefusalFeatures, standing: TimeStanding, settings
         if features.coverage < settings.min_question_coverage_fresh:
             return (f"the passages mention only {features.coverage:.0%} of the question's terms "
                     f"(< {settings.min_question_coverage_fresh:.0%})")
-        if features.missing_numbers and settings.refuse_missing_anchors:
-            return (f"the passages do not mention {', '.join(repr(n) for n in features.missing_numbers)} "
-                    "from the question")
+        if features.missing_editions and settings.refuse_missing_anchors:
+            missed = ", ".join(repr(n) for n in features.missing_editions)
+            return f"the passages do not mention {missed} from the question"
         return None
     if features.coverage >= 1.0 and not features.missing_names:
         return None

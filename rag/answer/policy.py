@@ -303,6 +303,13 @@ class AnchorMisses:
     numbers: list[str]
     names: list[str]
     asked_names: int
+    # The missed numbers that say which event: a year ("the 2023 playoffs") or an edition ("the 75th Emmys"),
+    # not a count ("more than 200 officers", "two shootings"), which an article words its own way.
+    editions: list[str] = field(default_factory=list)
+
+
+_YEAR_RE = re.compile(r"^(?:1[89]|20)\d\d$")
+_ORDINAL_RE = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
 
 
 def anchor_misses(question: str, texts: Sequence[str]) -> AnchorMisses:
@@ -315,8 +322,10 @@ def anchor_misses(question: str, texts: Sequence[str]) -> AnchorMisses:
         numbers |= _numbers(text)
     wanted_numbers, entities = _question_anchors(question)
     acronyms = {t.lower() for t in re.findall(r"\b[A-Z]{2,6}\b", question)}
+    missed = [n for n in sorted(wanted_numbers) if n not in numbers]
+    ordinals = set(_ORDINAL_RE.findall(question))
     return AnchorMisses(
-        numbers=[n for n in sorted(wanted_numbers) if n not in numbers],
+        numbers=missed, editions=[n for n in missed if _YEAR_RE.match(n) or n in ordinals],
         names=[e for e in sorted(entities) if not _entity_found(e, words)
                and not (e in acronyms and _acronym_found(e, texts))],
         asked_names=len(entities))

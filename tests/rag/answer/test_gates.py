@@ -172,7 +172,8 @@ CURRENT = TimeStanding("current", 3, None)
 def features(coverage: float = 0.8, top: float = 0.6, best: float = 0.6, missing: int = 0,
              names: int = 1) -> RefusalFeatures:
     return RefusalFeatures(coverage=coverage, top_coverage=top, best=best,
-                           missing_names=[f"name{i}" for i in range(missing)], asked_names=names, missing_numbers=[])
+                           missing_names=[f"name{i}" for i in range(missing)], asked_names=names, missing_numbers=[],
+                           missing_editions=[])
 
 
 def test_the_combined_model_leans_each_feature_the_way_it_should() -> None:
@@ -218,7 +219,7 @@ def test_passages_naming_every_term_and_name_pass_however_far_in_meaning() -> No
     assert "relevant enough" in retrieval_refusal(question, [], off, [passage], IN_CORPUS, SETTINGS)
 
 
-def test_current_news_is_refused_for_a_missed_number_not_for_a_missed_name() -> None:
+def test_current_news_is_refused_for_a_missed_year_or_edition_not_for_a_count_or_a_name() -> None:
     passage = chunk("President Biden designated a national monument around the Grand Canyon.", "2023-08-08")
     hits = [Hit(chunk=passage, score=1.0, dense_score=0.6)]
     named = "President Joe Biden designated a new national monument around which canyon?"
@@ -226,6 +227,11 @@ def test_current_news_is_refused_for_a_missed_number_not_for_a_missed_name() -> 
     counted = "President Biden designated his 5th national monument around which canyon?"
     reason = retrieval_refusal(counted, [], hits, [passage], CURRENT, SETTINGS, asked=counted)
     assert reason is not None and "'5'" in reason
+    dated = "Which canyon did Biden make a national monument in 2022?"
+    assert "'2022'" in retrieval_refusal(dated, [], hits, [passage], CURRENT, SETTINGS, asked=dated)
+    # A count is a detail the article words its own way ("over 250 troopers" for "more than 200 officers").
+    count = "President Biden designated two national monuments around which canyon?"
+    assert retrieval_refusal(count, [], hits, [passage], CURRENT, SETTINGS, asked=count) is None
     # The lenient coverage gate of current news still holds.
     unrelated = "Which striker scored twice in the cup final replay?"
     assert "of the question's terms" in retrieval_refusal(unrelated, [], hits, [passage], CURRENT, SETTINGS)

@@ -229,4 +229,7 @@ def test_anchor_misses_tell_numbers_from_names() -> None:
     texts = ["1,200 soldiers from Serbia trained with NATO forces in June."]
     misses = anchor_misses("Did 1200 soldiers train with Hungary and Serbia in 2024?", texts)
     assert misses.numbers == ["2024"] and misses.names == ["hungary"] and misses.asked_names == 2
+    assert misses.editions == ["2024"]  # a year says which event
+    edition = anchor_misses("Did the 3rd exercise with 40 soldiers take place?", texts)
+    assert edition.numbers == ["3", "40"] and edition.editions == ["3"]  # "40 soldiers" is a count
     assert missing_anchors("Did 1200 soldiers train with Hungary and Serbia in 2024?", texts) == ["2024", "hungary"]
