@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.answer.citations import split_sentences
 from rag.answer.prompt import REFUSAL, REWRITE_PROMPT, SYSTEM_PROMPT, user_message
-from rag.answer.text import ANSWER_CUE_WEIGHT, answer_cue_for, content_terms, looks_like_instruction
+from rag.answer.ranking import FEATURES, SECOND_SENTENCE_MARGIN, WEIGHTS, feature_matrix, passage_sentences
+from rag.answer.text import content_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
 
@@ -106,46 +106,24 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
 
     def candidates(self, question: str, passages: list[Chunk], title_aware: bool = False) -> list[Candidate]:
-        """Sentences of the passages ranked for the question. `title_aware`: a sentence's term coverage counts the
-        question's terms its passage's title does not already name (as evidence selection does): for "How much did
-        Varnholm's tram line cost?" in "Varnholm opens its first tram line", the sentence naming the cost."""
-        rows: list[tuple[str, int, int]] = []
-        for n, chunk in enumerate(passages, start=1):
-            for i, sentence in enumerate(split_sentences(chunk.text)):
-                # Skip fragments and text that reads as instructions to us rather than news.
-                if len(content_terms(sentence)) >= 3 and not looks_like_instruction(sentence):
-                    rows.append((sentence, n, i))
+        """Sentences of the passages ranked for the question (rag/answer/ranking.py: a fitted linear score over
+        cosine, term coverage, answer type and a few more). `title_aware`: a sentence's term coverage counts the
+        question's terms its passage's title does not already name (as evidence selection does): for "How much
+        did Varnholm's tram line cost?" in "Varnholm opens its first tram line", the sentence naming the cost."""
+        rows = passage_sentences(passages)
         if not rows:
             return []
-        q_terms = set(content_terms(question))
-        # The question's terms a sentence of each passage should name (once per passage, not per sentence).
-        wanted_in = [(q_terms - set(content_terms(p.title)) if title_aware else q_terms) or q_terms for p in passages]
-        cue = answer_cue_for(question)
-        vectors = self.embedder.embed_documents([question] + [r[0] for r in rows])
-        cosines = vectors[1:] @ vectors[0]
-        out = []
-        for (sentence, n, i), cosine in zip(rows, cosines, strict=True):
-            s_terms = set(content_terms(sentence))
-            wanted = wanted_in[n - 1]
-            coverage = len(wanted & s_terms) / len(wanted) if wanted else 0.0
-            # Earlier passages rank higher in retrieval: a small prior breaks near-ties their way.
-            score = 0.6 * float(cosine) + 0.4 * coverage - 0.01 * (n - 1) + ANSWER_CUE_WEIGHT * cue(sentence)
-            out.append(Candidate(sentence, n, i, score, coverage))
+        vectors = self.embedder.embed_documents([question] + [r.sentence for r in rows])
+        features = feature_matrix(question, rows, passages, vectors[1:] @ vectors[0], title_aware)
+        scores = features @ WEIGHTS
+        out = [Candidate(r.sentence, r.passage, r.position, float(score), float(f[FEATURES.index("coverage")]))
+               for r, score, f in zip(rows, scores, features, strict=True)]
         return sorted(out, key=lambda c: -c.score)
 
     def answer_text(self, question: str, passages: list[Chunk]) -> str:
-        ranked = self.candidates(question, passages)
-        if not ranked:
+        chosen = answer_sentences(self.candidates(question, passages), self.max_sentences)
+        if not chosen:
             return REFUSAL
-        chosen = [ranked[0]]
-        for cand in ranked[1:]:
-            if len(chosen) >= self.max_sentences:
-                break
-            if cand.score >= 0.85 * ranked[0].score and cand.sentence != chosen[0].sentence:
-                chosen.append(cand)
-        # Keep the article's own order when both come from one passage, so the text reads naturally.
-        lead = chosen[0].passage
-        chosen.sort(key=lambda c: (c.passage, c.position) if c.passage == lead else (99, 0))
         return " ".join(_cite(c.sentence, c.passage) for c in chosen)
 
     def stream(self, question: str, passages: list[Chunk], texts: list[str] | None = None) -> Iterator[str]:
@@ -154,6 +132,23 @@ class ExtractiveAnswerer:
 
     def rewrite(self, question: str, history: list[Message]) -> str | None:
         return None
+
+
+def answer_sentences(ranked: list[Candidate], max_sentences: int,
+                     margin: float = SECOND_SENTENCE_MARGIN) -> list[Candidate]:
+    """The extractive answer's sentences: the best one, then up to max_sentences - 1 more whose score is within
+    `margin` of it, in the article's own order when they come from the lead sentence's passage."""
+    if not ranked:
+        return []
+    chosen = [ranked[0]]
+    for cand in ranked[1:]:
+        if len(chosen) >= max_sentences:
+            break
+        if cand.score >= ranked[0].score - margin and all(cand.sentence != c.sentence for c in chosen):
+            chosen.append(cand)
+    lead = chosen[0].passage
+    chosen.sort(key=lambda c: (c.passage, c.position) if c.passage == lead else (99, 0))
+    return chosen
 
 
 def _cite(sentence: str, n: int) -> str:

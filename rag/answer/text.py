@@ -54,7 +54,6 @@ _ASKS_NAME_RE = re.compile(r"\b(?:who|whom|whose|which|where|name|called|named)\
 _ASKS_WHAT_RE = re.compile(r"\bwhat\b", re.IGNORECASE)  # a name or an amount: "what is the minimum fine?"
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _TOKEN_RE = re.compile(r"[\w’'-]+")
-ANSWER_CUE_WEIGHT = 0.1  # in sentence ranking, beside 0.6 cosine + 0.4 term coverage (docs/benchmarks.md)
 
 
 def answer_cue(question: str, sentence: str) -> float:

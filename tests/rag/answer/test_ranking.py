@@ -1,0 +1,93 @@
+"""Sentence ranking (rag/answer/ranking.py): the answer-type features and the ranked sentences they pick."""
+
+from __future__ import annotations
+
+from rag.answer.generate import Candidate, ExtractiveAnswerer, answer_sentences
+from rag.answer.ranking import FEATURES, question_profile, typed_span
+from rag.embedding import Embedder
+from rag.types import Chunk
+
+ARDERN_Q = "Jacinda Ardern has announced her resignation after serving as New Zealand’s prime minister since when?"
+ARDERN = ("New Zealand's leader Jacinda Ardern is quitting her job as prime minister because of professional burnout, "
+          "the 42-year-old said Thursday. Ardern, who's been in the role since 2017, was elected at age 37, becoming "
+          "the youngest female leader of any government in the world. Her term has been marked by crises.")
+POPE_Q = "Pope Emeritus Benedict XVI was the first pope to resign from the role in how many centuries?"
+POPE = ("Pope Emeritus Benedict XVI, whose death at 95 was announced Saturday, was buried on Thursday. "
+        "The funeral was marked by novel changes, largely because he resigned unexpectedly in 2013, the first pope "
+        "to do so in six centuries. Thousands of mourners filled St. Peter's Square for the Mass.")
+OSCAR_Q = "Who won the Oscar for Best Supporting Actress at the 95th Academy Awards?"
+OSCAR = ("The actress with the most Oscars is Katharine Hepburn, who won best actress four times. "
+         "Other winners included best supporting actress (Jamie Lee Curtis) and best original screenplay. "
+         "The ceremony ran for more than three hours.")
+
+
+def tokens(text: str) -> list[str]:
+    from rag.answer.ranking import _TOKEN_RE
+
+    return _TOKEN_RE.findall(text)
+
+
+def chunk(cid: str, title: str, text: str, ordinal: int = 0) -> Chunk:
+    return Chunk(id=cid, source=f"{cid}.md", text=text, title=title, start=0, end=len(text), ordinal=ordinal,
+                 text_hash=cid)
+
+
+def test_the_asking_sentence_sets_the_kind_of_answer_and_its_unit() -> None:
+    assert question_profile(ARDERN_Q).kind == "time"
+    pope = question_profile(POPE_Q)
+    assert (pope.kind, pope.units) == ("quantity", frozenset(["centuri"]))
+    assert question_profile(OSCAR_Q).kind == "person"
+    assert question_profile("Which US state is considering exonerating accused witches?").kind == "place"
+    assert question_profile("Which professional golfer won the 2023 Masters Tournament?").kind == "person"
+    # The set-up sentence names no kind; the asking one does.
+    assert question_profile("Who knew? Crowds lined the streets. Which team won the cup?").kind == "name"
+    assert "second" in question_profile("He solved the cube in what time?").units
+    assert question_profile("Did the tram open on time?").kind == ""
+
+
+def test_a_year_answers_since_when_and_a_unit_number_answers_how_many() -> None:
+    when = question_profile(ARDERN_Q)
+    assert typed_span(when, tokens("Ardern, who's been in the role since 2017, was elected at age 37."))[0] == 1.0
+    # A weekday is only a weak time; "42-year-old" is no year.
+    assert typed_span(when, tokens("Ardern is quitting, the 42-year-old said Thursday."))[0] == 0.5
+    pope = question_profile(POPE_Q)
+    match, unit = typed_span(pope, tokens("He was the first pope to do so in six centuries."))
+    assert (match, unit) == (1.0, 1.0)
+    assert typed_span(pope, tokens("He was the first to resign papacy in roughly 600 years.")) == (1.0, 0.0)
+
+
+def test_names_the_question_already_gives_are_no_answer() -> None:
+    who = question_profile(OSCAR_Q)
+    assert typed_span(who, tokens("The Best Supporting Actress award went to Jamie Lee Curtis."))[0] == 1.0
+    assert typed_span(who, tokens("The Best Supporting Actress category was announced at the Academy Awards."))[0] == 0
+    # A sentence's first word is capitalised anyway: a name only when the next word is one too.
+    assert typed_span(who, tokens("Julianne Hough is ready to take the stage."))[0] == 1.0
+    assert typed_span(who, tokens("Nobody expected the result tonight."))[0] == 0.0
+
+
+def test_ranked_sentences_pick_the_answer_of_the_asked_kind(embedder: Embedder) -> None:
+    """The decoys hold no number followed by the unit asked ("95", "600 years" for "how many centuries"); the
+    answer type tips the ranking to the sentence that does. (The "since when" case is tipped at the feature level
+    above but still loses to its far closer decoy here: docs/design.md#sentence-ranking.)"""
+    answerer = ExtractiveAnswerer(embedder)
+    for question, text, answer in ((POPE_Q, POPE, "six centuries"),):
+        for title_aware in (False, True):
+            ranked = answerer.candidates(question, [chunk("a", "News", text)], title_aware=title_aware)
+            assert answer in ranked[0].sentence, (question, ranked[0].sentence)
+            assert ranked == sorted(ranked, key=lambda c: -c.score)
+
+
+def test_a_second_sentence_joins_only_within_the_margin_and_keeps_article_order() -> None:
+    ranked = [Candidate("B.", 1, 2, 3.0, 1.0), Candidate("A.", 1, 0, 2.6, 1.0), Candidate("C.", 2, 0, 2.5, 1.0)]
+    assert [c.sentence for c in answer_sentences(ranked[:1] + [Candidate("D.", 1, 3, 2.95, 1.0)], 2)] == ["B.", "D."]
+    assert [c.sentence for c in answer_sentences(ranked, 2, margin=0.5)] == ["A.", "B."]
+    assert [c.sentence for c in answer_sentences(ranked, 2, margin=0.1)] == ["B."]
+    assert [c.sentence for c in answer_sentences(ranked, 1, margin=5.0)] == ["B."]
+    assert [c.sentence for c in answer_sentences(ranked, 3, margin=0.5)] == ["A.", "B.", "C."]
+    assert answer_sentences([], 2) == []
+
+
+def test_every_feature_has_a_name() -> None:
+    from rag.answer.ranking import WEIGHTS
+
+    assert len(WEIGHTS) == len(FEATURES) == len(set(FEATURES))
