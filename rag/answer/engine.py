@@ -16,7 +16,7 @@ from typing import Any
 
 from rag.answer.citations import strip_citations
 from rag.answer.evidence import select_evidence
-from rag.answer.gates import CorpusDates, retrieval_refusal, time_standing, window_is_empty
+from rag.answer.gates import CorpusDates, decides_combined, retrieval_refusal, time_standing, window_is_empty
 from rag.answer.generate import Answerer, ExtractiveAnswerer, Message, heuristic_rewrite
 from rag.answer.policy import (
     PolicyOutcome,
@@ -168,11 +168,15 @@ class AnswerEngine:
         base["passages"] = [{"chunk_id": c.id, "source": c.source, "text": c.text} for c in passages]
         corpus = self._corpus_dates()
         reason = None
+        anchors_after = False  # the anchor check after generation: only where the combined decision did not judge
         if self.gates:
             standing = time_standing(passages, as_of, corpus, self.settings)
             # A follow-up leans on earlier turns: terms said there count as covered by the conversation.
+            follow_up = bool(history) and heuristic_rewrite(question, history) != question
             reason = retrieval_refusal(without_time_words(question, window), [m["content"] for m in history[-4:]],
-                                       hits, passages, standing, self.settings, asked=standalone)
+                                       hits, passages, standing, self.settings, asked=standalone, follow_up=follow_up)
+            anchors_after = self.settings.refuse_missing_anchors and not decides_combined(standing, self.settings,
+                                                                                          follow_up)
         if not passages:
             reason = "nothing in the corpus matches the question"
         refusal = REFUSAL
@@ -242,7 +246,7 @@ class AnswerEngine:
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
         timings["generate_ms"] = (generated - retrieved) * 1000
 
-        answer = self._finish(outcome, order, hits, passages, base, timings)
+        answer = self._finish(outcome, order, hits, passages, base, timings, anchors_after)
         answer.evidence = shown_evidence
         if window is not None and not answer.refused:
             answer.answer = dated_answer(answer.answer, answer.citations)
@@ -277,16 +281,16 @@ class AnswerEngine:
         return self._dates[1]
 
     def _finish(self, outcome: PolicyOutcome, order: list[int], hits: list[Hit], passages: list[Any],
-                base: dict[str, Any], timings: dict[str, float]) -> Answer:
+                base: dict[str, Any], timings: dict[str, float], anchors_after: bool) -> Answer:
         def listed(verdicts: list[Verdict]) -> list[dict[str, Any]]:
             """Sentences kept out of the answer, as Answer.rejected lists them."""
             return [{"text": v.text, "support": round(v.support, 4),
                      "cited": [passages[n - 1].source for n in v.citations]} for v in verdicts]
 
         rejected = listed(outcome.rejected)
-        # The combined decision (settings.refusal_decision) weighed the anchors before generation.
-        if (outcome.shown and self.gates and self.settings.refuse_missing_anchors
-                and self.settings.refusal_decision == "thresholds"):
+        # Where the combined decision judged the question (gates.decides_combined), it weighed the anchors before
+        # generation.
+        if outcome.shown and self.gates and anchors_after:
             # Checked against every passage the answer was drawn from, not only the cited one: a news question's
             # preamble ("Millions of Americans were under flood alerts this week. Which state …?") names context
             # that the sentence holding the answer need not repeat; a near miss (another year, person, place)

@@ -193,13 +193,15 @@ def passage_coverage(question: str, passages: list[Any], context: list[str],
 
 
 def retrieval_refusal(question: str, context: list[str], hits: list[Hit], passages: list[Any],
-                      standing: TimeStanding, settings: Settings, asked: str | None = None) -> str | None:
+                      standing: TimeStanding, settings: Settings, asked: str | None = None,
+                      follow_up: bool = False) -> str | None:
     """The reason to refuse before generating, or None. `question` is without its time words; `context` holds
     the conversation's earlier turns (a follow-up leans on what was said there); `asked`: the question as asked
-    (with its time words), whose numbers and names the combined decision checks (default `question`)."""
+    (with its time words), whose numbers and names the combined decision checks (default `question`);
+    `follow_up`: the question leans on the conversation ("And how much …?", generate.heuristic_rewrite)."""
     if not passages:
         return "nothing in the corpus matches the question"
-    if settings.refusal_decision == "combined" and standing.regime != "past corpus":
+    if decides_combined(standing, settings, follow_up):
         return combined_refusal(refusal_features(question, context, hits, passages, asked or question),
                                 standing, settings)
     best = best_relevance(hits)
@@ -217,6 +219,14 @@ def retrieval_refusal(question: str, context: list[str], hits: list[Hit], passag
 
 
 # ------------------------------------------------------------------------------------ the combined decision
+
+
+def decides_combined(standing: TimeStanding, settings: Settings, follow_up: bool = False) -> bool:
+    """Whether the combined decision judges the question (settings.refusal_decision "combined"): not past the
+    corpus (its strict gates, opt-in), and not a follow-up that leans on the conversation ("And how much did it
+    promise farmers?"): the model was fitted on questions asked alone, and a follow-up names its subject in the
+    earlier turns; follow-ups keep the threshold gates and the anchor check after generation."""
+    return settings.refusal_decision == "combined" and standing.regime != "past corpus" and not follow_up
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from rag.answer.gates import (
     CorpusDates,
     RefusalFeatures,
     TimeStanding,
+    decides_combined,
     passage_coverage,
     refusal_features,
     retrieval_refusal,
@@ -245,3 +246,21 @@ def test_the_threshold_gates_stay_available() -> None:
     near = [Hit(chunk=other, score=1.0, dense_score=0.75)]
     assert retrieval_refusal(question, [], near, [other], IN_CORPUS, THRESHOLDS, asked=question) is None
     assert retrieval_refusal(question, [], near, [other], IN_CORPUS, SETTINGS, asked=question) is not None
+
+
+def test_a_follow_up_keeps_the_threshold_gates() -> None:
+    """The model was fitted on questions asked alone; a follow-up names its subject in the conversation."""
+    assert decides_combined(IN_CORPUS, SETTINGS) and not decides_combined(IN_CORPUS, SETTINGS, follow_up=True)
+    assert not decides_combined(IN_CORPUS, THRESHOLDS)
+    question = "And how much money did the regional government promise farmers?"
+    passage = chunk("The regional government promised farmers money: 15 million euros.", "2023-02-10")
+    far = [Hit(chunk=passage, score=1.0, dense_score=0.3)]
+    context = ["What happened at the Lindmoor reservoir?"]
+    alone = retrieval_refusal(question, context, far, [passage], IN_CORPUS, SETTINGS, asked=question)
+    assert alone is None  # every term named: passes either way
+    other = chunk("The regional government met farmers on Monday.", "2023-02-10")
+    near = [Hit(chunk=other, score=1.0, dense_score=0.3)]
+    assert "near miss" in retrieval_refusal(question, context, near, [other], IN_CORPUS, SETTINGS, asked=question)
+    reason = retrieval_refusal(question, context, near, [other], IN_CORPUS, SETTINGS, asked=question,
+                               follow_up=True)
+    assert reason is None or "near miss" not in reason
