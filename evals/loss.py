@@ -30,6 +30,7 @@ from rag.evals.metrics import answer_found, dedupe
 REFUSAL_GATES = (
     ("mention only", "term coverage"),
     ("do not mention", "anchor check"),
+    ("near miss", "combined decision"),  # its reason names the best cosine too (rag/answer/gates.py)
     ("cosine", "best cosine"),
     ("no retrieved article", "date window"),
     ("model found no answer", "model: cannot find"),

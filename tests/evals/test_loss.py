@@ -28,6 +28,9 @@ def test_each_stage() -> None:
         "refused", "term coverage")
     assert stage(row(refused=True, refusal_reason="the passages … do not mention 'Serbia'", passages=HOLDS)) == (
         "refused", "anchor check (answer in passages)")
+    assert stage(row(refused=True, refusal_reason="the passages look like a near miss (terms 60%, in the first 40%, "
+                                                  "best cosine 0.49: log-odds 0.61 > -0.55)")) == (
+        "refused", "combined decision")
     assert stage(row(retrieved=[{"source": f"o{i}.md"} for i in range(5)] + [{"source": "gold.md"}])) == ("not retrieved", "")
     assert stage(row()) == ("not in passages", "gold article not handed")
     assert stage(row(passages=[{"source": "gold.md", "text": "Serbia hosted it."}])) == (
