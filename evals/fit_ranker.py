@@ -1,17 +1,18 @@
 """Fit and measure the sentence ranker's weights (rag/answer/ranking.py) on a recorded eval run.
 
-    python -m rag.evals.fit_ranker RUN_DIR --index INDEX [--title-aware] [--fit] [--l2 0.05] [--folds 5]
-        [--weights w1,w2,...] [--sweep]
+    python -m rag.evals.fit_ranker RUN_DIR --index INDEX [--title-aware] [--weights w1,w2,...] [--fit] [--l2 0.05]
+        [--drop NAMES] [--folds 5] [--variants "NAMES;NAMES"] [--check RUN:INDEX ...] [--sweep]
 
 RUN_DIR is a `rag eval` (or replay) run whose results.jsonl records the handed passages; INDEX is the index it
-ran on (the passages' titles and article positions are read from it, and its embedding model embeds). Each
-answerable question's passage sentences are labelled "holds a gold answer" (`gold_contained`, whole tokens).
-Prints, for the shipped WEIGHTS (or --weights) and, with --fit, for weights fitted here (a conditional logit:
-softmax over one question's sentences, L2-penalised, scipy L-BFGS): how often the best sentence and the
-extractive answer (answer_sentences: best + those within the margin) hold the gold, over the questions whose
-passages hold it, with the answer's mean length in words; --folds N adds N-fold cross-validated figures of the
-fit; --sweep prints the answer's hit rate and length for margins and max_sentences. Writes nothing: the fitted
-weights are printed as a line to paste into ranking.py. Fit on held-out questions only (docs/evals.md).
+ran on (the passages' titles are read from it, and its embedding model embeds). Each answerable question's
+passage sentences are labelled "holds a gold answer" (`gold_contained`, whole tokens). Prints, for the shipped
+WEIGHTS (or --weights): over the questions whose passages hold a gold answer, how often the best sentence holds
+it (top1) and the extractive answer (`answer_sentences`) holds it, how many answers hold it on questions the run
+did not refuse, and the answer's mean words. --fit fits a conditional logit (softmax over one question's
+sentences, mass on the gold ones, L2-penalised, scipy L-BFGS; --drop keeps features at 0) and prints the weights;
+--folds N cross-validates it, --variants compares --drop lists by cross-validation, --check measures the weights
+on another run (a set kept for checking), --sweep prints hit rate and words by margin and max_sentences. Writes
+nothing. Fit and tune on held-out questions only (docs/design.md, "Sentence ranking").
 """
 
 from __future__ import annotations

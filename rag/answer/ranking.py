@@ -2,8 +2,8 @@
 over them that ranks the extractive answer's sentences and the local backend's verified quotation.
 
 A sentence's score is `WEIGHTS · sentence_features(...)`: the earlier 0.6 cosine + 0.4 coverage − 0.01 per passage
-+ 0.1 answer cue, plus the answer-type features chosen on held-out news23 questions (docs/design.md#sentence-
-ranking; `python -m rag.evals.fit_ranker` measures weights and fits a conditional logit over these features).
++ 0.1 answer cue, plus the answer-type features chosen on held-out news23 questions (docs/design.md, "Sentence
+ranking"; `python -m rag.evals.fit_ranker` measures weights and fits a conditional logit over these features).
 """
 
 from __future__ import annotations
@@ -90,11 +90,11 @@ def _answer_kind(asking: str) -> tuple[str, frozenset[str]]:
     """The kind of span the question asks for, and for a quantity the stems of the unit words that follow a
     number that answers it ("how many centuries" → centuri; "in what time" → second, minute, …)."""
     text = asking.lower()
-    many = re.search(r"\bhow (?:many|much)(?: (\w+))?", text)
+    many = re.search(r"\bhow (many|much)\b((?: [\w’'-]+){0,3})", text)
     if many:
-        if many.group(1) and many.group(1) not in STOPWORDS and many.group(1) != "money":
-            return "quantity", frozenset([_stem(many.group(1))])
-        return "quantity", _MONEY_UNITS if "much" in many.group(0) else frozenset()
+        # "how many alleged gang members": any of the next three words ("70,000 active gang members").
+        units = frozenset(content_terms(" ".join(w for w in many.group(2).split() if w != "money")))
+        return "quantity", units or (_MONEY_UNITS if many.group(1) == "much" else frozenset())
     if re.search(r"\bhow (?:long|fast)\b|\b(?:what|which) time\b", text):
         return "quantity", _TIME_UNITS
     if re.search(r"\bhow (?:old|far|big|tall|high|large|deep|wide|heavy|hot|cold|often)\b"

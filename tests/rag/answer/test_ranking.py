@@ -42,6 +42,8 @@ def test_the_asking_sentence_sets_the_kind_of_answer_and_its_unit() -> None:
     # The set-up sentence names no kind; the asking one does.
     assert question_profile("Who knew? Crowds lined the streets. Which team won the cup?").kind == "name"
     assert "second" in question_profile("He solved the cube in what time?").units
+    assert {"gang", "member"} <= question_profile("How many alleged gang members were jailed?").units
+    assert "dollar" in question_profile("How much money did the tram cost?").units
     assert question_profile("Did the tram open on time?").kind == ""
 
 
