@@ -107,6 +107,15 @@ def is_supported(score: float, threshold: float = DEFAULT_THRESHOLD) -> bool:
 # --- analysis shared by both checkers -------------------------------------------------------------------
 
 
+# Initials written with full stops, "U.S.", "U.K.", "D.C.": one word to the check, as "US" is (not the names
+# "u" and "k": "The U.S. embassy in Sudan was evacuated" failed against "US embassy evacuated in Sudan").
+_DOTTED_INITIALS_RE = re.compile(r"\b(?:[A-Z]\.){2,}")
+
+
+def _undotted(text: str) -> str:
+    return _DOTTED_INITIALS_RE.sub(lambda m: m.group().replace(".", ""), text)
+
+
 def _tokens(text: str) -> list[str]:
     return [t.rstrip("'’").removesuffix("'s").removesuffix("’s") for t in _TOKEN_RE.findall(text)]
 
@@ -175,6 +184,7 @@ class _Analysis:
 
 
 def _analyse(premise: str, hypothesis: str, windows: list[str]) -> _Analysis:
+    premise, hypothesis, windows = _undotted(premise), _undotted(hypothesis), [_undotted(w) for w in windows]
     h_terms = set(content_terms(hypothesis))
     if not h_terms or not premise.strip():
         return _Analysis(0.0, 0, [0.0] * len(windows), 0.0)

@@ -238,7 +238,8 @@ class AnswerEngine:
                 or (self.settings.answer_repair == "quote" and not outcome.shown)):
             # The quotation adds to what the model saw with each passage's title (as evidence selection ranks).
             ranked = partial(self.fallback.candidates, title_aware=True)
-            for verdict in quote_repair(standalone, passages, judge, ranked, already=outcome.shown):
+            for verdict in quote_repair(standalone, passages, judge, ranked, already=outcome.shown,
+                                        guide=outcome.rejected):
                 outcome.shown.append(verdict)
                 yield self._shown(verdict, order, first=len(outcome.shown) == 1)
             outcome.repaired = bool(outcome.shown)

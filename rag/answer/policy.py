@@ -19,6 +19,11 @@ Repair, when no generated sentence survives (`answer_repair`, measured in docs/d
   passages that cover the question, and a small model's "cannot find" there was wrong in 2 of 2 cases on the
   sample set (docs/benchmarks.md); the quotation is verified like any sentence.
 - "drop": refuse.
+
+What the check reads (measured: docs/benchmarks.md#the-local-models-own-sentences-issue-12): passage headers the
+model repeats are taken out of its text before it is split (`strip_echoes`), frames such as "According to the
+passage," off each sentence (`clean_model_sentence`); the rest is checked as written. When the model's sentences
+were rejected, their answer words guide an added quotation (`guided`).
 """
 
 from __future__ import annotations
@@ -58,23 +63,110 @@ class Verdict:
                              support=self.support)
 
 
+_WORD_SPAN_RE = re.compile(r"\w+")
+
+
+def _word_spans(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group().lower(), m.start(), m.end()) for m in _WORD_SPAN_RE.finditer(text)]
+
+
+def _header_words(passages: Sequence[Chunk]) -> list[tuple[list[str], list[str]]]:
+    """Each passage's header as the prompt shows it, "(Title, 2023-05-18)" (rag/answer/prompt.py), in words."""
+    return [([w for w, _, _ in _word_spans(p.title)], [w for w, _, _ in _word_spans(p.date or "")])
+            for p in passages]
+
+
+def _echo_spans(text: str, passages: Sequence[Chunk]) -> list[tuple[int, int]]:
+    """(start, end) of each passage header the text repeats: a passage's title words followed by its date
+    ("…, replacing Tyra Banks, 2023-03-20": the title's last words are enough before the date), a whole title of
+    three words or more in parentheses, or a parenthesised header cut off by the end of the text.
+    Only the headers of the passages the model saw count, never any parenthesis: a made-up "title" stays part
+    of the sentence and is checked with it."""
+    words = _word_spans(text)
+    found: list[tuple[int, int]] = []
+    for title, date in _header_words(passages):
+        if not title:
+            continue
+        for k in range(len(words)):
+            if date and [w for w, _, _ in words[k:k + len(date)]] == date:
+                t, j = k - 1, len(title) - 1
+                while t >= 0 and j >= 0 and words[t][0] == title[j]:
+                    t, j = t - 1, j - 1
+                if len(title) - 1 - j >= min(2, len(title)):
+                    found.append((words[t + 1][1], words[k + len(date) - 1][2]))
+            if (len(title) >= 3 and [w for w, _, _ in words[k:k + len(title)]] == title
+                    and text[:words[k][1]].rstrip().endswith("(")):
+                found.append((words[k][1], words[k + len(title) - 1][2]))
+        opened = text.rfind("(")
+        tail = [w for w, start, _ in words if start > opened] if opened >= 0 and ")" not in text[opened:] else []
+        header = title + date
+        if len(tail) >= 3 and tail[:-1] == header[:len(tail) - 1] and header[len(tail) - 1].startswith(tail[-1]):
+            found.append((opened + 1, len(text)))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def strip_echoes(text: str, passages: Sequence[Chunk]) -> str:
+    """The model's text without the passage headers it repeats ("(ESPN plans to launch subscription streaming
+    service, 2023-05-18) Earlier this week, …"): a header marks where a passage's text starts, so it becomes a
+    sentence boundary, and the text on either side is checked on its own. A header is no claim of the model's:
+    a list of headlines ("Kaiser Permanente strike: Why over 75K workers walked off the job, 2023-10-04 …")
+    answers nothing (measured: checking a headline against its title added no right answer on news23-small,
+    only headline lists; docs/benchmarks.md#the-local-models-own-sentences-issue-12)."""
+    out: list[str] = []
+    cursor = 0
+    for start, end in _echo_spans(text, passages):
+        if text[start - 1: start] == "(":
+            start -= 1
+        if text[end: end + 1] == ")":
+            end += 1
+        out += [text[cursor:start], "\n\n"]
+        cursor = end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+def _unclosed_paren(text: str) -> int | None:
+    """Where a parenthesis opens that the text has not closed yet (a header still being written)."""
+    depth_at: list[int] = []
+    for i, char in enumerate(text):
+        if char == "(":
+            depth_at.append(i)
+        elif char == ")" and depth_at:
+            depth_at.pop()
+    return depth_at[0] if depth_at else None
+
+
 @dataclass
 class SentenceStream:
-    """Feed generated text piece by piece; complete sentences come out as soon as the next one starts."""
+    """Feed generated text piece by piece; complete sentences come out as soon as the next one starts.
+    With `passages`, the headers of those passages that the text repeats are taken out first (strip_echoes)."""
 
     buffer: str = ""
+    passages: Sequence[Chunk] = ()
     _emitted: int = 0
+
+    def _sentences(self, text: str) -> list[str]:
+        return split_sentences(strip_echoes(text, self.passages) if self.passages else text)
 
     def feed(self, piece: str) -> list[str]:
         self.buffer += piece
-        sentences = split_sentences(self.buffer)
+        # A header being written may hold a full stop ("(Graham called for Putin's assassination. Even …, date)"):
+        # nothing after an open parenthesis is released until it closes.
+        cut = _unclosed_paren(self.buffer) if self.passages else None
+        sentences = self._sentences(self.buffer if cut is None else self.buffer[:cut])
         # The last sentence may still grow (a sentence ends only when the next one starts): hold it back.
         complete = sentences[self._emitted: max(self._emitted, len(sentences) - 1)]
         self._emitted += len(complete)
         return complete
 
     def close(self) -> list[str]:
-        rest = split_sentences(self.buffer)[self._emitted:]
+        rest = self._sentences(self.buffer)[self._emitted:]
         self._emitted += len(rest)
         return rest
 
@@ -83,6 +175,33 @@ def _bare(sentence: str) -> str:
     text = CITATION_RE.sub("", sentence)
     text = re.sub(r"\s+([.,;:!?])", r"\1", text)
     return re.sub(r"\s{2,}", " ", text).strip()
+
+
+# How small models frame a claim: "According to the passage, X", "The article states that X". The frame names
+# no fact (and "passage" is no word of any article), so X alone is checked and shown.
+_FRAME_RE = re.compile(
+    r"^(?:(?:according to|based on|as (?:stated|mentioned|reported|described) in)\s+(?:the\s+)?"
+    r"(?:(?:given|provided|above|first|second|third|cited)\s+)?(?:passages?|articles?|texts?|information|context|"
+    r"sources?|evidence)(?:\s*\(?\d+\)?)?(?:\s+(?:provided|given|above))?\s*,\s*"
+    r"|(?:the\s+)?(?:passages?|articles?|texts?)(?:\s*\(?\d+\)?)?\s+(?:states?|says?|mentions?|notes?|reports?|"
+    r"indicates?|explains?|shows?)\s*(?:that\s+|:\s*|,\s*)?)",
+    re.IGNORECASE,
+)
+_TRAILING_FRAME_RE = re.compile(
+    r",?\s+(?:according to|as (?:stated|mentioned|reported) in)\s+(?:the\s+)?(?:passages?|articles?|texts?)"
+    r"(?:\s*\(?\d+\)?)?(?=[.!?]?$)", re.IGNORECASE)
+# The evidence's own joiner (" … ", rag/answer/evidence.py), list bullets and a stray bracket, repeated at a
+# sentence's edges.
+_EDGE_RE = re.compile(r"^[\s…◾•▪■*·–—\[-]+|(?<=\S)\s+(?:…|\.\.\.)$")
+
+
+def clean_model_sentence(text: str) -> str:
+    """A model sentence without the frame around its claim and the evidence joiner at its edges; the claim
+    itself is left word for word (it is what the check reads)."""
+    cleaned = _EDGE_RE.sub("", _FRAME_RE.sub("", _TRAILING_FRAME_RE.sub("", _EDGE_RE.sub("", text)))).strip()
+    if cleaned != text and cleaned[:1].islower():
+        cleaned = cleaned[0].upper() + cleaned[1:]
+    return cleaned
 
 
 def _one_word_repeated(text: str) -> bool:
@@ -111,6 +230,8 @@ class SentenceJudge:
     def judge(self, raw_sentence: str, origin: str = "model") -> Verdict | None:
         """None for a sentence with no words left once its markers are removed, or one word repeated."""
         text = _bare(raw_sentence)
+        if origin == "model":
+            text = clean_model_sentence(text)
         if not text.strip(" .,;:!?") or _one_word_repeated(text):
             return None
         numbers = _cited_numbers(raw_sentence, len(self.passages))
@@ -119,21 +240,21 @@ class SentenceJudge:
             numbers = [best] if best else []
         if not numbers:
             return Verdict(text, [], False, 0.0, origin)
-        score = self.checker.score(self._premise(numbers), text)
+        score = self._support(numbers, text)
         if not self.checker.is_supported(score) and self.auto_cite:
             # A small model often cites the wrong one of the passages it saw: cite the one that supports the
             # sentence instead, if the check accepts one (the claim is still checked, against that passage).
             best = self._best_passage(text)
             if best is not None:
-                numbers, score = [best], self.checker.score(self._premise([best]), text)
+                numbers, score = [best], self._support([best], text)
         # Text that reads as an instruction is never presented as a supported fact.
         supported = self.checker.is_supported(score) and not looks_like_instruction(text)
         if supported and len(numbers) > 1:
             numbers = self._needed(text, numbers)
         return Verdict(text, numbers, supported, score, origin)
 
-    def _premise(self, numbers: list[int]) -> str:
-        return "\n".join(self.passages[n - 1].text for n in numbers)
+    def _support(self, numbers: list[int], text: str) -> float:
+        return self.checker.score("\n".join(self.passages[n - 1].text for n in numbers), text)
 
     def _best_passage(self, text: str) -> int | None:
         """A citation is never added that the check would reject."""
@@ -149,8 +270,8 @@ class SentenceJudge:
             if len(kept) == 1:
                 break
             rest = [m for m in kept if m != n]
-            alone = self.checker.is_supported(self.checker.score(self.passages[n - 1].text, text))
-            if not alone and self.checker.is_supported(self.checker.score(self._premise(rest), text)):
+            alone = self.checker.is_supported(self._support([n], text))
+            if not alone and self.checker.is_supported(self._support(rest, text)):
                 kept = rest
         return kept
 
@@ -167,14 +288,16 @@ def verified_stream(pieces: Iterator[str], judge: SentenceJudge, outcome: Policy
                     gate: bool = True) -> Iterator[Verdict]:
     """Judge sentences as they complete; yield only the supported ones. Rejected ones go to `outcome`.
     gate=False (the plain baseline of the evals, never a product path) yields every sentence with its verdict."""
-    splitter = SentenceStream()
+    splitter = SentenceStream(passages=judge.passages)
     raw: list[str] = []
+    seen: set[str] = set()
 
     def judged(sentences: list[str]) -> Iterator[Verdict]:
         for sentence in sentences:
             verdict = judge.judge(sentence)
-            if verdict is None:
-                continue
+            if verdict is None or verdict.text.lower() in seen:
+                continue  # a repeated sentence (small models loop) is judged and shown once
+            seen.add(verdict.text.lower())
             if verdict.supported or not gate:
                 outcome.shown.append(verdict)
                 yield verdict
@@ -190,14 +313,53 @@ def verified_stream(pieces: Iterator[str], judge: SentenceJudge, outcome: Policy
     outcome.model_refused = bool(MODEL_REFUSAL_RE.search(text)) and sentences <= 2
 
 
+# Weight of the model's answer words in ranking the quotation, beside the candidates' own score (0.6 cosine + 0.4
+# question-term coverage + cue): swept 0–1 on news23-small and the sample set, 0.4–1.0 a plateau
+# (docs/benchmarks.md#the-local-models-own-sentences-issue-12).
+GUIDE_WEIGHT = 0.5
+
+
+def guided(question: str, ranked: list[Any], guide: Sequence[Verdict]) -> list[Any]:
+    """The candidates that hold some of the model's own answer words (its words that the question does not
+    have: "Los Angeles" of "Los Angeles was forced to close one of its busiest freeways"), ranked by their score
+    plus GUIDE_WEIGHT × the share of those words they hold: they point at the passage sentence the model drew
+    on, even when its sentence failed the check. The quotation is still verified word for word; only its choice
+    is guided."""
+    answer_terms = set(content_terms(" ".join(v.text for v in guide))) - set(content_terms(question))
+    shares = [len(answer_terms & set(content_terms(c.sentence))) / len(answer_terms) if answer_terms else 0.0
+              for c in ranked]
+    pointed = [(c.score + GUIDE_WEIGHT * share, i) for i, (c, share) in enumerate(zip(ranked, shares, strict=True))
+               if share > 0]
+    return [ranked[i] for _, i in sorted(pointed, key=lambda p: (-p[0], p[1]))]
+
+
 def quote_repair(question: str, passages: Sequence[Chunk], judge: SentenceJudge, candidates: Any,
-                 max_sentences: int = 1, already: Sequence[Verdict] = ()) -> list[Verdict]:
+                 max_sentences: int = 1, already: Sequence[Verdict] = (),
+                 guide: Sequence[Verdict] = ()) -> list[Verdict]:
     """The best evidence sentence(s) for the question, verbatim, each verified against its own passage, unless
     the sentences `already` shown say it (most of its terms). `candidates(question, passages)` ranks sentences
-    (ExtractiveAnswerer.candidates)."""
+    (ExtractiveAnswerer.candidates). The model's rejected sentences (`guide`) add the sentence their answer
+    words point at (`guided`), when it is another one: the model's answer, in the article's own words."""
     said = set(content_terms(" ".join(v.text for v in already)))
+    ranked = candidates(question, list(passages))
+    out = _quotes(ranked, judge, said, max_sentences)
+    # Rejected sentences guide only when no accepted sentence of the model's says more than the question (one
+    # that only restates it, "Damar Hamlin suffered a medical emergency", answers nothing): beside an answer
+    # they are the model's wrong turns ("joint exercises with NATO forces" beside "Platinum Wolf"). The
+    # question's own best sentence stays first: a wrong answer of the model's may paraphrase a real sentence
+    # that answers something else (measured: docs/benchmarks.md#the-local-models-own-sentences-issue-12).
+    asked = set(content_terms(question))
+    if guide and not any(set(content_terms(v.text)) - asked for v in already if v.origin == "model"):
+        chosen = {v.text for v in out}
+        others = [c for c in guided(question, ranked, [v for v in guide if v.origin == "model"])
+                  if _bare(c.sentence) not in chosen]
+        out += _quotes(others, judge, said | set(content_terms(" ".join(chosen))), 1)
+    return out
+
+
+def _quotes(ranked: list[Any], judge: SentenceJudge, said: set[str], max_sentences: int) -> list[Verdict]:
     out: list[Verdict] = []
-    for cand in candidates(question, list(passages)):
+    for cand in ranked:
         if len(out) >= max_sentences:
             break
         terms = set(content_terms(cand.sentence))

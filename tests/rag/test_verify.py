@@ -36,6 +36,9 @@ SUPPORTED = [
     (WOLF, "The Platinum Wolf drills lasted two weeks in June."),  # paraphrase, number word
     (MUSEUM, "Renovating the museum took three years and cost 48 million euros."),
     (STRIKE, "Rail operators offered workers a 4% pay increase, while the union wants 9%."),
+    # Initials with or without full stops are one word ("U.S." is not the names "u" and "s").
+    ("US embassy evacuated in Sudan. The United States evacuated the embassy in Khartoum on April 22.",
+     "The U.S. embassy in Khartoum was evacuated on April 22."),
 ]
 UNSUPPORTED = [
     (STRIKE, "About 21,000 rail workers walked out on Monday."),  # number changed
@@ -45,6 +48,7 @@ UNSUPPORTED = [
     (MUSEUM, "The new wing was designed by architect Maria Lindqvist."),  # entity swapped
     (MUSEUM, "About 12,000 rail workers walked out on Monday."),  # unrelated passage
     (STRIKE, "The strike did not cancel any trains."),  # negation
+    (STRIKE, "The U.K. strike cancelled 3,400 trains."),  # "U.K." is a name the passage does not have
 ]
 
 

@@ -1,0 +1,187 @@
+"""The local model's own sentences after generation (rag/answer/policy.py): what is taken off them before the
+check reads them (echoed passage headers, "According to the passage," frames), and how its rejected sentences
+guide the verified quotation. Constructed model outputs against constructed passages; the citation check and
+the sentence ranking (MiniLM) are the real ones. Whatever is taken off, a sentence the check rejects is never
+shown."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.answer.generate import ExtractiveAnswerer
+from rag.answer.policy import (
+    PolicyOutcome,
+    SentenceJudge,
+    SentenceStream,
+    Verdict,
+    clean_model_sentence,
+    quote_repair,
+    strip_echoes,
+    verified_stream,
+)
+from rag.embedding import Embedder
+from rag.types import Chunk
+from rag.verify import LexicalChecker
+
+
+def chunk(n: int, title: str, text: str, date: str = "2023-05-18") -> Chunk:
+    return Chunk(id=f"c{n}", source=f"a{n}.md", text=text, title=title, start=0, end=len(text), ordinal=0,
+                 text_hash=f"h{n}", date=date)
+
+
+ESPN = chunk(1, "ESPN plans to launch subscription streaming service",
+             "Earlier this week, the NFL and NBCUniversal announced that Peacock will exclusively air the first-ever "
+             "live-streaming playoff game. ESPN has not set a price for the new service.")
+# A headline with a full stop inside it: a sentence splitter would cut the echoed header in two.
+GRAHAM = chunk(2, "Lindsey Graham called for Putin's assassination. Even discussing it ...",
+               "Senator Lindsey Graham said on Thursday that someone in Russia should take Putin out.", "2022-03-19")
+PASSAGES = [ESPN, GRAHAM]
+ESPN_HEADER = "(ESPN plans to launch subscription streaming service, 2023-05-18)"
+GRAHAM_HEADER = "(Lindsey Graham called for Putin's assassination. Even discussing it..., 2022-03-19)"
+
+
+def judged(text: str, pieces: int = 0) -> PolicyOutcome:
+    """The policy's outcome for a model text, streamed whole or a few characters at a time."""
+    outcome = PolicyOutcome()
+    chunks = [text] if not pieces else [text[i:i + pieces] for i in range(0, len(text), pieces)]
+    list(verified_stream(iter(chunks), SentenceJudge(LexicalChecker(), PASSAGES), outcome))
+    return outcome
+
+
+def shown(outcome: PolicyOutcome) -> list[str]:
+    return [v.text for v in outcome.shown]
+
+
+def test_an_echoed_header_is_taken_off_and_the_text_after_it_is_checked() -> None:
+    text = f"{ESPN_HEADER} Earlier this week, the NFL and NBCUniversal announced that Peacock will exclusively air the " \
+           "first-ever live-streaming playoff game [1]."
+    outcome = judged(text)
+    assert shown(outcome) == ["Earlier this week, the NFL and NBCUniversal announced that Peacock will exclusively air "
+                              "the first-ever live-streaming playoff game."]
+    assert outcome.shown[0].citations == [1] and not outcome.rejected
+    # The title and date the model repeated would have failed the check: "ESPN" beside "Peacock", "2023".
+    assert not SentenceJudge(LexicalChecker(), PASSAGES).judge(text).supported
+
+
+@pytest.mark.parametrize("pieces", [0, 1, 3, 7])
+def test_a_header_echo_never_vouches_for_a_claim_the_passage_does_not_make(pieces: int) -> None:
+    unsupported = "The NFL and NBCUniversal announced that ESPN will exclusively air the Super Bowl."
+    outcome = judged(f"{ESPN_HEADER} {unsupported} [1]", pieces)
+    assert not outcome.shown and [v.text for v in outcome.rejected] == [unsupported]
+    # Between two supported sentences, still rejected; the header words are in no sentence at all.
+    supported = "ESPN has not set a price for the new service [1]."
+    outcome = judged(f"{supported} {ESPN_HEADER} {unsupported} {GRAHAM_HEADER} Lindsey Graham said on Thursday "
+                     f"that someone in Russia should take Putin out [2].", pieces)
+    assert shown(outcome) == ["ESPN has not set a price for the new service.",
+                              "Lindsey Graham said on Thursday that someone in Russia should take Putin out."]
+    assert [v.text for v in outcome.rejected] == [unsupported]
+    assert not any("2023-05-18" in t or "Even discussing" in t for t in shown(outcome) + [unsupported])
+
+
+def test_only_the_headers_of_the_passages_shown_are_taken_off() -> None:
+    # A parenthesis is no header, and a made-up "header" stays part of the sentence the check reads.
+    assert strip_echoes("ESPN (the sports network) has not set a price.", PASSAGES) == \
+        "ESPN (the sports network) has not set a price."
+    made_up = "(ESPN will air the Super Bowl, 2023-05-18) ESPN has not set a price for the new service."
+    assert strip_echoes(made_up, PASSAGES) == made_up
+    outcome = judged(made_up)
+    assert not outcome.shown and outcome.rejected
+    # The title's last words and the date are a header; a header the generation cut off is one too.
+    assert strip_echoes("subscription streaming service, 2023-05-18 Earlier this week.", PASSAGES).strip() == \
+        "Earlier this week."
+    assert strip_echoes("ESPN has no price. (ESPN plans to launch subscr", PASSAGES).strip() == "ESPN has no price."
+
+
+def test_a_header_with_a_full_stop_is_released_whole_when_streamed() -> None:
+    splitter = SentenceStream(passages=PASSAGES)
+    text = f"ESPN has no price yet [1]. {GRAHAM_HEADER} Lindsey Graham spoke on Thursday [2]. It ended."
+    out: list[str] = []
+    for i in range(0, len(text), 4):
+        out += splitter.feed(text[i:i + 4])
+    out += splitter.close()
+    assert out == ["ESPN has no price yet [1].", "Lindsey Graham spoke on Thursday [2].", "It ended."]
+
+
+@pytest.mark.parametrize(("written", "checked"), [
+    ("According to the passage, Peacock will exclusively air the first-ever live-streaming playoff game.",
+     "Peacock will exclusively air the first-ever live-streaming playoff game."),
+    ("The article states that ESPN has not set a price.", "ESPN has not set a price."),
+    ("Based on the information provided, the NFL chose Peacock.", "The NFL chose Peacock."),
+    ("ESPN has not set a price, according to the passage.", "ESPN has not set a price."),
+    ("Virginia elects first Black woman to Congress …", "Virginia elects first Black woman to Congress"),
+    ("◾ As of late Monday, the fire was 85% contained.", "As of late Monday, the fire was 85% contained."),
+    ("The article does not say.", "The article does not say."),  # no claim behind a frame: left as written
+])
+def test_a_frame_around_the_claim_is_taken_off(written: str, checked: str) -> None:
+    assert clean_model_sentence(written) == checked
+
+
+def test_a_framed_claim_is_still_checked() -> None:
+    supported = judged("According to the passage, Peacock will exclusively air the first-ever live-streaming "
+                       "playoff game [1].")
+    assert shown(supported) == ["Peacock will exclusively air the first-ever live-streaming playoff game."]
+    unsupported = judged("According to the passage, ESPN will charge $9.99 a month for the new service [1].")
+    assert not unsupported.shown
+    assert [v.text for v in unsupported.rejected] == ["ESPN will charge $9.99 a month for the new service."]
+
+
+def test_a_repeated_sentence_is_shown_once() -> None:
+    outcome = judged("ESPN has not set a price for the new service [1]. ESPN has not set a price for the new "
+                     "service [1].")
+    assert shown(outcome) == ["ESPN has not set a price for the new service."]
+
+
+ORBIT = [
+    chunk(1, "Virgin Orbit: The UK just took a step closer to space flight",
+          "Virgin Orbit received the first licence for a space launch from British soil, the UK transport "
+          "secretary Mark Harper said in a statement on Wednesday. "
+          "The rocket is carried to altitude under the wing of a modified Boeing 747 before it is released. "
+          "Dan Hart, chief executive of Virgin Orbit, said in a statement that the company was progressing towards "
+          "the first launch from Cornwall.", "2022-12-21"),
+]
+ORBIT_QUESTION = "The UK's first space mission failed after the Virgin Orbit rocket launched from where?"
+# The model's answer names the right place but gives the quote to the wrong man: rejected, rightly.
+MISATTRIBUTED = ("Mark Harper said in a statement on Wednesday that the company was progressing towards the first "
+                 "launch from Cornwall.")
+
+
+def test_the_models_rejected_answer_guides_the_quotation(embedder: Embedder) -> None:
+    judge = SentenceJudge(LexicalChecker(), ORBIT)
+    rejected = judge.judge(f"{MISATTRIBUTED} [1]")
+    assert rejected is not None and not rejected.supported
+    ranked = ExtractiveAnswerer(embedder).candidates
+    plain = quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked)
+    assert len(plain) == 1 and "Cornwall" not in plain[0].text
+    quoted = quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked, guide=[rejected])
+    # The question's own best sentence first, then the one the model's words point at: verbatim, verified.
+    assert [v.text for v in quoted[:1]] == [plain[0].text]
+    assert [v.text for v in quoted[1:]] == ["Dan Hart, chief executive of Virgin Orbit, said in a statement that the "
+                                            "company was progressing towards the first launch from Cornwall."]
+    assert all(v.supported and v.origin == "quote" for v in quoted)
+    assert MISATTRIBUTED not in " ".join(v.text for v in quoted)
+
+
+def test_the_quotation_is_not_guided_away_from_an_answer_the_model_got_through(embedder: Embedder) -> None:
+    judge = SentenceJudge(LexicalChecker(), ORBIT)
+    ranked = ExtractiveAnswerer(embedder).candidates
+    rejected = judge.judge(f"{MISATTRIBUTED} [1]")
+    accepted = judge.judge("Virgin Orbit received the first licence for a space launch from British soil [1].")
+    assert rejected is not None and accepted is not None and accepted.supported
+    # An accepted sentence that says more than the question is the model's answer: its wrong turns guide nothing.
+    assert not any("Cornwall" in v.text for v in quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked,
+                                                               already=[accepted], guide=[rejected]))
+    # One that only restates the question answers nothing: the rejected sentence still guides.
+    echo = Verdict("The Virgin Orbit rocket launched.", [1], True, 1.0)
+    assert any("Cornwall" in v.text for v in quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked,
+                                                           already=[echo], guide=[rejected]))
+
+
+def test_quotations_are_never_guided_by_other_quotations(embedder: Embedder) -> None:
+    judge = SentenceJudge(LexicalChecker(), ORBIT)
+    quote = Verdict(MISATTRIBUTED, [1], False, 0.0, origin="quote")
+    ranked = ExtractiveAnswerer(embedder).candidates
+    assert [v.text for v in quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked, guide=[quote])] == \
+        [v.text for v in quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked)]
+    assert not re.search(r"\[\d\]", " ".join(v.text for v in quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked)))
