@@ -111,6 +111,15 @@ def test_gold_contained() -> None:
     assert gold_contained("", []) == 1.0 and gold_contained("Paris", []) == 0.0
 
 
+def test_gold_contained_reads_through_curly_quotes_and_possessives() -> None:
+    # SQuAD's ASCII punctuation set leaves “ ” and ’ on the words; the answer still names the gold.
+    assert gold_contained("Her slogan is “Safer with Susan” [1].", ["Safer with Susan"]) == 1.0
+    assert gold_contained("coasted to victory in Virginia’s special election", ["Virginia"]) == 1.0
+    assert gold_contained("Twitter labelled NPR's main account", ["NPR"]) == 1.0
+    assert gold_contained("the Virginian delegation", ["Virginia"]) == 0.0  # still whole tokens
+    assert exact_match("“Safer with Susan”", ["Safer with Susan"]) == 0.0  # EM keeps SQuAD's normalisation
+
+
 # ------------------------------------------------------------------------------------------ grounding
 
 
