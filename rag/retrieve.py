@@ -326,6 +326,7 @@ class HybridRetriever:
         else:
             order = self._one_chunk_per_document(ranked, chunks, k)
         more = self._following_passages(ranked, order, chunks)
+        documents = self._document_passages(ranked, order, chunks)
         if ranking_window:
             in_window.update({cid: ranking_window.contains(chunks[cid].date) for cid in order if cid not in in_window})
         hits = []
@@ -343,6 +344,8 @@ class HybridRetriever:
                 rerank_score=score if self.settings.reranker == "cosine" else None,
                 in_window=in_window.get(cid) if window else None,
                 passages=more.get(cid, []),
+                document_passages=documents[cid],
+                cosines={c.id: dense_sim[c.id] for c in (chunk, *documents[cid]) if c.id in dense_sim},
             )
             if self.settings.story_grouping:
                 hit.story = catalog.story.get(chunk.source, chunk.source)
@@ -384,6 +387,18 @@ class HybridRetriever:
                     passages[current].append(chunks[cid])
             else:
                 current = None  # another shown document's chunk came between: the rest follow that one
+        return passages
+
+    @staticmethod
+    def _document_passages(ranked: list[str], order: list[str], chunks: dict[str, Chunk]) -> dict[str, list[Chunk]]:
+        """hit chunk id → every other candidate chunk of its document, in ranked order (an article's passage that
+        holds the answer often ranks below other articles' best chunks: the answer ranks these for the question)."""
+        shown = {chunks[cid].source: cid for cid in order}
+        passages: dict[str, list[Chunk]] = {cid: [] for cid in order}
+        for cid in ranked:
+            hit = shown.get(chunks[cid].source)
+            if hit is not None and cid != hit:
+                passages[hit].append(chunks[cid])
         return passages
 
     @staticmethod

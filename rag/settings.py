@@ -80,7 +80,11 @@ class Settings(BaseSettings):
     # 1.5B (better answers, ≈2.5× slower) only with `make model-1.5b`.
     llm_local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-0.5b"
     llm_context_tokens: int = 4096
+    # Passages the refusal gates judge: the first hits, each followed by its article's next-best passages.
     answer_passages: int = 3
+    # Passages handed to the answerer, ranked for the question from every candidate passage of the top_k hits'
+    # articles (rag/answer/engine.py answerer_passages); 0 = the gates' answer_passages.
+    answerer_passages: int = 0
     # Characters of passage text in a language model's prompt: the best sentences of the top passages (see
     # rag/answer/evidence.py); 0 = whole passages. Tight evidence keeps the local model's first token within
     # 5 s (prefill ≈200 tok/s on 2 idle cores) and measured better answers from it than whole passages. 1200 keeps

@@ -92,6 +92,11 @@ class Hit:
     # The same document's next-best candidate passages, best first: a result is one document, and an answer may
     # need more of it than its best chunk (rag/answer/engine.py answer_hits).
     passages: list[Chunk] = field(default_factory=list)
+    # Every candidate passage of the document that the search ranked, best first (`passages` are the first of
+    # them that ranked right after the hit), and the dense cosine to the query of the hit's chunk and of each:
+    # the answerer's passages are ranked from these (rag/answer/engine.py answerer_passages).
+    document_passages: list[Chunk] = field(default_factory=list)
+    cosines: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self, with_text: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -28,10 +28,11 @@ from rag.answer.policy import (
     with_markers,
 )
 from rag.answer.prompt import REFUSAL
+from rag.answer.text import coverage
 from rag.retrieve import HybridRetriever, as_of_date
 from rag.settings import Settings
 from rag.timewindow import DateWindow, format_day, resolve_window
-from rag.types import Hit, SearchFilters
+from rag.types import Chunk, Hit, SearchFilters
 from rag.verify import SupportChecker
 
 log = logging.getLogger(__name__)
@@ -164,8 +165,13 @@ class AnswerEngine:
                 "model": self.answerer.model, "as_of": as_of.isoformat(),
                 "window": window.to_dict() if window else None}
 
+        # The gates judge the first passages as they always have; the answerer may be handed its own, longer list.
         passages = [h.chunk for h in answer_hits(hits, window, self.settings.answer_passages)]
-        base["passages"] = [{"chunk_id": c.id, "source": c.source, "text": c.text} for c in passages]
+        handed = passages
+        if self.settings.answerer_passages > 0:
+            handed = answerer_passages(standalone, hits, window, self.settings.answerer_passages,
+                                       documents=self.settings.top_k)
+        base["passages"] = [{"chunk_id": c.id, "source": c.source, "text": c.text} for c in handed]
         corpus = self._corpus_dates()
         reason = None
         anchors_after = False  # the anchor check after generation: only where the combined decision did not judge
@@ -191,6 +197,7 @@ class AnswerEngine:
                          refusal_reason=reason, warning=warning, **base)
             return
 
+        gated, passages = passages, handed
         texts: list[str] | None = None
         if self.answerer.backend != "extractive" and self.evidence_chars > 0:
             # Passages without a chosen sentence leave the prompt, so [n] numbers what the model saw.
@@ -247,7 +254,7 @@ class AnswerEngine:
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
         timings["generate_ms"] = (generated - retrieved) * 1000
 
-        answer = self._finish(outcome, order, hits, passages, base, timings, anchors_after)
+        answer = self._finish(outcome, order, hits, passages, base, timings, anchors_after, gated)
         answer.evidence = shown_evidence
         if window is not None and not answer.refused:
             answer.answer = dated_answer(answer.answer, answer.citations)
@@ -282,7 +289,9 @@ class AnswerEngine:
         return self._dates[1]
 
     def _finish(self, outcome: PolicyOutcome, order: list[int], hits: list[Hit], passages: list[Any],
-                base: dict[str, Any], timings: dict[str, float], anchors_after: bool) -> Answer:
+                base: dict[str, Any], timings: dict[str, float], anchors_after: bool,
+                gated: list[Chunk]) -> Answer:
+        """`passages`: as the answerer numbered them; `gated`: the passages the refusal gates judged."""
         def listed(verdicts: list[Verdict]) -> list[dict[str, Any]]:
             """Sentences kept out of the answer, as Answer.rejected lists them."""
             return [{"text": v.text, "support": round(v.support, 4),
@@ -296,7 +305,7 @@ class AnswerEngine:
             # preamble ("Millions of Americans were under flood alerts this week. Which state …?") names context
             # that the sentence holding the answer need not repeat; a near miss (another year, person, place)
             # is named by none of them.
-            missing = missing_anchors(base["standalone_question"], [f"{p.title}\n{p.text}" for p in passages])
+            missing = missing_anchors(base["standalone_question"], [f"{p.title}\n{p.text}" for p in gated])
             if missing:
                 rejected += listed(outcome.shown)
                 return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits,
@@ -353,6 +362,24 @@ def answer_hits(hits: list[Hit], window: DateWindow | None, n: int) -> list[Hit]
     # Each hit is one document (or story): its next-best passages follow it, as an answer often needs two
     # neighbouring chunks of the best article more than the best chunk of a fifth one.
     return [p for h in inside or hits for p in (h, *(replace(h, chunk=c, passages=[]) for c in h.passages))][:n]
+
+
+def answerer_passages(question: str, hits: list[Hit], window: DateWindow | None, n: int,
+                      documents: int) -> list[Chunk]:
+    """The n passages handed to the answerer, ranked from every candidate passage of the first `documents` hits'
+    articles (those published in the question's date window when there are any, as in answer_hits) by dense
+    cosine to the question plus the share of the question's terms that the passage and its title name. The
+    passage that holds the answer is often an article's third or fourth best, below other articles' best chunks
+    in the search's order; the question's terms it names lift it (docs/benchmarks.md#passages-and-evidence-for-
+    the-answerer-issue-12)."""
+    inside = [h for h in hits if h.in_window] if window is not None else []
+    question = without_time_words(question, window)
+    relevance: dict[str, tuple[float, Chunk]] = {}
+    for h in (inside or hits)[:documents]:
+        for chunk in (h.chunk, *h.document_passages):
+            score = h.cosines.get(chunk.id, 0.0) + coverage(question, [f"{chunk.title}\n{chunk.text}"])
+            relevance.setdefault(chunk.id, (score, chunk))
+    return [chunk for _, chunk in sorted(relevance.values(), key=lambda sc: -sc[0])][:n]
 
 
 def window_refusal(window: DateWindow, searched: DateWindow) -> tuple[str, str]:

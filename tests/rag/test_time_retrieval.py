@@ -196,6 +196,13 @@ def test_k_hits_are_k_distinct_documents(long_article_index, embedder: Embedder,
     assert inquiry.passages, "the article's next-best chunks travel with its hit, for the answer"
     assert all(p.source == "inquiry.md" and p.id != inquiry.chunk.id for p in inquiry.passages)
     assert len({p.id for p in inquiry.passages}) == len(inquiry.passages) <= 2
+    # Every ranked candidate passage of the article travels too (the answerer ranks them), each with its cosine.
+    others = [p.id for p in inquiry.document_passages]
+    assert len(others) > len(inquiry.passages) and len(set(others)) == len(others)
+    assert {p.id for p in inquiry.passages} <= set(others) and inquiry.chunk.id not in others
+    assert all(p.source == "inquiry.md" for p in inquiry.document_passages)
+    assert set(inquiry.cosines) == {inquiry.chunk.id, *others}
+    assert inquiry.cosines[inquiry.chunk.id] == pytest.approx(inquiry.dense_score)
 
 
 def test_the_lexical_query_drops_time_words_and_question_forms() -> None:

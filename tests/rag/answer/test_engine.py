@@ -204,3 +204,51 @@ def test_an_answer_reads_more_of_the_best_document_before_the_next_one() -> None
     assert [h.chunk.id for h in answer_hits(hits, None, 3)] == ["a1", "a2", "a3"]
     assert [h.chunk.id for h in answer_hits(hits, None, 5)] == ["a1", "a2", "a3", "b1"]
     assert all(h.passages == [] for h in answer_hits(hits, None, 5)[1:3])
+
+
+def test_the_answerer_is_handed_the_passages_that_name_the_question_first() -> None:
+    # The second article's third-best passage names what is asked; the first article's next passages do not.
+    from rag.answer.engine import answerer_passages
+    from rag.timewindow import DateWindow
+    from rag.types import Hit
+
+    def chunk(cid: str, source: str, text: str) -> Chunk:
+        return Chunk(id=cid, source=source, text=text, title="Varnholm news", start=0, end=len(text), ordinal=0,
+                     text_hash=cid)
+
+    a1, a2, a3 = (chunk("a1", "a.md", "The council met on Monday."), chunk("a2", "a.md", "Rain fell all week."),
+                  chunk("a3", "a.md", "Schools reopened after the holiday."))
+    b1, b2 = chunk("b1", "b.md", "Trams ran late."), chunk("b2", "b.md", "The tram line cost 412 million euros.")
+    hits = [Hit(chunk=a1, score=1.0, rank=1, passages=[a2], document_passages=[a2, a3],
+                cosines={"a1": 0.62, "a2": 0.60, "a3": 0.58}, in_window=False),
+            Hit(chunk=b1, score=0.9, rank=2, document_passages=[b2], cosines={"b1": 0.55, "b2": 0.50},
+                in_window=True)]
+    question = "How much did the Varnholm tram line cost?"
+    ranked = [c.id for c in answerer_passages(question, hits, None, 3, documents=5)]
+    assert ranked[0] == "b2" and len(ranked) == 3 and len(set(ranked)) == 3
+    assert [c.id for c in answerer_passages(question, hits, None, 9, documents=1)] == ["a1", "a2", "a3"]
+    # A question with a date window reads the articles published in it when there are any, as the gates do.
+    window = DateWindow(since=None, until=None, phrase="this week")
+    assert {c.id for c in answerer_passages(question, hits, window, 9, documents=5)} == {"b1", "b2"}
+
+
+def test_the_gates_judge_the_same_passages_whatever_the_answerer_is_handed(sample_index: Settings,
+                                                                           embedder: Embedder) -> None:
+    from rag.answer.engine import answer_hits, answerer_passages, time_context
+
+    extractive = sample_index.model_copy(update={"llm_backend": "extractive"})
+    today = make_engine(extractive.model_copy(update={"answerer_passages": 0}), embedder=embedder)
+    handed = make_engine(extractive.model_copy(update={"answerer_passages": 6}), embedder=embedder)
+    longer, rows = 0, ROWS[:24]
+    for row in rows:
+        before, after = today.ask(row["question"]), handed.ask(row["question"])
+        assert (before.refused, before.refusal_reason) == (after.refused, after.refusal_reason), row["id"]
+        hits = handed.retriever.search(after.standalone_question, k=5)
+        _, window = time_context(after.standalone_question, None, extractive)
+        assert [p["chunk_id"] for p in before.passages] == [h.chunk.id for h in answer_hits(hits, window, 3)]
+        assert [p["chunk_id"] for p in after.passages] == [c.id for c in answerer_passages(
+            after.standalone_question, hits, window, 6, documents=5)]
+        longer += len(after.passages) > len(before.passages)
+        if not after.refused:
+            assert all(c.chunk_id in {p["chunk_id"] for p in after.passages} for c in after.citations)
+    assert longer > len(rows) / 2, "most answers are handed more than the gates' three passages"

@@ -84,3 +84,36 @@ def test_the_engine_numbers_citations_as_the_model_saw_the_passages(sample_index
     assert len(str(seen["prompt"])) < 1000  # ≈300 chars of evidence + titles and the frame, not whole passages
     assert answer.citations and answer.citations[0].chunk_id == seen["ids"][0]
     assert answer.citations[0].supported and "412 million euros" in answer.answer
+
+
+MARATHON = ("Ada Moss crossed the line first on Sunday, three minutes ahead of the field. "
+            "Organisers said the course would stay the same next year. "
+            "The Brenna marathon drew 4,000 runners from Lyon and beyond this year. "
+            "Rain held off all morning.")
+
+
+def test_an_articles_first_sentences_lead_the_evidence(embedder: Embedder) -> None:
+    # News puts its main fact first: from the article's opening passage the lede is shown, although the later
+    # sentence restates more of the question; the same text deeper in the article gives the later sentence.
+    def marathon(ordinal: int) -> Chunk:
+        return Chunk(id="m", source="m.md", text=MARATHON, title="Brenna marathon 2023", start=0,
+                     end=len(MARATHON), ordinal=ordinal, text_hash="m")
+
+    question = "Who won the Brenna marathon this year?"
+    opening = select_evidence(question, [marathon(0)], embedder, budget_chars=100)
+    deeper = select_evidence(question, [marathon(3)], embedder, budget_chars=100)
+    assert [e.text for e in opening] == ["Ada Moss crossed the line first on Sunday, three minutes ahead of the field."]
+    assert [e.text for e in deeper] == ["The Brenna marathon drew 4,000 runners from Lyon and beyond this year."]
+
+
+def test_the_sentence_holding_the_kind_of_answer_asked_is_shown(embedder: Embedder) -> None:
+    # "How many …?" is answered by a number: the sentence naming one is shown, not the one that restates more of
+    # the question (rag/answer/text.py answer_cue).
+    text = ("The Varnholm tram line carried many riders on its opening weekend, the city said. "
+            "The Varnholm tram line carried 18,500 riders. "
+            "Crowds filled the platforms well into the evening.")
+    passage = Chunk(id="t", source="t.md", text=text, title="Tram opens", start=0, end=len(text), ordinal=2,
+                    text_hash="t")
+    evidence = select_evidence("How many riders did the Varnholm tram line carry on its opening weekend?",
+                               [passage], embedder, budget_chars=90)
+    assert [e.text for e in evidence] == ["The Varnholm tram line carried 18,500 riders."]
