@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # 5 s (prefill ≈200 tok/s on 2 idle cores) and measured better answers from it than whole passages. 1200 keeps
     # the answer in the evidence more often on real news but the 0.5B answered worse from it (docs/benchmarks.md).
     llm_evidence_chars: int = 700
+    # "answer-cues": the evidence ranking also lifts a relevant article's lede and sentences holding the kind of
+    # answer asked (rag/answer/evidence.py): the answer stays in the evidence more often, but the 0.5B did not answer
+    # better from it (docs/benchmarks.md); "similarity": cosine and question terms only.
+    llm_evidence_ranking: Literal["similarity", "answer-cues"] = "similarity"
     # Refusal gates, tuned with `python -m rag.evals.tune_refusal` on SQuAD 2.0 and the sample set (docs/benchmarks.md).
     min_relevance: float = Field(default=0.1, description="refuse below this dense cosine of the best passage")
     min_question_coverage: float = Field(

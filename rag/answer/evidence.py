@@ -9,8 +9,9 @@ overhead (title, date, delimiters) is not paid either. Chosen sentences keep the
 reads as written, and sentences that read as instructions are never chosen (defence in depth against prompt
 injection).
 
-A sentence that holds what the question asks for (a new name for "which …?", a new number for "how many …?":
-rag/answer/text.py answer_cue) and an article's first sentences, where news puts its main facts, rank higher.
+With `answer_cues`, a sentence that holds what the question asks for (a new name for "which …?", a new number for
+"how many …?": rag/answer/text.py answer_cue) and a relevant article's first sentences, where news puts its main
+facts, rank higher.
 
 Ranking knows the model also sees each passage's title: a sentence is scored by how it adds to the title
 (MiniLM cosine of "title. sentence" to the question) and by the question terms it names that the title does not.
@@ -29,10 +30,11 @@ from rag.embedding import Embedder
 from rag.types import Chunk
 
 _JOIN = " … "
-# A news article puts its main facts first (the lede): its first two sentences gain this much in the ranking.
-# With the answer-type cue it kept the answer in 700 characters of evidence for 217 of 266 held-out news23
-# questions whose passages hold it (203 before; docs/benchmarks.md#passages-and-evidence-for-the-answerer-issue-12).
-LEDE_WEIGHT = 0.3
+# A news article puts its main facts first (the lede): its first two sentences gain this share of their cosine
+# (an unrelated article's lede gains little). With the answer-type cue it kept the answer in 700 characters of
+# evidence for 218 of 266 held-out news23 questions whose passages hold it (203 without), but the 0.5B did not
+# answer better from it: opt-in (docs/benchmarks.md#passages-and-evidence-for-the-answerer-issue-12).
+LEDE_WEIGHT = 0.5
 LEDE_SENTENCES = 2
 ANSWER_CUE_WEIGHT = 0.1  # beside 0.6 × cosine + 0.4 × term coverage, as the extractive ranker weighs its cue
 
@@ -43,9 +45,11 @@ class Evidence:
     text: str  # the chosen sentences of chunk.text, in article order, joined by " … "
 
 
-def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, budget_chars: int) -> list[Evidence]:
+def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, budget_chars: int,
+                    answer_cues: bool = False) -> list[Evidence]:
     """The passages that hold the best sentences for the question (in retrieval order), each with only those
-    sentences. budget_chars <= 0, or passages that fit whole, keep every passage whole."""
+    sentences. budget_chars <= 0, or passages that fit whole, keep every passage whole. `answer_cues`: a relevant
+    lede and a sentence holding the kind of answer asked rank higher (RAG_LLM_EVIDENCE_RANKING=answer-cues)."""
     if budget_chars <= 0 or sum(len(p.text) for p in passages) <= budget_chars:
         return [Evidence(p, p.text) for p in passages]
     rows: list[tuple[int, int, str]] = []  # (passage index, sentence position, sentence)
@@ -59,14 +63,15 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
     vectors = embedder.embed_documents([question] + [f"{passages[n].title}. {s}" for n, _, s in rows])
     cosines = vectors[1:] @ vectors[0]
     wanted = question_terms(question)
-    cue = answer_cue_for(question)
+    cue = answer_cue_for(question) if answer_cues else (lambda sentence: 0.0)
+    lede_weight = LEDE_WEIGHT if answer_cues else 0.0
     scores = []
     for (n, i, sentence), cosine in zip(rows, cosines, strict=True):
         new_terms = wanted - set(content_terms(passages[n].title))
         covered = len(new_terms & set(content_terms(sentence))) / len(new_terms) if new_terms else 0.0
         lede = passages[n].ordinal == 0 and i < LEDE_SENTENCES
         # Earlier passages rank higher in retrieval: a small prior breaks near-ties their way.
-        scores.append(0.6 * float(cosine) + 0.4 * covered - 0.01 * n + LEDE_WEIGHT * lede
+        scores.append(0.6 * float(cosine) + 0.4 * covered - 0.01 * n + lede_weight * lede * max(float(cosine), 0.0)
                       + ANSWER_CUE_WEIGHT * cue(sentence))
     chosen: dict[int, set[int]] = {}
     used = 0

@@ -100,10 +100,12 @@ def test_an_articles_first_sentences_lead_the_evidence(embedder: Embedder) -> No
                      end=len(MARATHON), ordinal=ordinal, text_hash="m")
 
     question = "Who won the Brenna marathon this year?"
-    opening = select_evidence(question, [marathon(0)], embedder, budget_chars=100)
-    deeper = select_evidence(question, [marathon(3)], embedder, budget_chars=100)
+    opening = select_evidence(question, [marathon(0)], embedder, budget_chars=100, answer_cues=True)
+    deeper = select_evidence(question, [marathon(3)], embedder, budget_chars=100, answer_cues=True)
+    plain = select_evidence(question, [marathon(0)], embedder, budget_chars=100)
     assert [e.text for e in opening] == ["Ada Moss crossed the line first on Sunday, three minutes ahead of the field."]
     assert [e.text for e in deeper] == ["The Brenna marathon drew 4,000 runners from Lyon and beyond this year."]
+    assert "Ada Moss" not in " ".join(e.text for e in plain), "without answer cues the lede is not lifted"
 
 
 def test_the_sentence_holding_the_kind_of_answer_asked_is_shown(embedder: Embedder) -> None:
@@ -114,6 +116,8 @@ def test_the_sentence_holding_the_kind_of_answer_asked_is_shown(embedder: Embedd
             "Crowds filled the platforms well into the evening.")
     passage = Chunk(id="t", source="t.md", text=text, title="Tram opens", start=0, end=len(text), ordinal=2,
                     text_hash="t")
-    evidence = select_evidence("How many riders did the Varnholm tram line carry on its opening weekend?",
-                               [passage], embedder, budget_chars=90)
+    question = "How many riders did the Varnholm tram line carry on its opening weekend?"
+    evidence = select_evidence(question, [passage], embedder, budget_chars=90, answer_cues=True)
     assert [e.text for e in evidence] == ["The Varnholm tram line carried 18,500 riders."]
+    plain = select_evidence(question, [passage], embedder, budget_chars=90)
+    assert [e.text for e in plain] != [e.text for e in evidence]
