@@ -22,10 +22,12 @@ The combined decision (`refusal_decision` "combined", rag/answer/gates.py): `--s
 `refusal_threshold`, counting the window refusal too; `--fit` fits its logistic model (gates.REFUSAL_MODEL) on
 the dataset's questions inside the corpus's dates, prints the coefficients to ship, and chooses the threshold:
 
-    python -m rag.evals.tune_refusal --dataset /tmp/s6/news23-heldout.jsonl --corpus ../shared/data/news23/corpus \
+    python -m rag.evals.tune_refusal --dataset HELDOUT.jsonl --corpus ../shared/data/news23/corpus \
         --index INDEX --fit --max-false-refusals 0.09
 
-Fit on questions you will not report on (news23 outside news23-small), as docs/benchmarks.md did.
+Fit on questions you will not report on (news23 outside news23-small), as docs/benchmarks.md did; HELDOUT.jsonl is
+written by `python -m rag.evals.heldout ../shared/data/news23/questions.jsonl \\
+    --minus ../shared/data/news23-small/questions.jsonl --out HELDOUT.jsonl`.
 """
 
 from __future__ import annotations

@@ -258,8 +258,9 @@ def refusal_features(question: str, context: list[str], hits: list[Hit], passage
 
 # Log-odds that a question inside the corpus's dates cannot be answered from its passages: a logistic model
 # fitted on news23's questions outside news23-small (398 answerable, 109 asked a year later of the same corpus:
-# another edition, person or winner) by `python -m rag.evals.tune_refusal --dataset /tmp/s6/news23-heldout.jsonl
-# --corpus ../shared/data/news23/corpus --index INDEX --fit --max-false-refusals 0.09` (docs/benchmarks.md "A combined refusal decision").
+# another edition, person or winner) by `python -m rag.evals.tune_refusal --dataset HELDOUT.jsonl
+# --corpus ../shared/data/news23/corpus --index INDEX --fit --max-false-refusals 0.09` (docs/benchmarks.md "A combined refusal decision"; HELDOUT.jsonl
+# from `python -m rag.evals.heldout`).
 # Coverage and cosine speak for an answer; each missed name against it, and so does each name asked: a question
 # full of names reaches a high coverage and cosine on last year's article about the same people.
 @dataclass(frozen=True)
