@@ -91,7 +91,7 @@ def story_mrr_at_k(ranked: Sequence[Sequence[str]], gold: Sequence[str], k: int 
 
 _PUNCTUATION = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b", re.IGNORECASE)
 
 
 def normalize_answer(s: str) -> str:
@@ -141,6 +141,8 @@ def _contained_form(s: str) -> str:
     SQuAD's ASCII-only set would leave as “safer … susan” and "virginias" (its exact match and F1 keep the
     official normalisation)."""
     s = _POSSESSIVE.sub("", s)
+    # A dash joins two words ("2019–2020"): it becomes a space; other punctuation is dropped.
+    s = "".join(" " if unicodedata.category(ch) == "Pd" else ch for ch in s)
     return normalize_answer("".join(ch for ch in s if not unicodedata.category(ch).startswith("P")))
 
 

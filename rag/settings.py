@@ -94,7 +94,8 @@ class Settings(BaseSettings):
     # answer asked (rag/answer/evidence.py): the answer stays in the evidence more often, but the 0.5B did not answer
     # better from it (docs/benchmarks.md); "similarity": cosine and question terms only.
     llm_evidence_ranking: Literal["similarity", "answer-cues"] = "similarity"
-    # Refusal gates, tuned with `python -m rag.evals.tune_refusal` on SQuAD 2.0 and the sample set (docs/benchmarks.md).
+    # Refusal gates, tuned with `python -m rag.evals.tune_refusal` on SQuAD 2.0 and the sample set; the combined
+    # decision's model on held-out news23 (docs/benchmarks.md).
     min_relevance: float = Field(default=0.1, description="refuse below this dense cosine of the best passage")
     min_question_coverage: float = Field(
         default=0.75, description="refuse when the passages mention less than this share of the question's terms"
@@ -127,14 +128,17 @@ class Settings(BaseSettings):
     # already; "quote" adds it only when no model sentence passed the check; "drop" refuses then. Chosen by the
     # evals (docs/design.md): on the sample set gold-contained 0.722 / 0.639 / 0.583.
     answer_repair: Literal["quote-always", "quote", "drop"] = "quote-always"
-    # Refuse when the passages an answer rests on miss a number, year or name of the question ("in 2019",
-    # "in December"): news asked a year later is a near miss of this year's (docs/design.md).
+    # The question's anchors: with refusal_decision "thresholds" (and for follow-ups), refuse when the passages an
+    # answer rests on miss a number, year or name of the question ("in 2019", "in December"): news asked a year
+    # later is a near miss of this year's; with "combined", refuse current news whose passages miss a year or an
+    # edition ("75th") of the question (docs/design.md).
     refuse_missing_anchors: bool = True
     # How the gates before generation decide (rag/answer/gates.py): "combined" weighs coverage, the first
-    # passage's coverage, the best cosine and the question's missed names at once (a logistic model fitted on
-    # news23 outside news23-small; its numbers and years checked before generation too) and refuses above
-    # refusal_threshold log-odds; "thresholds" is each gate on its own (min_question_coverage, the sliding gate,
-    # refuse_missing_anchors after generation). Measured in docs/benchmarks.md "A combined refusal decision".
+    # passage's coverage, the best cosine and the question's missed and asked names at once (a logistic model
+    # fitted on news23 outside news23-small with the packaged MiniLM: re-fit it with `tune_refusal --fit` after
+    # changing the embedding model) and refuses above refusal_threshold log-odds; "thresholds" is each gate on its
+    # own (min_question_coverage, the sliding gate, refuse_missing_anchors after generation). Follow-ups keep the
+    # thresholds. Measured in docs/benchmarks.md "A combined refusal decision".
     refusal_decision: Literal["combined", "thresholds"] = "combined"
     refusal_threshold: float = -0.55
 

@@ -110,10 +110,13 @@ def is_supported(score: float, threshold: float = DEFAULT_THRESHOLD) -> bool:
 # Initials written with full stops, "U.S.", "U.K.", "D.C.": one word to the check, as "US" is (not the names
 # "u" and "k": "The U.S. embassy in Sudan was evacuated" failed against "US embassy evacuated in Sudan").
 _DOTTED_INITIALS_RE = re.compile(r"\b(?:[A-Z]\.){2,}")
+# "US" lower-cased is the stopword "us": the country would vanish from the claim (and "The U.S. embassy" would pass
+# against "The UK embassy"), so it is read as "USA", a name like any other.
+_US_RE = re.compile(r"\bUS\b")
 
 
 def _undotted(text: str) -> str:
-    return _DOTTED_INITIALS_RE.sub(lambda m: m.group().replace(".", ""), text)
+    return _US_RE.sub("USA", _DOTTED_INITIALS_RE.sub(lambda m: m.group().replace(".", ""), text))
 
 
 def _tokens(text: str) -> list[str]:

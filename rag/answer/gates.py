@@ -202,8 +202,9 @@ def retrieval_refusal(question: str, context: list[str], hits: list[Hit], passag
     if not passages:
         return "nothing in the corpus matches the question"
     if decides_combined(standing, settings, follow_up):
-        return combined_refusal(refusal_features(question, context, hits, passages, asked or question),
-                                standing, settings)
+        # Only questions asked alone reach the combined decision, and its model was fitted without a
+        # conversation: earlier turns do not count toward the passages' coverage here.
+        return combined_refusal(refusal_features(question, [], hits, passages, asked or question), standing, settings)
     best = best_relevance(hits)
     min_relevance, min_coverage = thresholds(standing, settings, best)
     why = f"; asked past the corpus: {standing.describe()}" if standing.regime == "past corpus" else ""
@@ -248,10 +249,9 @@ class RefusalFeatures:
 
 def refusal_features(question: str, context: list[str], hits: list[Hit], passages: list[Any],
                      asked: str) -> RefusalFeatures:
-    texts = [f"{c.title} {c.text}" for c in passages]
     misses = anchor_misses(asked, [f"{c.title}\n{c.text}" for c in passages])
-    return RefusalFeatures(coverage=coverage(question, texts, context),
-                           top_coverage=coverage(question, texts[:1], context),
+    return RefusalFeatures(coverage=passage_coverage(question, passages, context),
+                           top_coverage=passage_coverage(question, passages[:1], context),
                            best=best_relevance(hits), missing_names=misses.names, asked_names=misses.asked_names,
                            missing_numbers=misses.numbers, missing_editions=misses.editions)
 

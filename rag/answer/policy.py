@@ -100,7 +100,8 @@ def _echo_spans(text: str, passages: Sequence[Chunk]) -> list[tuple[int, int]]:
         opened = text.rfind("(")
         tail = [w for w, start, _ in words if start > opened] if opened >= 0 and ")" not in text[opened:] else []
         header = title + date
-        if len(tail) >= 3 and tail[:-1] == header[:len(tail) - 1] and header[len(tail) - 1].startswith(tail[-1]):
+        if (3 <= len(tail) <= len(header) and tail[:-1] == header[:len(tail) - 1]
+                and header[len(tail) - 1].startswith(tail[-1])):
             found.append((opened + 1, len(text)))
     merged: list[tuple[int, int]] = []
     for start, end in sorted(found):
@@ -144,30 +145,38 @@ def _unclosed_paren(text: str) -> int | None:
 
 @dataclass
 class SentenceStream:
-    """Feed generated text piece by piece; complete sentences come out as soon as the next one starts.
-    With `passages`, the headers of those passages that the text repeats are taken out first (strip_echoes)."""
+    """Feed generated text piece by piece; complete sentences come out once the next one starts (and, with
+    `passages`, no parenthesis is left open). With `passages`, the headers of those passages that the text repeats
+    are taken out first (strip_echoes). Only the text after what was already given out is split again, so a
+    sentence given out is never taken back or counted twice, and the cost stays linear in the text."""
 
     buffer: str = ""
     passages: Sequence[Chunk] = ()
-    _emitted: int = 0
+    _released: int = 0  # offset in `buffer` where the text not yet given out starts
 
     def _sentences(self, text: str) -> list[str]:
         return split_sentences(strip_echoes(text, self.passages) if self.passages else text)
 
     def feed(self, piece: str) -> list[str]:
         self.buffer += piece
+        pending = self.buffer[self._released:]
         # A header being written may hold a full stop ("(Graham called for Putin's assassination. Even …, date)"):
         # nothing after an open parenthesis is released until it closes.
-        cut = _unclosed_paren(self.buffer) if self.passages else None
-        sentences = self._sentences(self.buffer if cut is None else self.buffer[:cut])
-        # The last sentence may still grow (a sentence ends only when the next one starts): hold it back.
-        complete = sentences[self._emitted: max(self._emitted, len(sentences) - 1)]
-        self._emitted += len(complete)
-        return complete
+        cut = _unclosed_paren(pending) if self.passages else None
+        sentences = self._sentences(pending if cut is None else pending[:cut])
+        if len(sentences) < 2:
+            return []
+        # The last sentence may still grow (a sentence ends only when the next one starts): hold it back, and
+        # everything from where it starts (it is raw text: a stripped header only ever ends a sentence).
+        start = pending.rfind(sentences[-1])
+        if start < 0:
+            return []  # not found as written: hold all back; close() gives it out
+        self._released += start
+        return sentences[:-1]
 
     def close(self) -> list[str]:
-        rest = self._sentences(self.buffer)[self._emitted:]
-        self._emitted += len(rest)
+        rest = self._sentences(self.buffer[self._released:])
+        self._released = len(self.buffer)
         return rest
 
 
@@ -183,8 +192,8 @@ _FRAME_RE = re.compile(
     r"^(?:(?:according to|based on|as (?:stated|mentioned|reported|described) in)\s+(?:the\s+)?"
     r"(?:(?:given|provided|above|first|second|third|cited)\s+)?(?:passages?|articles?|texts?|information|context|"
     r"sources?|evidence)(?:\s*\(?\d+\)?)?(?:\s+(?:provided|given|above))?\s*,\s*"
-    r"|(?:the\s+)?(?:passages?|articles?|texts?)(?:\s*\(?\d+\)?)?\s+(?:states?|says?|mentions?|notes?|reports?|"
-    r"indicates?|explains?|shows?)\s*(?:that\s+|:\s*|,\s*)?)",
+    r"|(?:(?:the\s+)?(?:passages?|articles?)|the\s+texts?)(?:\s*\(?\d+\)?)?\s+(?:states?|says?|mentions?|notes?|"
+    r"reports?|indicates?|explains?|shows?)\b(?!\s+(?:nothing|no|not|none|neither|never)\b)\s*(?:that\s+|:\s*|,\s*)?)",
     re.IGNORECASE,
 )
 _TRAILING_FRAME_RE = re.compile(
@@ -192,14 +201,14 @@ _TRAILING_FRAME_RE = re.compile(
     r"(?:\s*\(?\d+\)?)?(?=[.!?]?$)", re.IGNORECASE)
 # The evidence's own joiner (" … ", rag/answer/evidence.py), list bullets and a stray bracket, repeated at a
 # sentence's edges.
-_EDGE_RE = re.compile(r"^[\s…◾•▪■*·–—\[-]+|(?<=\S)\s+(?:…|\.\.\.)$")
+_EDGE_RE = re.compile(r"^(?:[\s…◾•▪■*·]|[–—-](?=\s))+|(?<=\S)\s+(?:…|\.\.\.)$")
 
 
 def clean_model_sentence(text: str) -> str:
     """A model sentence without the frame around its claim and the evidence joiner at its edges; the claim
     itself is left word for word (it is what the check reads)."""
     cleaned = _EDGE_RE.sub("", _FRAME_RE.sub("", _TRAILING_FRAME_RE.sub("", _EDGE_RE.sub("", text)))).strip()
-    if cleaned != text and cleaned[:1].islower():
+    if cleaned != text and cleaned[:1].islower() and not cleaned[1:2].isupper():  # not "iPhone" → "IPhone"
         cleaned = cleaned[0].upper() + cleaned[1:]
     return cleaned
 

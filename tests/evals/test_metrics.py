@@ -117,6 +117,8 @@ def test_gold_contained_reads_through_curly_quotes_and_possessives() -> None:
     assert gold_contained("coasted to victory in Virginia’s special election", ["Virginia"]) == 1.0
     assert gold_contained("Twitter labelled NPR's main account", ["NPR"]) == 1.0
     assert gold_contained("the Virginian delegation", ["Virginia"]) == 0.0  # still whole tokens
+    assert gold_contained("MCDONALD'S CORP", ["McDonald's"]) == 1.0
+    assert gold_contained("the 2019–2020 season", ["2019"]) == 1.0
     assert exact_match("“Safer with Susan”", ["Safer with Susan"]) == 0.0  # EM keeps SQuAD's normalisation
 
 

@@ -41,6 +41,9 @@ SUPPORTED = [
      "The U.S. embassy in Khartoum was evacuated on April 22."),
 ]
 UNSUPPORTED = [
+    # "U.S." read as "US" must not become the stopword "us": another country's embassy, or none, is no support.
+    ("The UK embassy in Khartoum was evacuated on April 22.", "The U.S. embassy in Khartoum was evacuated on April 22."),
+    ("The embassy in Khartoum was evacuated on April 22.", "The US embassy in Khartoum was evacuated on April 22."),
     (STRIKE, "About 21,000 rail workers walked out on Monday."),  # number changed
     (MUSEUM, "The renovation of the city museum cost 84 million euros."),  # number changed
     (WOLF, "The Platinum Wolf exercise ran over a three-week period."),  # number word changed

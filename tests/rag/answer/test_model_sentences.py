@@ -113,6 +113,13 @@ def test_a_header_with_a_full_stop_is_released_whole_when_streamed() -> None:
     ("Virginia elects first Black woman to Congress …", "Virginia elects first Black woman to Congress"),
     ("◾ As of late Monday, the fire was 85% contained.", "As of late Monday, the fire was 85% contained."),
     ("The article does not say.", "The article does not say."),  # no claim behind a frame: left as written
+    # What is no frame or bullet stays: a sign, a bracketed source, a plural noun, a negation, a lower-case name.
+    ("-5 degrees was the low.", "-5 degrees was the low."),
+    ("[Reuters] The vote passed.", "[Reuters] The vote passed."),
+    ("Texts show the mayor lied.", "Texts show the mayor lied."),
+    ("The text says nothing about a price.", "The text says nothing about a price."),
+    ("According to the passage, iPhone sales rose.", "iPhone sales rose."),
+    ("- The Suns won.", "The Suns won."),
 ])
 def test_a_frame_around_the_claim_is_taken_off(written: str, checked: str) -> None:
     assert clean_model_sentence(written) == checked
@@ -185,3 +192,24 @@ def test_quotations_are_never_guided_by_other_quotations(embedder: Embedder) -> 
     assert [v.text for v in quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked, guide=[quote])] == \
         [v.text for v in quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked)]
     assert not re.search(r"\[\d\]", " ".join(v.text for v in quote_repair(ORBIT_QUESTION, ORBIT, judge, ranked)))
+
+
+def test_a_header_cut_off_one_word_past_its_end_is_no_error() -> None:
+    # "(title, date Earlier": the open header runs one word past the title and date; it was an IndexError.
+    text = "ESPN has no price. (ESPN plans to launch subscription streaming service, 2023-05-18 Earlier"
+    assert strip_echoes(text, PASSAGES).split() == ["ESPN", "has", "no", "price.", "Earlier"]
+
+
+@pytest.mark.parametrize("step", [1, 3, 7])
+def test_streaming_never_drops_a_sentence_a_later_header_reaches_back_over(step: int) -> None:
+    # The echoed title (no parenthesis) holds a full stop: by the time its date is written, its first half may
+    # already be out as a sentence. That half is then judged like any sentence; what follows is never lost.
+    text = ("Lindsey Graham called for Putin's assassination. Even discussing it, 2022-03-19 Putin was angry [2]. "
+            "ESPN has not set a price [1].")
+    splitter = SentenceStream(passages=PASSAGES)
+    out: list[str] = []
+    for i in range(0, len(text), step):
+        out += splitter.feed(text[i:i + step])
+    out += splitter.close()
+    assert out[-2:] == ["Putin was angry [2].", "ESPN has not set a price [1]."]
+    assert "".join(out).count("Putin was angry") == 1 and not any("2022-03-19" in s for s in out)
