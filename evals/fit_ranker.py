@@ -116,13 +116,15 @@ def cross_validated(questions: list[Question], l2: float, folds: int,
     order = np.random.default_rng(0).permutation(len(questions))
     hits = {"top1": 0.0, "answer": 0.0, "n": 0}
     for k in range(folds):
+        held = set(order[k::folds])
         test = [questions[i] for i in order[k::folds]]
-        train = [questions[i] for i in order if i not in set(order[k::folds])]
+        train = [questions[i] for i in order if i not in held]
         result = measure(test, fit(train, l2, drop))
         hits["top1"] += result["top1"] * result["n"]
         hits["answer"] += result["answer"] * result["n"]
         hits["n"] += result["n"]
-    return {"n": hits["n"], "top1": hits["top1"] / hits["n"], "answer": hits["answer"] / hits["n"]}
+    n = hits["n"] or 1  # no question whose passages hold a gold answer: 0, not a division by zero
+    return {"n": hits["n"], "top1": hits["top1"] / n, "answer": hits["answer"] / n}
 
 
 def _line(label: str, result: dict[str, float]) -> str:
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         print("WEIGHTS = np.array([" + ", ".join(f"{w:.3f}" for w in weights) + "])")
         print("  " + ", ".join(f"{name} {w:+.3f}" for name, w in zip(FEATURES, weights, strict=True)))
     for check in args.check:
-        run, index = check.split(":")
+        run, index = check.rsplit(":", 1)
         checked = load_questions(Path(run), Path(index), args.title_aware)
         print(_line(f"{Path(run).name}: these weights", measure(checked, weights)))
         print(_line(f"{Path(run).name}: shipped", measure(checked, WEIGHTS)))

@@ -170,7 +170,7 @@ class AnswerEngine:
         handed = passages
         if self.settings.answerer_passages > 0:
             handed = answerer_passages(standalone, hits, window, self.settings.answerer_passages,
-                                       documents=self.settings.top_k)
+                                       documents=k)
         base["passages"] = [{"chunk_id": c.id, "source": c.source, "text": c.text} for c in handed]
         corpus = self._corpus_dates()
         reason = None
@@ -302,7 +302,7 @@ class AnswerEngine:
         # Where the combined decision judged the question (gates.decides_combined), it weighed the anchors before
         # generation.
         if outcome.shown and self.gates and anchors_after:
-            # Checked against every passage the answer was drawn from, not only the cited one: a news question's
+            # Checked against every passage the gates judged, not only the cited one: a news question's
             # preamble ("Millions of Americans were under flood alerts this week. Which state …?") names context
             # that the sentence holding the answer need not repeat; a near miss (another year, person, place)
             # is named by none of them.

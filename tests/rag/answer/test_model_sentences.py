@@ -77,7 +77,7 @@ def test_a_header_echo_never_vouches_for_a_claim_the_passage_does_not_make(piece
     assert shown(outcome) == ["ESPN has not set a price for the new service.",
                               "Lindsey Graham said on Thursday that someone in Russia should take Putin out."]
     assert [v.text for v in outcome.rejected] == [unsupported]
-    assert not any("2023-05-18" in t or "Even discussing" in t for t in shown(outcome) + [unsupported])
+    assert not any("2023-05-18" in t or "Even discussing" in t for t in shown(outcome))
 
 
 def test_only_the_headers_of_the_passages_shown_are_taken_off() -> None:
