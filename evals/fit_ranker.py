@@ -99,7 +99,7 @@ def measure(questions: list[Question], weights: np.ndarray, margin: float = SECO
     top1 = answer = answered = words = 0.0
     for q in held:
         scores = q.features @ weights
-        ranked = sorted((Candidate(q.sentences[i], int(q.passage[i]), int(q.position[i]), float(scores[i]), 0.0)
+        ranked = sorted((Candidate(q.sentences[i], int(q.passage[i]), int(q.position[i]), float(scores[i]))
                          for i in range(len(scores))), key=lambda c: -c.score)
         chosen = answer_sentences(ranked, max_sentences, margin)
         top1 += q.labels[int(np.argmax(scores))]

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rag.answer.citations import split_sentences
+from rag.answer.ranking import FEATURES, WEIGHTS
 from rag.answer.text import answer_cue_for, content_terms, looks_like_instruction, question_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
@@ -36,7 +37,7 @@ _JOIN = " … "
 # answer better from it: opt-in (docs/benchmarks.md#passages-and-evidence-for-the-answerer-issue-12).
 LEDE_WEIGHT = 0.5
 LEDE_SENTENCES = 2
-ANSWER_CUE_WEIGHT = 0.1  # beside 0.6 × cosine + 0.4 × term coverage, as the extractive ranker weighs its cue
+ANSWER_CUE_WEIGHT = float(WEIGHTS[FEATURES.index("cue")])  # as the extractive ranker weighs its cue
 
 
 @dataclass(frozen=True)

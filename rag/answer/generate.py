@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from rag.answer.prompt import REFUSAL, REWRITE_PROMPT, SYSTEM_PROMPT, user_message
-from rag.answer.ranking import FEATURES, SECOND_SENTENCE_MARGIN, WEIGHTS, feature_matrix, passage_sentences
+from rag.answer.ranking import SECOND_SENTENCE_MARGIN, WEIGHTS, feature_matrix, passage_sentences
 from rag.answer.text import content_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
@@ -94,7 +94,6 @@ class Candidate:
     passage: int  # 1-based passage number
     position: int  # sentence index within its passage
     score: float
-    coverage: float
 
 
 class ExtractiveAnswerer:
@@ -116,8 +115,8 @@ class ExtractiveAnswerer:
         vectors = self.embedder.embed_documents([question] + [r.sentence for r in rows])
         features = feature_matrix(question, rows, passages, vectors[1:] @ vectors[0], title_aware)
         scores = features @ WEIGHTS
-        out = [Candidate(r.sentence, r.passage, r.position, float(score), float(f[FEATURES.index("coverage")]))
-               for r, score, f in zip(rows, scores, features, strict=True)]
+        out = [Candidate(r.sentence, r.passage, r.position, float(score))
+               for r, score in zip(rows, scores, strict=True)]
         return sorted(out, key=lambda c: -c.score)
 
     def answer_text(self, question: str, passages: list[Chunk]) -> str:

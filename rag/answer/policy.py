@@ -28,14 +28,13 @@ were rejected, their answer words guide an added quotation (`guided`).
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rag.answer.citations import CITATION_RE, CitedSentence, _expand, split_sentences
-from rag.answer.text import content_terms, looks_like_instruction
+from rag.answer.text import MONTH_WORDS, WEEKDAY_WORDS, content_terms, looks_like_instruction
 from rag.types import Chunk
 from rag.verify import SupportChecker
 
@@ -393,10 +392,7 @@ def with_markers(text: str, citations: list[int]) -> str:
 
 # Capitalised words of a question that anchor no fact of its own: days and months are the question's time (the
 # date window weighs them, rag/answer/gates.py), quiz framing ("True or false:") is not about the news.
-_TIME_AND_FRAME = frozenset(
-    [d.lower() for d in calendar.day_name] + [m.lower() for m in calendar.month_name if m]
-    + [m.lower() for m in calendar.month_abbr if m] + ["sept", "true", "false"]
-)
+_TIME_AND_FRAME = MONTH_WORDS | WEEKDAY_WORDS | {"true", "false"}
 _ACRONYM_GLUE = frozenset(["of", "and", "the", "for", "&"])
 
 

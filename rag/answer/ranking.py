@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.citations import split_sentences
-from rag.answer.text import STOPWORDS, answer_cue_for, content_terms, looks_like_instruction
+from rag.answer.text import (
+    MONTH_WORDS,
+    STOPWORDS,
+    WEEKDAY_WORDS,
+    answer_cue_for,
+    content_terms,
+    looks_like_instruction,
+)
 from rag.types import Chunk
 
 FEATURES = (
@@ -42,15 +49,10 @@ _PERSON_NOUNS = frozenset(
 )
 _PLACE_NOUNS = frozenset(
     """state country city town nation region island county province continent capital place location venue
-    airport port island village area""".split()
+    airport port village area""".split()
 )
 _TIME_UNITS = frozenset(content_terms("seconds minutes hours days weeks months years"))
 _MONEY_UNITS = frozenset(content_terms("dollars million billion trillion pounds euros")) | {"$"}
-_MONTHS = frozenset(
-    "january february march april may june july august september october november december jan feb mar apr jun "
-    "jul aug sep sept oct nov dec".split()
-)
-_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _NUMBER_WORDS = frozenset(
     """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
     eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands
@@ -181,8 +183,8 @@ def typed_span(profile: QuestionProfile, tokens: list[str]) -> tuple[float, floa
             following = {_stem(t.lower()) for t in tokens[i + 1: i + 4]} | ({"$"} if low.startswith("$") else set())
             if profile.units & following:
                 return 1.0, 1.0
-        elif kind == "time" and (_YEAR_RE.match(low) or low in _MONTHS or low in _WEEKDAYS):
-            score = 0.5 if low in _WEEKDAYS else 1.0
+        elif kind == "time" and (_YEAR_RE.match(low) or low in MONTH_WORDS or low in WEEKDAY_WORDS):
+            score = 0.5 if low in WEEKDAY_WORDS else 1.0
         elif kind in ("person", "place", "name") and _is_name(token, i, tokens):
             if kind == "place":
                 score = 1.0 if i > 0 and tokens[i - 1].lower() in _PREPOSITIONS else 0.5
@@ -200,7 +202,7 @@ def _is_name(token: str, i: int, tokens: list[str]) -> bool:
     """A capitalised word that is not a stopword, a month or a day (or the sentence's first word, unless the
     next one is capitalised too: "Julianne Hough is …")."""
     low = token.lower()
-    if not token[:1].isupper() or low in STOPWORDS or low in _MONTHS or low in _WEEKDAYS:
+    if not token[:1].isupper() or low in STOPWORDS or low in MONTH_WORDS or low in WEEKDAY_WORDS:
         return False
     if i == 0:
         return i + 1 < len(tokens) and tokens[1][:1].isupper() and tokens[1].lower() not in STOPWORDS

@@ -32,6 +32,13 @@ def without_possessives(text: str) -> str:
     return _POSSESSIVE_RE.sub("", text)
 
 
+# Calendar words (English, whatever the process locale): a question's time, not a name it asks about.
+MONTH_WORDS = frozenset(
+    "january february march april may june july august september october november december jan feb mar apr jun "
+    "jul aug sep sept oct nov dec".split()
+)
+WEEKDAY_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+
 # Light verbs and question-frame nouns: they shape a question but name nothing a passage must contain.
 _QUESTION_FRAME = frozenset(
     """name names many much long time times year years day days people number amount kind type way ways place
