@@ -148,12 +148,15 @@ class AnswerEngine:
         question = question.strip()
         standalone = question
         warning: str | None = None
+        follow_up = False  # the question leans on the conversation ("And how much …?")
         if history:
+            heuristic = heuristic_rewrite(question, history)
+            follow_up = heuristic != question
             try:
                 rewritten_by_model = self.answerer.rewrite(question, history)
             except Exception as exc:  # noqa: BLE001  (a model server that is down must not stop the answer)
                 rewritten_by_model, warning = None, self._model_failed(exc)
-            standalone = rewritten_by_model or heuristic_rewrite(question, history)
+            standalone = rewritten_by_model or heuristic
         rewritten = time.perf_counter()
 
         k = k or self.settings.top_k
@@ -178,7 +181,6 @@ class AnswerEngine:
         if self.gates:
             standing = time_standing(passages, as_of, corpus, self.settings)
             # A follow-up leans on earlier turns: terms said there count as covered by the conversation.
-            follow_up = bool(history) and heuristic_rewrite(question, history) != question
             reason = retrieval_refusal(without_time_words(question, window), [m["content"] for m in history[-4:]],
                                        hits, passages, standing, self.settings, asked=standalone, follow_up=follow_up)
             anchors_after = self.settings.refuse_missing_anchors and not decides_combined(standing, self.settings,
@@ -359,10 +361,16 @@ def without_time_words(question: str, window: DateWindow | None) -> str:
 def answer_hits(hits: list[Hit], window: DateWindow | None, n: int) -> list[Hit]:
     """The passages an answer may use: for a question with a date window, only those published in it when there
     are any (an answer about "this week" is not drawn from last month's article); else the first n."""
-    inside = [h for h in hits if h.in_window] if window is not None else []
     # Each hit is one document (or story): its next-best passages follow it, as an answer often needs two
     # neighbouring chunks of the best article more than the best chunk of a fifth one.
-    return [p for h in inside or hits for p in (h, *(replace(h, chunk=c, passages=[]) for c in h.passages))][:n]
+    return [p for h in in_window_first(hits, window)
+            for p in (h, *(replace(h, chunk=c, passages=[]) for c in h.passages))][:n]
+
+
+def in_window_first(hits: list[Hit], window: DateWindow | None) -> list[Hit]:
+    """The hits published in the question's date window when there are any, else all of them."""
+    inside = [h for h in hits if h.in_window] if window is not None else []
+    return inside or hits
 
 
 def answerer_passages(question: str, hits: list[Hit], window: DateWindow | None, n: int,
@@ -373,10 +381,9 @@ def answerer_passages(question: str, hits: list[Hit], window: DateWindow | None,
     passage that holds the answer is often an article's third or fourth best, below other articles' best chunks
     in the search's order; the question's terms it names lift it (docs/benchmarks.md#passages-and-evidence-for-
     the-answerer-issue-12)."""
-    inside = [h for h in hits if h.in_window] if window is not None else []
     question = without_time_words(question, window)
     relevance: dict[str, tuple[float, Chunk]] = {}
-    for h in (inside or hits)[:documents]:
+    for h in in_window_first(hits, window)[:documents]:
         for chunk in (h.chunk, *h.document_passages):
             score = h.cosines.get(chunk.id, 0.0) + coverage(question, [f"{chunk.title}\n{chunk.text}"])
             relevance.setdefault(chunk.id, (score, chunk))
