@@ -6,17 +6,23 @@ Two labelled sets:
   for another span of the same kind from the same paragraph (a number for a number, a name for a name), or
   the gold statement vs the most word-overlapping other paragraph that does not contain the answer (the
   passage retrieval would wrongly pick). Balanced: as many unsupported as supported.
-- bench/data/support_news_pairs.jsonl: 30 hand-written answer sentences vs news passages (supported,
-  paraphrased, changed number, unrelated passage, swapped entity).
+- bench/data/support_news_pairs.jsonl: hand-written answer sentences vs news passages (supported,
+  paraphrased, changed number, unrelated passage, swapped entity, an answer taken from the neighbouring
+  sentence, a changed ordinal, a claim joined across two sentences by a name or number).
+- optionally (--recorded SET=RUN_DIR …): sentences a local model wrote in a recorded eval run, accepted by the check
+  of the day and labelled by hand in bench/data/support_model_labels.tsv (ids and labels only: the passages are
+  read from the run's results.jsonl, never kept in the repository).
 
-The threshold is tuned for accuracy on SQuAD and reported on both sets; news is the held-out check.
+The threshold is tuned for accuracy on SQuAD and reported on every set; news is the held-out check.
 
     python -m bench.bench_support [--squad DIR] [--kinds lexical,hybrid] [--out bench/results/support.txt]
+        [--recorded news23-small=RUN_DIR sample=RUN_DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -37,6 +43,7 @@ class Pair:
     hypothesis: str
     label: int
     kind: str
+    ref: str = ""  # a recorded sentence's set/question id/sentence id (its text is not printed)
 
 
 # --- SQuAD statements -----------------------------------------------------------------------------------
@@ -124,6 +131,33 @@ def news_pairs(path: Path) -> list[Pair]:
             for r in map(json.loads, path.open(encoding="utf-8"))]
 
 
+def sentence_id(question_id: str, sentence: str) -> str:
+    """How support_model_labels.tsv names a recorded sentence without keeping its text."""
+    return hashlib.sha1(f"{question_id}|{sentence}".encode()).hexdigest()[:10]
+
+
+def recorded_pairs(labels_path: Path, runs: dict[str, Path]) -> list[Pair]:
+    """The labelled model sentences of recorded runs (results.jsonl rows: `sentences` with origin "model" and
+    their `citations`), each against the text of the passages it cites; borderline labels ("b") are left out."""
+    labels: dict[tuple[str, str], int] = {}
+    for line in labels_path.read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        if line.startswith("#") or len(fields) < 4 or fields[0] == "set" or fields[3] not in ("0", "1"):
+            continue
+        labels[(fields[0], fields[2])] = int(fields[3])
+    pairs = []
+    for set_name, run in runs.items():
+        for row in map(json.loads, (run / "results.jsonl").open(encoding="utf-8")):
+            texts = {c["n"]: c["text"] for c in row.get("citations") or []}
+            for sentence in row.get("sentences") or []:
+                label = labels.get((set_name, sentence_id(row["id"], sentence["text"])))
+                if sentence["origin"] == "model" and label is not None:
+                    premise = "\n".join(texts[n] for n in sentence["citations"])
+                    ref = f"{set_name}/{row['id']}/{sentence_id(row['id'], sentence['text'])}"
+                    pairs.append(Pair(premise, sentence["text"], label, f"model-{set_name}", ref))
+    return pairs
+
+
 # --- metrics --------------------------------------------------------------------------------------------
 
 
@@ -158,22 +192,23 @@ def make_checker(kind: str, model: object | None) -> object:
     return make_support_checker(kind, model=model)
 
 
-def run(kinds: list[str], squad_dir: Path, news_path: Path) -> str:
+def run(kinds: list[str], squad_dir: Path, news_path: Path, recorded: list[Pair] | None = None) -> str:
     squad = squad_pairs(squad_dir)
     news = news_pairs(news_path)
+    sets = {"squad": squad, "news": news} | ({"recorded": recorded} if recorded else {})
     model = None
     if any(k != "lexical" for k in kinds):
         from rag.verify import _load_model
 
         model = _load_model(None)
-    lines = [f"SQuAD pairs: {len(squad)} ({sum(p.label for p in squad)} supported); news pairs: {len(news)} "
-             f"({sum(p.label for p in news)} supported)", ""]
+    lines = ["; ".join(f"{name} pairs: {len(pairs)} ({sum(p.label for p in pairs)} supported)"
+                       for name, pairs in sets.items()), ""]
     lines.append("| checker | set | threshold | acc | prec | rec | AUC | ms/pair |")
     lines.append("|---|---|---|---|---|---|---|---|")
     per_kind_errors: list[str] = []
     for kind in kinds:
         results: dict[str, tuple[list[float], float]] = {}
-        for set_name, pairs in (("squad", squad), ("news", news)):
+        for set_name, pairs in sets.items():
             checker = make_checker(kind, model)  # fresh checker: cold cache, as for a new answer
             scorer: Callable[[list[tuple[str, str]]], list[float]] = checker.scores  # type: ignore[attr-defined]
             start = time.perf_counter()
@@ -181,7 +216,7 @@ def run(kinds: list[str], squad_dir: Path, news_path: Path) -> str:
             results[set_name] = (scores, 1000 * (time.perf_counter() - start) / len(pairs))
         tuned = best_threshold(results["squad"][0], [p.label for p in squad])
         default = make_checker(kind, model).threshold  # type: ignore[attr-defined]
-        for set_name, pairs in (("squad", squad), ("news", news)):
+        for set_name, pairs in sets.items():
             scores, ms = results[set_name]
             labels = [p.label for p in pairs]
             for t in sorted({tuned, default}):
@@ -192,16 +227,18 @@ def run(kinds: list[str], squad_dir: Path, news_path: Path) -> str:
                              f"{m['rec']:.3f} | {auc(scores, labels):.3f} | {ms:.1f} |")
             for p, s in zip(pairs, scores, strict=True):
                 if (s >= default) != bool(p.label):
-                    per_kind_errors.append(f"{kind} {p.kind} score={s:.2f}: {p.hypothesis}")
+                    text = p.ref or p.hypothesis
+                    per_kind_errors.append(f"{kind} {p.kind} score={s:.2f}: {text}")
         by_kind: dict[str, list[float]] = {}
-        for p, s in zip(squad + news, results["squad"][0] + results["news"][0], strict=True):
-            by_kind.setdefault(p.kind, []).append(s)
+        for set_name, pairs in sets.items():
+            for p, s in zip(pairs, results[set_name][0], strict=True):
+                by_kind.setdefault(p.kind, []).append(s)
         lines.append("")
         lines.append(f"{kind}: mean score by pair kind: " + ", ".join(
             f"{k} {sum(v) / len(v):.2f} (n={len(v)})" for k, v in sorted(by_kind.items())))
         lines.append("")
-    news_errors = [e for e in per_kind_errors if " news-" in e]
-    lines.append("News errors at the default threshold:")
+    news_errors = [e for e in per_kind_errors if " news-" in e or " model-" in e]
+    lines.append("News and recorded-sentence errors at the default threshold:")
     lines += [f"- {e}" for e in news_errors] or ["- none"]
     return "\n".join(lines)
 
@@ -212,8 +249,13 @@ def main() -> None:
     ap.add_argument("--news", type=Path, default=ROOT / "bench" / "data" / "support_news_pairs.jsonl")
     ap.add_argument("--kinds", default="lexical,hybrid")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--labels", type=Path, default=ROOT / "bench" / "data" / "support_model_labels.tsv")
+    ap.add_argument("--recorded", nargs="*", default=[], metavar="SET=RUN_DIR",
+                    help="recorded eval runs whose model sentences --labels names (e.g. news23-small=RUN_DIR)")
     args = ap.parse_args()
-    report = run(args.kinds.split(","), args.squad, args.news)
+    runs = {name: Path(path) for name, _, path in (r.partition("=") for r in args.recorded)}
+    recorded = recorded_pairs(args.labels, runs) if runs else None
+    report = run(args.kinds.split(","), args.squad, args.news, recorded)
     print(report)
     if args.out:
         args.out.write_text(report + "\n", encoding="utf-8")

@@ -1,9 +1,11 @@
 """Citation check: does the text of the cited passages support an answer sentence?
 
-Measured by `python -m bench.bench_support` on SQuAD pairs and hand-written news pairs (figures, date and
-command: docs/benchmarks.md#citation-check): wrong passages and changed numbers are caught; an answer swapped for
-another entity of the same paragraph mostly is not (that needs a real NLI model). MiniLM adds nothing
-measurable at about a hundred times the cost, so "auto" means lexical.
+Measured by `python -m bench.bench_support` on SQuAD pairs, hand-written news pairs and hand-labelled sentences
+of the local model's recorded answers (figures, date and command: docs/benchmarks.md#citation-check): wrong
+passages and changed numbers are caught, and an answer taken from the sentence beside the one that says the
+restated question ("joined" below); an answer swapped for another entity of the same sentence is not (that
+needs a real NLI model). MiniLM adds nothing measurable at about a hundred times the cost, so "auto" means
+lexical.
 
 Why no NLI model: no package that installs here ships NLI / cross-encoder weights under a licence we can use
 (researched November 2026: flashrank, anchorcite, ragground, gatrag, nano-jev, edgejev download weights at
@@ -19,18 +21,31 @@ over it (a swapped answer often names another entity from elsewhere in the same 
                 in the best window
     numbers   = every number in the hypothesis (digits or number words, "1,200" = "1200", "two" = "2")
                 must occur in the best window: ×0.25 per number missing from it
+                (ordinals count: "sixth" = "6th" = 6; not "first", "second")
     entities  = every capitalised word inside the hypothesis (names, acronyms) must occur in the premise
                 (Serbia ~ Serbian): ×0.35 per word absent, ×0.5 per word only outside the best window
+    joined    = the answer a restated question names must stand in the sentence that says the rest of the claim,
+                not beside it: when the premise sentence(s) sharing most of the claim's words hold none of its
+                names and numbers but name one of their own (a rival), each of the claim's anchors that no
+                premise sentence joins to another of its anchors gets ×0.5. "The state hammered by the storm
+                this week was Valmont" against "Residents of Estoria braced for another storm that forced
+                evacuations across the state. Meanwhile, residents of Valmont readied for rough weather.": the
+                pair window holds every word, but Valmont stands beside the claim (Estoria is the rival);
+                "Ortiz, who has led the country since 2019" joins 2019 to Ortiz. A best sentence without a rival
+                ("It is expected that … will silt up the lake") lets a name of the neighbouring sentence stand,
+                as a pronoun's antecedent.
     negation  = a negation cue (not, no, never, n’t, without, …) on one side only: ×0.4
-    support   = coverage × numbers × entities × negation
+    support   = coverage × numbers × entities × joined × negation
 
 hybrid — the same gates over 0.5 × lexical coverage + 0.5 × semantic, where semantic is the best cosine
 between the hypothesis and a premise window under the packaged MiniLM, rescaled from [0.2, 0.8] to [0, 1].
 Window vectors are cached, since the engine checks each passage against several sentences.
 
 A sentence is supported when support ≥ the checker's `threshold` (tuned in the benchmark). Known limits:
-antonyms ("rose"/"fell") and swapped roles inside one sentence ("A beat B" vs "B beat A") pass the lexical
-gates; the semantic part only partly catches them.
+antonyms ("rose"/"fell") and swapped roles inside one sentence ("A beat B" vs "B beat A", "a judge approved the
+deal" told as "Facebook approved the deal") pass the lexical gates; the semantic part only partly catches them.
+An answer from the neighbouring sentence still passes when the question's own name or number stands in the
+claim's best sentence (the check is not told the question, so it cannot tell the echoed anchor from the answer).
 """
 
 from __future__ import annotations
@@ -44,7 +59,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from rag.answer.citations import split_sentences
-from rag.answer.text import STOPWORDS, content_terms
+from rag.answer.text import MONTH_WORDS, STOPWORDS, WEEKDAY_WORDS, content_terms
 from rag.errors import SupportModelUnavailable
 
 # Tuned in bench/bench_support.py (docs/benchmarks.md#citation-check): the best SQuAD accuracy was barely above
@@ -56,6 +71,7 @@ DEFAULT_THRESHOLD = DEFAULT_THRESHOLDS["hybrid"]
 # that best matches the hypothesis (the usual sign of a swapped answer).
 NUMBER_ABSENT, NUMBER_ELSEWHERE = 0.25, 0.25
 ENTITY_ABSENT, ENTITY_ELSEWHERE = 0.35, 0.5
+ENTITY_UNJOINED = 0.5  # a name or number that only a neighbouring sentence holds (_join_factor)
 NEGATION_MISMATCH = 0.4  # a flipped negation is a contradiction: below the 0.5 threshold even at full coverage
 WINDOW_WEIGHT = 0.75
 PAIR_WINDOWS = True  # coverage = WINDOW_WEIGHT × best window + (1 - WINDOW_WEIGHT) × whole premise
@@ -71,6 +87,14 @@ _NUMBER_WORDS = {
     "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
     "hundred": "100", "dozen": "12",
 }
+# Ordinals are numbers too ("sixth" = "6th"): "named the world's happiest for the sixth consecutive year" is no
+# claim a passage without "sixth" supports. "First" and "second" are left out, like "one": "the first time", "a
+# second look" and "one of the…" are not counts.
+_ORDINAL_WORDS = {
+    "third": "3", "fourth": "4", "fifth": "5", "sixth": "6", "seventh": "7", "eighth": "8", "ninth": "9",
+    "tenth": "10", "eleventh": "11", "twelfth": "12", "thirteenth": "13", "fourteenth": "14", "fifteenth": "15",
+    "sixteenth": "16", "seventeenth": "17", "eighteenth": "18", "nineteenth": "19", "twentieth": "20",
+}
 # "one" is usually a pronoun ("one of the…"): counting it as a number would flag good paraphrases.
 _WEAK_NUMBER_WORDS = frozenset({"one"})
 _NEGATIONS = frozenset(
@@ -79,6 +103,7 @@ _NEGATIONS = frozenset(
 )
 # Capitalised words that are not names: sentence frames, months and days still count (a wrong month is
 # a wrong fact), but these do not.
+_TIME_WORDS = MONTH_WORDS | WEEKDAY_WORDS
 _NOT_ENTITIES = STOPWORDS | frozenset("i mr mrs ms dr according however meanwhile also".split())
 
 
@@ -123,7 +148,9 @@ def _tokens(text: str) -> list[str]:
     return [t.rstrip("'’").removesuffix("'s").removesuffix("’s") for t in _TOKEN_RE.findall(text)]
 
 
-def _numbers(text: str) -> set[str]:
+def _numbers(text: str, ordinals: bool = False) -> set[str]:
+    """Numbers in digits or words; with `ordinals`, "sixth" too (the check; the question anchors of
+    rag/answer/policy.py keep their own reading)."""
     found: set[str] = set()
     for token in _tokens(text):
         low = token.lower()
@@ -132,6 +159,8 @@ def _numbers(text: str) -> set[str]:
             found.add(token.replace(",", "").rstrip("."))
         elif low in _NUMBER_WORDS and low not in _WEAK_NUMBER_WORDS:
             found.add(_NUMBER_WORDS[low])
+        elif ordinals and low in _ORDINAL_WORDS:
+            found.add(_ORDINAL_WORDS[low])
     return found
 
 
@@ -199,13 +228,75 @@ def _analyse(premise: str, hypothesis: str, windows: list[str]) -> _Analysis:
     # window says nothing about this claim.
     singles = [i for i, w in enumerate(windows) if len(split_sentences(w)) <= 1] or [best]
     sentence = windows[max(singles, key=lambda i: shares[i])] if windows else premise
-    return _Analysis(coverage, best, shares, _gates(premise, windows[best] if windows else premise, sentence, hypothesis))
+    factor = _gates(premise, windows[best] if windows else premise, sentence, hypothesis)
+    factor *= _join_factor([windows[i] for i in singles], [shares[i] for i in singles], hypothesis)
+    return _Analysis(coverage, best, shares, factor)
+
+
+def _anchors(text: str, names: frozenset[str] | set[str] = frozenset()) -> list[set[str]]:
+    """The claim's names and numbers, one set per anchor: a name is a run of capitalised words ("New York", "PGA
+    Tour": one anchor of two words, as _entities reads them), a number one word ("2017", "sixth" = "6"). The
+    claim's first word is a name when `names` (the premise's own names) has it: "Moscow wants …"."""
+    entities = _entities(text)
+    first = _TOKEN_RE.search(text)
+    if first and first.group().lower() in names:
+        entities.add(first.group().lower())
+    runs: list[set[str]] = []
+    last_end = -1
+    for match in _TOKEN_RE.finditer(text):
+        word = match.group().rstrip("'’").removesuffix("'s").removesuffix("’s").lower()
+        if word not in entities:
+            last_end = -1
+            continue
+        if runs and last_end >= 0 and not text[last_end:match.start()].strip():
+            runs[-1].add(word)
+        else:
+            runs.append({word})
+        last_end = match.end()
+    unique = list(dict.fromkeys(frozenset(r) for r in runs))  # "LIV Golf" named twice is one anchor
+    return [set(r) for r in unique] + [{n} for n in sorted(_numbers(text, ordinals=True))]
+
+
+def _holds(anchor: set[str], words: set[str], numbers: set[str]) -> bool:
+    return any(a in numbers or _entity_found(a, words) for a in anchor)
+
+
+def _rivals(sentence: str, hypothesis: str) -> bool:
+    """The sentence names a name or number of its own that the claim does not (a day or month is no rival)."""
+    words = _word_set(hypothesis)
+    names = [e for e in _entities(sentence) if e not in _TIME_WORDS]
+    numbers = _numbers(hypothesis, ordinals=True)
+    return any(not _entity_found(e, words) for e in names) or bool(_numbers(sentence, ordinals=True) - numbers)
+
+
+def _join_factor(sentences: list[str], shares: list[float], hypothesis: str) -> float:
+    """The "joined" gate (module docstring): a claim whose names and numbers all stand outside the premise
+    sentences sharing most of its words, while those sentences name a rival of their own, is the restated question
+    joined to an answer from the neighbouring sentence. Each such anchor not joined to another of the claim's
+    anchors by a sentence holding both costs ×ENTITY_UNJOINED."""
+    if not sentences:
+        return 1.0
+    held = [(_word_set(s), _numbers(s, ordinals=True)) for s in sentences]
+    names = set().union(*(_entities(s) for s in sentences))
+    anchors = [a for a in _anchors(hypothesis, names) if any(_holds(a, w, n) for w, n in held)]
+    top = max(shares)
+    tops = [i for i in range(len(sentences)) if shares[i] == top]
+    if not anchors or any(_holds(a, *held[i]) for i in tops for a in anchors):
+        return 1.0  # the claim's best sentence holds one of its names or numbers: others may be context
+    if not any(_rivals(sentences[i], hypothesis) for i in tops):
+        return 1.0  # "It is expected that the lake will silt up": nothing there the claim could have swapped
+    factor = 1.0
+    for anchor in anchors:
+        others = [b for b in anchors if b is not anchor]
+        if not any(_holds(anchor, w, n) and any(_holds(b, w, n) for b in others) for w, n in held):
+            factor *= ENTITY_UNJOINED
+    return factor
 
 
 def _gates(premise: str, window: str, sentence: str, hypothesis: str) -> float:
     factor = 1.0
-    p_numbers, w_numbers = _numbers(premise), _numbers(window)
-    for number in _numbers(hypothesis):
+    p_numbers, w_numbers = _numbers(premise, ordinals=True), _numbers(window, ordinals=True)
+    for number in _numbers(hypothesis, ordinals=True):
         # A changed figure is the commonest unsupported claim in news answers: near-veto.
         if number not in p_numbers:
             factor *= NUMBER_ABSENT

@@ -30,6 +30,36 @@ MUSEUM = (
     "wing, designed by architect Lina Ortiz, adds 2,000 square metres of gallery space."
 )
 
+# A restated question joined to an answer that stands in the neighbouring sentence (the local 0.5B's "The state
+# that was hammered by an atmospheric river event this week … was New York", rebuilt with made-up names).
+STORM = (
+    "Millions of residents in Estoria braced on Monday for yet another atmospheric river storm, which forced "
+    "widespread evacuations across the state. Meanwhile, residents in Valmont and other northern states readied "
+    "for rough weather."
+)
+# The passage lists the answer among others and never says "sixth".
+HAPPY = (
+    "Using results from a world poll, Norland was named the world's happiest country, significantly ahead of all "
+    "others. All five northern countries – Norland, Vesland, Islay, Sarnia and Tove – ranked in the top eight."
+)
+# Good paraphrases whose name or number stands in the sentence beside the one that says most of the claim.
+RESIGN = (
+    "Prime Minister Lena Ortiz of Estoria said on Thursday she would resign, citing burnout. Ortiz, who has led "
+    "the government since 2019, was the youngest leader in the country's history."
+)
+LAKE = (
+    "The Orrin River carries sediment into Lake Kessel. It is expected that the continuous input of sediment will "
+    "silt up the lake within a century."
+)
+FINAL = (
+    "The Harbour Cup final drew a record crowd in Varnholm on Sunday. An average of 41 million viewers watched "
+    "it, according to Nielsen."
+)
+WILDFIRE = (
+    "Officials in Brenna said the wildfire had forced thousands of villagers to leave their homes. The blaze near "
+    "Solvik started on Sunday at a Kessel campsite."
+)
+
 SUPPORTED = [
     (STRIKE, "About 12,000 rail workers walked out on Monday."),
     (STRIKE, "The walkout led to 3,400 cancelled train services."),  # paraphrase
@@ -39,6 +69,21 @@ SUPPORTED = [
     # Initials with or without full stops are one word ("U.S." is not the names "u" and "s").
     ("US embassy evacuated in Sudan. The United States evacuated the embassy in Khartoum on April 22.",
      "The U.S. embassy in Khartoum was evacuated on April 22."),
+    # The answer stands in the sentence that says the restated question.
+    (STORM, "The state hammered by an atmospheric river storm this week, prompting widespread evacuations, was Estoria."),
+    # A name or number from the neighbouring sentence: the best sentence names one of the claim's anchors too…
+    (RESIGN, "Lena Ortiz has announced her resignation after serving as Estoria's prime minister since 2019."),
+    (FINAL, "About 41 million viewers watched the Harbour Cup final."),
+    # …or names no rival of its own (the lake of "the lake" is named one sentence earlier)…
+    (LAKE, "The continuous input of sediment will silt up Lake Kessel."),
+    # …or the neighbouring sentence joins the claim's anchors to each other.
+    (WILDFIRE, "The wildfire near Solvik, which started at a Kessel campsite, forced thousands of villagers to leave "
+               "their homes."),
+    # Ordinals are numbers: "sixth" = "6th" = "six".
+    ("Norland was named the world's happiest country for the sixth year in a row.",
+     "Norland has been the world's happiest country for six years."),
+    ("Norland was named the world's happiest country for the sixth year in a row.",
+     "Norland was the world's happiest country for the 6th year running."),
 ]
 UNSUPPORTED = [
     # "U.S." read as "US" must not become the stopword "us": another country's embassy, or none, is no support.
@@ -52,6 +97,10 @@ UNSUPPORTED = [
     (MUSEUM, "About 12,000 rail workers walked out on Monday."),  # unrelated passage
     (STRIKE, "The strike did not cancel any trains."),  # negation
     (STRIKE, "The U.K. strike cancelled 3,400 trains."),  # "U.K." is a name the passage does not have
+    # The restated question joined to a name from the sentence beside it (the pair window holds every word).
+    (STORM, "The state hammered by an atmospheric river storm this week, prompting widespread evacuations, was Valmont."),
+    (HAPPY, "The country that has been named the world's happiest, for the sixth consecutive year, is Islay."),
+    (HAPPY, "Norland was named the world's happiest country for the sixth time."),  # an ordinal the passage lacks
 ]
 
 
@@ -123,3 +172,14 @@ def test_best_sentence_points_at_the_supporting_sentence() -> None:
     span = make_support_checker("lexical").best_sentence(STRIKE, "3,400 trains were cancelled.")
     assert span is not None
     assert STRIKE[span[0] : span[1]].startswith("The strike, the first since 2023")
+
+
+def test_ordinals_are_numbers_to_the_check_only() -> None:
+    from rag.answer.policy import missing_anchors
+    from rag.verify import _numbers
+
+    assert _numbers("for the sixth year, the 21st time", ordinals=True) == {"6", "21"}
+    assert _numbers("the first time, a second look", ordinals=True) == set()  # not counts
+    # The refusal decision's question anchors read numbers as before: an ordinal there is no new anchor.
+    assert _numbers("for the sixth year") == set()
+    assert missing_anchors("Which country was named the happiest for the sixth year?", [HAPPY]) == []
