@@ -34,7 +34,11 @@ over it (a swapped answer often names another entity from elsewhere in the same 
                 "Ortiz, who has led the country since 2019" joins 2019 to Ortiz. A best sentence without a rival
                 ("It is expected that … will silt up the lake") lets a name of the neighbouring sentence stand,
                 as a pronoun's antecedent.
-    negation  = a negation cue (not, no, never, n’t, without, …) on one side only: ×0.4
+    negation  = a negation cue (not, no, never, n’t, without, refused, declined, rejected, …) on one side only,
+                judged against the best single sentence: ×0.4 ("X reached an agreement" against "… went on
+                strike after rejecting an agreement"); a negated claim's cue may also stand in another sentence
+                with at least 0.6 × the best one's share of its words ("declined an invitation" beside "first
+                received an invitation")
     support   = coverage × numbers × entities × joined × negation
 
 hybrid — the same gates over 0.5 × lexical coverage + 0.5 × semantic, where semantic is the best cosine
@@ -73,6 +77,7 @@ NUMBER_ABSENT, NUMBER_ELSEWHERE = 0.25, 0.25
 ENTITY_ABSENT, ENTITY_ELSEWHERE = 0.35, 0.5
 ENTITY_UNJOINED = 0.5  # a name or number that only a neighbouring sentence holds (_join_factor)
 NEGATION_MISMATCH = 0.4  # a flipped negation is a contradiction: below the 0.5 threshold even at full coverage
+NEGATION_SHARE = 0.6  # a negated claim's cue may stand in a sentence sharing this much of the best one's words
 WINDOW_WEIGHT = 0.75
 PAIR_WINDOWS = True  # coverage = WINDOW_WEIGHT × best window + (1 - WINDOW_WEIGHT) × whole premise
 
@@ -99,7 +104,8 @@ _ORDINAL_WORDS = {
 _WEAK_NUMBER_WORDS = frozenset({"one"})
 _NEGATIONS = frozenset(
     "not no never none nobody nothing neither nor without cannot n't didn't doesn't don't isn't wasn't aren't "
-    "weren't won't wouldn't couldn't shouldn't hasn't haven't hadn't can't failed denied refused".split()
+    "weren't won't wouldn't couldn't shouldn't hasn't haven't hadn't can't failed denied refused declined declines "
+    "declining rejected rejects rejecting".split()
 )
 # Capitalised words that are not names: sentence frames, months and days still count (a wrong month is
 # a wrong fact), but these do not.
@@ -194,8 +200,8 @@ def _entity_found(entity: str, words: set[str]) -> bool:
     )
 
 
-def _negated(text: str) -> bool:
-    return any(t.lower() in _NEGATIONS or t.lower().endswith("n't") for t in _tokens(text))
+def _negation_cues(text: str) -> set[str]:
+    return {t.lower() for t in _tokens(text) if t.lower() in _NEGATIONS or t.lower().endswith("n't")}
 
 
 def _windows(premise: str) -> list[str]:
@@ -225,10 +231,17 @@ def _analyse(premise: str, hypothesis: str, windows: list[str]) -> _Analysis:
     whole = len(h_terms & set(content_terms(premise))) / len(h_terms)
     coverage = WINDOW_WEIGHT * (shares[best] if shares else 0.0) + (1 - WINDOW_WEIGHT) * whole
     # Negation is judged against the best single sentence: a "not" in the neighbouring sentence of a pair
-    # window says nothing about this claim.
+    # window says nothing about this claim. A negated claim may take its cue from another sentence that says
+    # enough of it with the same cue: "The team declined an invitation to the White House" against "The team has
+    # declined an invitation…" beside the best sentence "The university first received an invitation to visit the
+    # White House".
     singles = [i for i, w in enumerate(windows) if len(split_sentences(w)) <= 1] or [best]
+    top = max(shares[i] for i in singles) if windows else 0.0
     sentence = windows[max(singles, key=lambda i: shares[i])] if windows else premise
-    factor = _gates(premise, windows[best] if windows else premise, sentence, hypothesis)
+    cues = _negation_cues(hypothesis)
+    negation_matches = bool(cues) == bool(_negation_cues(sentence)) or any(
+        cues & _negation_cues(windows[i]) for i in singles if shares[i] >= NEGATION_SHARE * top)
+    factor = _gates(premise, windows[best] if windows else premise, negation_matches, hypothesis)
     factor *= _join_factor([windows[i] for i in singles], [shares[i] for i in singles], hypothesis)
     return _Analysis(coverage, best, shares, factor)
 
@@ -293,7 +306,7 @@ def _join_factor(sentences: list[str], shares: list[float], hypothesis: str) -> 
     return factor
 
 
-def _gates(premise: str, window: str, sentence: str, hypothesis: str) -> float:
+def _gates(premise: str, window: str, negation_matches: bool, hypothesis: str) -> float:
     factor = 1.0
     p_numbers, w_numbers = _numbers(premise, ordinals=True), _numbers(window, ordinals=True)
     for number in _numbers(hypothesis, ordinals=True):
@@ -308,7 +321,7 @@ def _gates(premise: str, window: str, sentence: str, hypothesis: str) -> float:
             factor *= ENTITY_ABSENT
         elif not _entity_found(entity, w_words):
             factor *= ENTITY_ELSEWHERE
-    if _negated(hypothesis) != _negated(sentence):
+    if not negation_matches:
         factor *= NEGATION_MISMATCH
     return factor
 

@@ -79,6 +79,10 @@ SUPPORTED = [
     # …or the neighbouring sentence joins the claim's anchors to each other.
     (WILDFIRE, "The wildfire near Solvik, which started at a Kessel campsite, forced thousands of villagers to leave "
                "their homes."),
+    # A negated claim may take its cue from a sentence beside the best one, when it has the same cue.
+    ("The University of Brenna first received an invitation for its football team to visit the palace on 12 June. "
+     "The Brenna football team has declined the invitation, citing exams.",
+     "The University of Brenna football team declined an invitation to the palace."),
     # Ordinals are numbers: "sixth" = "6th" = "six".
     ("Norland was named the world's happiest country for the sixth year in a row.",
      "Norland has been the world's happiest country for six years."),
@@ -101,6 +105,11 @@ UNSUPPORTED = [
     (STORM, "The state hammered by an atmospheric river storm this week, prompting widespread evacuations, was Valmont."),
     (HAPPY, "The country that has been named the world's happiest, for the sixth consecutive year, is Islay."),
     (HAPPY, "Norland was named the world's happiest country for the sixth time."),  # an ordinal the passage lacks
+    # "Rejecting" and "declined" are negation cues like "refused": the claim drops the passage's.
+    ("About 10,000 workers at the farm equipment maker Halden went on strike after rejecting a tentative agreement.",
+     "Halden reached a tentative agreement with its workers."),
+    ("Several golfers who declined to join the Gulf Tour, such as Ben Arlo, criticised it in public.",
+     "Ben Arlo joined the Gulf Tour."),
 ]
 
 
