@@ -158,6 +158,12 @@ def gold_contained(pred: str, golds: Sequence[str]) -> float:
     return float(any(f" {_contained_form(g)} " in f" {p} " for g in kept))
 
 
+def gold_first_sentence(sentences: Sequence[str], golds: Sequence[str]) -> float:
+    """1 if the answer's first shown sentence holds a gold answer (`gold_contained`, whole tokens), else 0 (also
+    for no sentences, a refusal): does the answer lead with the answer?"""
+    return gold_contained(sentences[0], golds) if sentences and _gold_answers(golds) != [""] else 0.0
+
+
 def answer_found(texts: Sequence[str], golds: Sequence[str]) -> float:
     """1.0 if some gold answer occurs (`gold_contained`, whole tokens) in one of the texts, else 0.0 (also with
     no golds): does a stage's output still hold the answer at all?"""

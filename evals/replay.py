@@ -24,7 +24,7 @@ from rag.answer.generate import Answerer, Message
 from rag.answer.prompt import user_message
 from rag.types import Chunk
 
-SUMMARY_KEYS = ("gold_contained", "evidence_recall", "citation_precision", "refusal_recall", "false_refusal_rate",
+SUMMARY_KEYS = ("gold_contained", "gold_first_sentence", "evidence_recall", "citation_precision", "refusal_recall", "false_refusal_rate",
                 "refused", "answerable", "questions")
 
 

@@ -12,7 +12,8 @@ METRIC_ROWS = [
     ("Retrieval", ["hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "recall@5"]),
     ("Retrieval over stories (a result counts its grouped copies)", ["story_hit@1", "story_hit@3", "story_hit@5",
                                                                      "story_hit@10", "story_mrr@10"]),
-    ("Answers", ["exact_match", "token_f1", "gold_contained", "answer_in_passages", "evidence_recall"]),
+    ("Answers", ["exact_match", "token_f1", "gold_contained", "gold_first_sentence", "answer_in_passages",
+                 "evidence_recall"]),
     ("Grounding", ["citation_recall", "citation_precision", "supported_share"]),
     ("Refusal", ["refusal_precision", "refusal_recall", "false_refusal_rate"]),
 ]

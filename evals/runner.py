@@ -59,6 +59,8 @@ def score(row: dict[str, Any], answer: Answer, entails: Callable[[str, str], boo
         out["exact_match"] = m.exact_match(prediction, row["answers"])
         out["token_f1"] = m.token_f1(prediction, row["answers"])
         out["gold_contained"] = m.gold_contained(prediction, row["answers"])
+        shown = [] if answer.refused else [s["text"] for s in answer.sentences]
+        out["gold_first_sentence"] = m.gold_first_sentence(shown, row["answers"])
         # The passages the answerer chose from: those it was handed (a hit and its article's next passages),
         # not the first retrieved hits' best chunks.
         handed = [p["text"] for p in answer.passages] or [h.chunk.text for h in answer.retrieved[:answer_passages]]
@@ -83,7 +85,7 @@ def _mean(values: list[float]) -> float | None:
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     keys = [f"hit@{k}" for k in HIT_KS] + ["mrr@10", "recall@5"] + [f"story_hit@{k}" for k in HIT_KS] + [
-        "story_mrr@10", "exact_match", "token_f1", "gold_contained", "answer_in_passages",
+        "story_mrr@10", "exact_match", "token_f1", "gold_contained", "gold_first_sentence", "answer_in_passages",
         "evidence_recall", "citation_recall", "citation_precision", "supported_share"]
     summary: dict[str, Any] = {"questions": len(results)}
     for key in keys:
@@ -139,6 +141,7 @@ def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: Answer
                 "citations": [c.to_dict() for c in answer.citations],
                 "sentences": answer.sentences,
                 "rejected": answer.rejected,
+                "omitted": answer.omitted,
                 "evidence": answer.evidence,
                 "passages": answer.passages,
                 "timings": {k: round(v, 1) for k, v in answer.timings.items()},
@@ -161,7 +164,7 @@ def run_eval(dataset: Path, settings: Settings, out_dir: Path, *, engine: Answer
     return summary
 
 
-COMPARED = ["hit@1", "hit@5", "mrr@10", "story_hit@1", "story_hit@5", "story_mrr@10", "exact_match", "token_f1", "gold_contained", "evidence_recall",
+COMPARED = ["hit@1", "hit@5", "mrr@10", "story_hit@1", "story_hit@5", "story_mrr@10", "exact_match", "token_f1", "gold_contained", "gold_first_sentence", "evidence_recall",
             "citation_recall",
             "citation_precision", "supported_share", "refusal_precision", "refusal_recall", "false_refusal_rate"]
 

@@ -128,6 +128,15 @@ class Settings(BaseSettings):
     # already; "quote" adds it only when no model sentence passed the check; "drop" refuses then. Chosen by the
     # evals (docs/design.md): on the sample set gold-contained 0.722 / 0.639 / 0.583.
     answer_repair: Literal["quote-always", "quote", "drop"] = "quote-always"
+    # What a verified answer shows (rag/answer/policy.py ShownFilter, LeadOrder): answer_filter keeps out
+    # supported sentences that tell nothing (a restatement of the question, headline or link debris, an article's
+    # question, the model's comment on its answer; listed in Answer.omitted); answer_lead shows the sentence that
+    # holds the asked-for kind of answer first. Measured: docs/benchmarks.md#what-the-answer-shows-first-issue-12.
+    answer_filter: bool = True
+    answer_lead: bool = True
+    # At most this many sentences are shown (0: no limit); the rest are listed in Answer.omitted. On news23-small
+    # and the sample set no answer's first gold sentence was past the third (docs/benchmarks.md).
+    answer_max_sentences: int = Field(default=3, ge=0)
     # The question's anchors: with refusal_decision "thresholds" (and for follow-ups), refuse when the passages an
     # answer rests on miss a number, year or name of the question ("in 2019", "in December"): news asked a year
     # later is a near miss of this year's; with "combined", refuse current news whose passages miss a year or an

@@ -177,3 +177,22 @@ WIRE = ("The Kessel mining company agreed to raise wages by six percent after a 
         "said on Tuesday. The agreement covers 4,000 miners at the Kessel and Dunmore pits. Production is "
         "expected to resume on Monday, the company said, after the union members vote on the deal this weekend. "
         "The strike had halted exports of copper from the port of Varnholm for the first time in a decade.")
+
+
+class FixedAnswerer:
+    """An answerer that streams a fixed text word by word, whatever the question: constructed model outputs for
+    tests whose subject is the answer policy, not the model."""
+
+    backend = "local"
+    model = "fixed text (test)"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def stream(self, question: str, passages: list, texts: list[str] | None = None) -> Any:
+        import re
+
+        yield from re.findall(r"\S+\s*", self.text)
+
+    def rewrite(self, question: str, history: list) -> str | None:
+        return None

@@ -19,16 +19,19 @@ from rag.answer.evidence import select_evidence
 from rag.answer.gates import CorpusDates, decides_combined, retrieval_refusal, time_standing, window_is_empty
 from rag.answer.generate import Answerer, ExtractiveAnswerer, Message, heuristic_rewrite
 from rag.answer.policy import (
+    LeadOrder,
     PolicyOutcome,
     SentenceJudge,
+    ShownFilter,
     Verdict,
+    kept_from_omitted,
     missing_anchors,
     quote_repair,
     verified_stream,
     with_markers,
 )
 from rag.answer.prompt import REFUSAL
-from rag.answer.text import coverage
+from rag.answer.text import STOPWORDS, coverage
 from rag.retrieve import HybridRetriever, as_of_date
 from rag.settings import Settings
 from rag.timewindow import DateWindow, format_day, resolve_window
@@ -77,6 +80,9 @@ class Answer:
     window: dict[str, Any] | None = None  # the date window its time words name (DateWindow.to_dict())
     # Sentences the citation check rejected: never part of `answer`, shown apart and marked (answer/policy.py).
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Sentences the check accepted but the answer does not show, with the reason (policy.ShownFilter): a
+    # restatement of the question, debris, a question, the model's comment. Never part of `answer`.
+    omitted: list[dict[str, Any]] = field(default_factory=list)
     # What the answerer was shown of each passage, in its [n] order (evidence recall is measured on it).
     evidence: list[dict[str, Any]] = field(default_factory=list)
     # The passages handed to the answerer (before a model's evidence selection), also when a gate refused: the
@@ -93,6 +99,7 @@ class Answer:
             "support": round(self.support, 4),
             "sentences": self.sentences,
             "rejected": self.rejected,
+            "omitted": self.omitted,
             "evidence": self.evidence,
             "citations": [c.to_dict() for c in self.citations],
             "retrieved": [
@@ -210,6 +217,13 @@ class AnswerEngine:
                           for c, t in zip(passages, texts or [c.text for c in passages], strict=True)]
         judge = SentenceJudge(self.checker, passages, auto_cite=self.gates)
         outcome = PolicyOutcome()
+        # What is shown and in which order (rag/answer/policy.py): a verified sentence that tells nothing is kept
+        # out, and the one holding the asked-for answer leads.
+        shown_filter = ShownFilter(standalone) if self.gates and self.settings.answer_filter else None
+        # The extractive answerer leads with its best sentence itself (its ranker weighs the answer type).
+        writes = self.answerer.backend != "extractive"
+        lead = LeadOrder(shown_filter if self.settings.answer_lead and writes else None,
+                         limit=self.settings.answer_max_sentences if self.gates else 0, opening=writes)
         order: list[int] = []  # order[i] = passage number (as the answerer saw it) of shown citation i + 1
         first_token: float | None = None
         failed = False
@@ -221,26 +235,37 @@ class AnswerEngine:
                     first_token = time.perf_counter()
                 yield piece
 
+        streamed = 0  # sentences streamed so far
+
+        def show(verdicts: list[Verdict], prefix: str = "") -> Iterator[str]:
+            nonlocal streamed
+            for verdict in verdicts:
+                streamed += 1
+                yield prefix * (streamed == 1) + self._shown(verdict, order, first=streamed == 1)
+
         # Only sentences the check accepts are streamed: what a user sees while it is written is already the
         # verified answer (rag/answer/policy.py).
         try:
             for verdict in verified_stream(timed(self.answerer.stream(standalone, passages, texts)), judge, outcome,
-                                           gate=self.gates):
-                yield self._shown(verdict, order, first=len(outcome.shown) == 1)
+                                           gate=self.gates, shown=shown_filter):
+                yield from show(lead.offer(verdict))
         except Exception as exc:
             if self.fallback is None:
                 raise
             failed, warning = True, self._model_failed(exc)
-        wrote_nothing = not outcome.shown and not outcome.rejected
+        wrote_nothing = not outcome.shown and not outcome.rejected and not outcome.omitted
+        quotes: list[Verdict] = []
         if self.fallback is not None and (failed or wrote_nothing):
             # The model failed or wrote no words (a small model sometimes emits only "[1] [2]").
             why = "the model failed" if failed else "the model returned no text"
             base["model"] = f"{base['model']} → {self.fallback.backend} fallback ({why})"
-            outcome, order = PolicyOutcome(), []
+            if not lead.released:
+                outcome, order = PolicyOutcome(), []
+                lead = LeadOrder(lead.shown_filter, limit=lead.limit)
+            lead.opening = False  # the fallback's sentences are the articles' own
             for verdict in verified_stream(self.fallback.stream(standalone, passages), judge, outcome,
-                                           gate=self.gates):
-                yield ("\n" if failed else "") * (len(outcome.shown) == 1) + self._shown(
-                    verdict, order, first=len(outcome.shown) == 1)
+                                           gate=self.gates, shown=shown_filter):
+                yield from show(lead.offer(verdict), "\n" if failed else "")
             if first_token is None:
                 first_token = time.perf_counter()
         elif self.gates and self.fallback is not None and (
@@ -248,11 +273,17 @@ class AnswerEngine:
                 or (self.settings.answer_repair == "quote" and not outcome.shown)):
             # The quotation adds to what the model saw with each passage's title (as evidence selection ranks).
             ranked = partial(self.fallback.candidates, title_aware=True)
-            for verdict in quote_repair(standalone, passages, judge, ranked, already=outcome.shown,
-                                        guide=outcome.rejected):
-                outcome.shown.append(verdict)
-                yield self._shown(verdict, order, first=len(outcome.shown) == 1)
-            outcome.repaired = bool(outcome.shown)
+            quotes = quote_repair(standalone, passages, judge, ranked, already=outcome.shown, guide=outcome.rejected,
+                                  shown=shown_filter, omitted=outcome.omitted)
+            outcome.repaired = bool(quotes)
+        yield from show(lead.close(quotes))
+        if not lead.released:
+            # The filter never empties an answer that had something true to say: the best omitted sentence.
+            kept = kept_from_omitted(outcome.omitted, shown_filter)
+            if kept is not None:
+                yield from show(lead.close([kept]))
+        outcome.shown = list(lead.released)
+        outcome.omitted += [(v, f"past the answer's first {lead.limit} sentences") for v in lead.over]
         generated = time.perf_counter()
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
         timings["generate_ms"] = (generated - retrieved) * 1000
@@ -301,6 +332,7 @@ class AnswerEngine:
                      "cited": [passages[n - 1].source for n in v.citations]} for v in verdicts]
 
         rejected = listed(outcome.rejected)
+        omitted = [{**listed([v])[0], "origin": v.origin, "reason": reason} for v, reason in outcome.omitted]
         # Where the combined decision judged the question (gates.decides_combined), it weighed the anchors before
         # generation.
         if outcome.shown and self.gates and anchors_after:
@@ -312,7 +344,7 @@ class AnswerEngine:
             if missing:
                 rejected += listed(outcome.shown)
                 return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits,
-                              timings=timings, sentences=[], rejected=rejected, **base,
+                              timings=timings, sentences=[], rejected=rejected, omitted=omitted, **base,
                               refusal_reason=f"the passages the answer rests on do not mention "
                                              f"{', '.join(repr(m) for m in missing)} from the question")
         if not outcome.shown:
@@ -321,7 +353,8 @@ class AnswerEngine:
             else:
                 reason = "no answer sentence is supported by the passages it cites"
             return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
-                          refusal_reason=reason, sentences=[], rejected=rejected, **base)
+                          refusal_reason=reason, sentences=[], rejected=rejected, omitted=omitted,
+                          **base)
         shown = [(v, [order.index(n) + 1 for n in v.citations]) for v in outcome.shown]
         text = " ".join(with_markers(v.text, numbers) for v, numbers in shown)
         citations = []
@@ -338,7 +371,7 @@ class AnswerEngine:
                       "support": round(v.support, 4), "origin": v.origin} for v, numbers in shown]
         support = sum(v.supported for v in outcome.shown) / len(outcome.shown)
         return Answer(answer=text, refused=False, support=support, citations=citations, retrieved=hits,
-                      timings=timings, sentences=sentences, rejected=rejected, **base)
+                      timings=timings, sentences=sentences, rejected=rejected, omitted=omitted, **base)
 
 
 # ----------------------------------------------------------------------------------------------- time
@@ -398,13 +431,11 @@ def window_refusal(window: DateWindow, searched: DateWindow) -> tuple[str, str]:
     return reason, f"{REFUSAL} (no articles {searched.describe()})"
 
 
-_LOWER_FIRST = {"the", "a", "an", "it", "there", "this", "these", "that", "those", "in", "on", "at", "after",
-                "before", "according"}
-
-
 def dated_answer(text: str, citations: list[Citation]) -> str:
     """A time-sensitive answer names the date of its evidence: "As of 11 May 2023, the Fed … [1]." The date is
-    the newest publication date among the cited sources; an answer citing only undated sources is unchanged."""
+    the newest publication date among the cited sources; an answer citing only undated sources is unchanged.
+    The answer's first word is lower-cased only where it is no name: a common word, or one its cited passages
+    write in lower case ("However" → "however", "Officials" → "officials"; "Putin", "NFL", "I" stay)."""
     dates = [c.date for c in citations if c.date]
     if not dates or not text:
         return text
@@ -412,12 +443,25 @@ def dated_answer(text: str, citations: list[Citation]) -> str:
         newest = dt.date.fromisoformat(max(dates)[:10])
     except ValueError:
         return text
-    first, _, rest = text.partition(" ")
-    if first.lower() in _LOWER_FIRST:
-        text = f"{first.lower()} {rest}" if rest else first.lower()
+    match = re.match(r"([A-Z][a-z]+(?:['’][a-z]+)?)(?=[\s,;:])\W*(\w?)", text)
+    if match and _not_a_name(match.group(1), match.group(2), [c.text for c in citations]):
+        text = match.group(1).lower() + text[match.end(1):]
     return f"As of {format_day(newest)}, {text}"
 
 
+def _not_a_name(word: str, next_initial: str, passages: list[str]) -> bool:
+    """A common word, or one the passages write in lower case that does not start a run of capitalised words
+    ("Buffalo Bills")."""
+    low = word.lower()
+    if low in STOPWORDS or low in _COMMON_FIRST:
+        return True
+    return not next_initial.isupper() and any(re.search(rf"(?<![\w'’]){re.escape(low)}\b", p) for p in passages)
+
+
+# Sentence openers that are never names, whatever the passages say.
+_COMMON_FIRST = frozenset("""however meanwhile according earlier later still yet also today yesterday tonight last
+    next since while although though despite during many several some most all both each every one two three
+    four five six seven eight nine ten officials police authorities experts scientists researchers""".split())
 
 
 def plain_answer(answer: Answer) -> str:

@@ -24,6 +24,11 @@ What the check reads (measured: docs/benchmarks.md#the-local-models-own-sentence
 model repeats are taken out of its text before it is split (`strip_echoes`), frames such as "According to the
 passage," off each sentence (`clean_model_sentence`); the rest is checked as written. When the model's sentences
 were rejected, their answer words guide an added quotation (`guided`).
+
+What is shown of the accepted sentences, and in which order (docs/design.md, "What the answer shows"): a
+sentence that tells nothing (a restatement of the question, debris, an article's question, the model's comment)
+is listed in `omitted`, not shown (`ShownFilter`); the one holding the asked-for kind of answer leads
+(`LeadOrder`), in the stream as in the final answer.
 """
 
 from __future__ import annotations
@@ -237,7 +242,7 @@ class SentenceJudge:
 
     def judge(self, raw_sentence: str, origin: str = "model") -> Verdict | None:
         """None for a sentence with no words left once its markers are removed, or one word repeated."""
-        text = _bare(raw_sentence)
+        text = without_kicker(_bare(raw_sentence))
         if origin == "model":
             text = clean_model_sentence(text)
         if not text.strip(" .,;:!?") or _one_word_repeated(text):
@@ -288,13 +293,16 @@ class SentenceJudge:
 class PolicyOutcome:
     shown: list[Verdict] = field(default_factory=list)  # the answer, in order: supported sentences only
     rejected: list[Verdict] = field(default_factory=list)  # what the check rejected: never part of the answer
+    # Supported sentences not shown, each with why (ShownFilter): transparency, never part of the answer.
+    omitted: list[tuple[Verdict, str]] = field(default_factory=list)
     model_refused: bool = False  # the generator itself said the passages do not hold the answer
     repaired: bool = False  # the shown sentences are quotations that stand in for a rejected answer
 
 
 def verified_stream(pieces: Iterator[str], judge: SentenceJudge, outcome: PolicyOutcome,
-                    gate: bool = True) -> Iterator[Verdict]:
-    """Judge sentences as they complete; yield only the supported ones. Rejected ones go to `outcome`.
+                    gate: bool = True, shown: ShownFilter | None = None) -> Iterator[Verdict]:
+    """Judge sentences as they complete; yield only the supported ones. Rejected ones go to `outcome`, and so do
+    supported ones that `shown` keeps out of the answer (`outcome.omitted`, with the reason).
     gate=False (the plain baseline of the evals, never a product path) yields every sentence with its verdict."""
     splitter = SentenceStream(passages=judge.passages)
     raw: list[str] = []
@@ -306,7 +314,10 @@ def verified_stream(pieces: Iterator[str], judge: SentenceJudge, outcome: Policy
             if verdict is None or verdict.text.lower() in seen:
                 continue  # a repeated sentence (small models loop) is judged and shown once
             seen.add(verdict.text.lower())
-            if verdict.supported or not gate:
+            reason = shown.omission(verdict.text) if shown is not None and verdict.supported and gate else None
+            if reason:
+                outcome.omitted.append((verdict, reason))
+            elif verdict.supported or not gate:
                 outcome.shown.append(verdict)
                 yield verdict
             else:
@@ -343,14 +354,17 @@ def guided(question: str, ranked: list[Any], guide: Sequence[Verdict]) -> list[A
 
 def quote_repair(question: str, passages: Sequence[Chunk], judge: SentenceJudge, candidates: Any,
                  max_sentences: int = 1, already: Sequence[Verdict] = (),
-                 guide: Sequence[Verdict] = ()) -> list[Verdict]:
+                 guide: Sequence[Verdict] = (), shown: ShownFilter | None = None,
+                 omitted: list[tuple[Verdict, str]] | None = None) -> list[Verdict]:
     """The best evidence sentence(s) for the question, verbatim, each verified against its own passage, unless
     the sentences `already` shown say it (most of its terms). `candidates(question, passages)` ranks sentences
     (ExtractiveAnswerer.candidates). The model's rejected sentences (`guide`) add the sentence their answer
-    words point at (`guided`), when it is another one: the model's answer, in the article's own words."""
+    words point at (`guided`), when it is another one: the model's answer, in the article's own words. A
+    candidate that `shown` keeps out (a restatement of the question, debris, a question) is passed over for the
+    next one and listed in `omitted`."""
     said = set(content_terms(" ".join(v.text for v in already)))
     ranked = candidates(question, list(passages))
-    out = _quotes(ranked, judge, said, max_sentences)
+    out = _quotes(ranked, judge, said, max_sentences, shown, omitted)
     # Rejected sentences guide only when no accepted sentence of the model's says more than the question (one
     # that only restates it, "Damar Hamlin suffered a medical emergency", answers nothing): beside an answer
     # they are the model's wrong turns ("joint exercises with NATO forces" beside "Platinum Wolf"). The
@@ -361,11 +375,12 @@ def quote_repair(question: str, passages: Sequence[Chunk], judge: SentenceJudge,
         chosen = {v.text for v in out}
         others = [c for c in guided(question, ranked, [v for v in guide if v.origin == "model"])
                   if _bare(c.sentence) not in chosen]
-        out += _quotes(others, judge, said | set(content_terms(" ".join(chosen))), 1)
+        out += _quotes(others, judge, said | set(content_terms(" ".join(chosen))), 1, shown, omitted)
     return out
 
 
-def _quotes(ranked: list[Any], judge: SentenceJudge, said: set[str], max_sentences: int) -> list[Verdict]:
+def _quotes(ranked: list[Any], judge: SentenceJudge, said: set[str], max_sentences: int,
+            shown: ShownFilter | None = None, omitted: list[tuple[Verdict, str]] | None = None) -> list[Verdict]:
     out: list[Verdict] = []
     for cand in ranked:
         if len(out) >= max_sentences:
@@ -374,9 +389,214 @@ def _quotes(ranked: list[Any], judge: SentenceJudge, said: set[str], max_sentenc
         if said and terms and len(terms & said) / len(terms) >= 0.6:
             break  # the best sentence is said already
         verdict = judge.judge(f"{cand.sentence} [{cand.passage}]", origin="quote")
-        if verdict is not None and verdict.supported:
-            out.append(verdict)
+        if verdict is None or not verdict.supported:
+            continue
+        reason = shown.omission(verdict.text) if shown is not None else None
+        if reason:
+            if omitted is not None and all(v.text != verdict.text for v, _ in omitted):
+                omitted.append((verdict, reason))
+            continue
+        out.append(verdict)
     return out
+
+
+# ------------------------------------------------------------------------------------- what is shown
+
+# A link or section label glued to the headline after it, as news pages print them ("More:Top-rated Fox News host
+# …", "NBA TRADE DEADLINE TRACKER:Former MVP …"): a colon with no space after it. The label names no fact; the
+# headline after it is judged as any sentence.
+_KICKER_RE = re.compile(r"^[A-Z][\w'’&.-]*(?: [\w'’&.-]+){0,5}:(?=[\"“'‘A-Z0-9])")
+# A dateline before a wire story's first sentence: "WASHINGTON - ", "WELLINGTON, New Zealand (AP) — ".
+_DATELINE_RE = re.compile(r"^[A-Z][A-Z.'’ -]{2,30}(?:, [A-Z][\w.]*(?: [A-Z][\w.]*){0,2})?(?: \([A-Za-z]+\))? [—–-]+ "
+                          r"(?=[\"“A-Z0-9])")
+
+
+def without_kicker(text: str) -> str:
+    """The sentence without a label glued to its front or a wire dateline: the rest is what it says."""
+    return _DATELINE_RE.sub("", _KICKER_RE.sub("", text, count=1), count=1)
+
+
+# A model's comment on its own answer ("This directly answers the question by …", "I hope this helps").
+_META_RE = re.compile(
+    r"\b(?:answers?|address(?:es)?|respond(?:s)? to|relevant to|related to)\s+(?:the|your|this|that)\s+"
+    r"(?:question|query)\b|^(?:I hope|Let me know|Please note|Note that|In (?:summary|conclusion),? (?:the|this) "
+    r"(?:passage|article|text))\b", re.IGNORECASE)
+# Lines that send a reader elsewhere: bylines and calls to action ("Contributing: Marc Weiszer, Athens
+# Banner-Herald", "Get your men's and women's NCAA Tournament brackets").
+_LINK_LINE_RE = re.compile(
+    r"^(?:(?:Contributing|Reporting|Additional reporting|Contact|Related|Photo|Credit|Source|Editor's note)\b[^.]*:"
+    r"|(?:Get your|Sign up|Subscribe|Click|Read more|Read the full|Watch|Listen to|Follow us|Download)\b)",
+    re.IGNORECASE)
+# A line that leads into what is not there ("Here is the full schedule of the tournament:"), or a sentence cut at
+# an abbreviation the splitter took for its end ("She will succeed Democrat Rep.", "As John F.").
+_CUT_OFF_RE = re.compile(r":\s*$|(?:(?<=\s)[A-HJ-Z]|\b(?:Rep|Sen|Gov|Gen|Lt|Sgt|Capt|Rev|Mt|Ft|Pres))\.$")
+# Verb-like words: a sentence without one (and short) is a label or a fragment, not a statement.
+_VERB_WORDS = frozenset(
+    """is are was were be been being am has have had do does did will would can could shall should may might must
+    said says say told tells get gets got go goes went make makes made take takes took won win wins lost lose
+    became become becomes left leaves came come comes ran run runs set sets hit hits put puts""".split())
+_WORDS_RE = re.compile(r"[A-Za-z][\w'’-]*|\d[\d.,:]*")
+# Words that add no fact to a restatement of the question: its time and attribution.
+_NO_NEWS = frozenset(content_terms(
+    "said says say told reported reports according week weekend today yesterday tonight recently year also just "
+    "now new officials authorities statement spokesperson spokesman spokeswoman " + " ".join(MONTH_WORDS | WEEKDAY_WORDS)))
+_ASKS_NAME_RE = re.compile(
+    r"\bwhich\b|\bname[ds]?\b|\bcalled\b|\bwhat (?!(?:is|was|are|were|do|does|did|has|have|had|can|could|will|would|"
+    r"might|may|should|must|caused?|causes|happened|happens|made|makes|led|leads)\b)[a-z]", re.IGNORECASE)
+_YES_NO_RE = re.compile(r"^\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b"
+                        r"|\btrue or false\b", re.IGNORECASE)
+
+
+def _verb_like(word: str) -> bool:
+    low = word.lower().strip("'’")
+    return (low in _VERB_WORDS or low.endswith("n't") or (len(low) > 4 and low.endswith("ed"))
+            or (len(low) > 5 and low.endswith("ing")))
+
+
+@dataclass
+class ShownFilter:
+    """Which verified sentences are shown: one that is true to its passage but tells the reader nothing is
+    kept out of the answer and listed apart with the reason (`Answer.omitted`). Not shown:
+    - "restates the question": it names no term, name or number the question does not (its time and "said"
+      aside): "Damar Hamlin suffered an on-field medical emergency this week." for "… which team?"; only for a
+      question that asks for something (a yes/no or true-or-false question is answered by a restatement);
+    - "a question": an article's own question ("Who owns the MSG Sphere in Las Vegas?");
+    - "comment on the answer": the model's remarks about its answer ("This directly answers the question …");
+    - "headline or link debris": mostly capitals ("BRACKETS ARE BACK!"), a byline or call to action
+      ("Contributing: …", "Get your … brackets"), a short line ending in a colon or cut at an abbreviation
+      ("She will succeed Democrat Rep."; a long one may still hold the answer), or a short fragment with no verb-like word and no span of the
+      asked kind ("Rainfall percentages in the Northeast", "11 p.m." for "which country?"); a short answer of
+      the asked kind ("Platinum Wolf.", "600 years") is shown.
+    The sentence is still verified; this only decides whether it is worth showing (docs/design.md, answer
+    policy; measured in docs/benchmarks.md#what-the-answer-shows-first-issue-12)."""
+
+    question: str
+    max_fragment_words: int = 6  # a verbless sentence this short is a label (measured: docs/benchmarks.md)
+
+    def __post_init__(self) -> None:
+        from rag.answer.ranking import question_profile
+
+        self.profile = question_profile(self.question)
+        self.asked = set(content_terms(self.question))
+        # Capitalised words of the question but its first (an acronym counts there too: "NFL player …").
+        first, *rest = _WORDS_RE.findall(self.question) or [""]
+        self.names = set(content_terms(" ".join([*([first] if first.isupper() else []),
+                                                 *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
+        self.asks_for_something = not _YES_NO_RE.search(asking_sentence(self.question))
+
+    def holds_answer(self, text: str, opening: bool = False) -> float:
+        """How clearly the sentence holds a span of the asked kind (ranking.asked_span: 1.0 clear, 0.5 weak;
+        `opening`: its first word may be the name); 0.0 for a question that asks for no kind (why, how, yes/no)."""
+        from rag.answer.ranking import asked_span
+
+        if self.profile.kind == "quantity":
+            text = _DATE_RE.sub(" ", text)  # "on September 4, 2020" counts nothing
+        return asked_span(self.profile, text, opening)[0] if self.profile.kind else 0.0
+
+    @property
+    def asks_a_kind(self) -> bool:
+        """The question asks for a kind of answer to lead with: a person, place, time, quantity, or a name asked
+        with "which …", "what <noun>", "called" or "named" ("What might have caused …?" asks for none)."""
+        if self.profile.kind != "name":
+            return bool(self.profile.kind)
+        return bool(_ASKS_NAME_RE.search(asking_sentence(self.question)))
+
+    def names_the_question(self, text: str) -> bool:
+        """The sentence names one of the question's names ("Platinum Wolf", "Damar Hamlin"), or for a question
+        without names one of its terms: a quotation about something else never leads ("a long endgame that
+        lasted almost six hours" names "long" and "last" of "How long did Platinum Wolf last?")."""
+        return bool(set(content_terms(text)) & (self.names or self.asked))
+
+    def leads(self, verdict: Verdict, opening: bool = False) -> bool:
+        """The sentence holds the asked kind well enough to lead: a person's two-word name, a number for a
+        quantity, a year or month for a time; for a place or another name a single capitalised word will do
+        ("Vermont", "TikTok": a place is 'clear' only after a preposition), with `opening` (a language model's
+        own sentence) also its first word. An article's sentence (a quotation, the extractive answer's) must also
+        name the question (names_the_question): the model writes to the question, an article may not. Chosen
+        on news23-small (docs/benchmarks.md#what-the-answer-shows-first-issue-12)."""
+        weak_enough = self.profile.kind in ("place", "name")
+        return self.holds_answer(verdict.text, opening) >= (0.5 if weak_enough else 1.0) and (
+            opening or self.names_the_question(verdict.text))
+
+    def omission(self, text: str) -> str | None:
+        """Why the sentence is not shown, or None to show it."""
+        if _META_RE.search(text):
+            return "comment on the answer"
+        if text.rstrip(" \"'”’)]").endswith("?"):
+            return "a question"
+        tokens = _WORDS_RE.findall(text)
+        letters = [c for c in text if c.isalpha()]
+        if (len(tokens) >= 2 and letters and sum(c.isupper() for c in letters) / len(letters) >= 0.7) \
+                or _LINK_LINE_RE.search(text) or (len(tokens) <= 2 * self.max_fragment_words
+                                                   and _CUT_OFF_RE.search(text)):
+            return "headline or link debris"
+        if (len(tokens) <= self.max_fragment_words and not any(_verb_like(t) for t in tokens)
+                and not self.holds_answer(text)):
+            return "headline or link debris"
+        if self.asks_for_something and not set(content_terms(text)) - self.asked - _NO_NEWS:
+            return "restates the question"
+        return None
+
+
+@dataclass
+class LeadOrder:
+    """The order verified sentences are shown in, so that the one holding the asked-for answer leads: while no
+    sentence is shown yet, a sentence that does not hold the asked kind well enough (ShownFilter.leads) is held
+    back; the first one that does is shown, then those held, in the order written; after that each sentence is
+    shown as it is verified. At the end, the quotations that hold the asked kind (and name the question) come
+    before the sentences still held. Streaming shows exactly this order: the stream and the final answer are the same
+    text. For a question that asks for no kind (why, how, yes/no) nothing is held. At most `limit` sentences
+    are shown (0: no limit); those past it are listed in `over`."""
+
+    shown_filter: ShownFilter | None
+    limit: int = 0
+    opening: bool = False  # a language model writes the sentences: one may open with its answer ("Vermont …")
+    released: list[Verdict] = field(default_factory=list)
+    held: list[Verdict] = field(default_factory=list)
+    over: list[Verdict] = field(default_factory=list)
+
+    def _asks(self) -> bool:
+        return self.shown_filter is not None and self.shown_filter.asks_a_kind
+
+    def _release(self, verdicts: list[Verdict]) -> list[Verdict]:
+        room = len(verdicts) if not self.limit else max(0, self.limit - len(self.released))
+        self.released += verdicts[:room]
+        self.over += verdicts[room:]
+        return verdicts[:room]
+
+    def offer(self, verdict: Verdict) -> list[Verdict]:
+        """The sentences to show now (in order) once `verdict` is verified and shown-worthy."""
+        opening = self.opening and verdict.origin == "model"
+        if not self.released and self._asks() and not self.shown_filter.leads(verdict, opening):  # type: ignore[union-attr]
+            self.held.append(verdict)
+            return []
+        out = [verdict, *self.held]
+        self.held = []
+        return self._release(out)
+
+    def close(self, quotes: Sequence[Verdict] = ()) -> list[Verdict]:
+        """The rest, in order: quotations that hold the asked kind first while no sentence leads yet (the clearest
+        span first, else in their own order), then the held sentences, then the other quotations."""
+        if self._asks():  # the clearest span of the asked kind first (a two-word name before a single word)
+            quotes = sorted(quotes, key=lambda q: -self.shown_filter.holds_answer(q.text))  # type: ignore[union-attr]
+        leading = [q for q in quotes if self._asks() and self.shown_filter.leads(q)]  # type: ignore[union-attr]
+        leading = leading if not self.released else []
+        out = [*leading, *self.held, *[q for q in quotes if q not in leading]]
+        self.held = []
+        return self._release(out)
+
+
+def kept_from_omitted(omitted: list[tuple[Verdict, str]], shown_filter: ShownFilter | None) -> Verdict | None:
+    """When the filter kept out everything true there was to say, the answer still says something: the omitted
+    sentence: a restatement of the question before debris before a question, then the one holding the clearest
+    span of the asked kind; taken out of `omitted`. A comment on the answer is never kept."""
+    order = {"restates the question": 0, "headline or link debris": 1, "a question": 2}
+    keepable = [i for i, (_, reason) in enumerate(omitted) if reason in order]  # never a comment on the answer
+    if not keepable:
+        return None
+    best = min(keepable, key=lambda i: (
+        order[omitted[i][1]], -(shown_filter.holds_answer(omitted[i][0].text) if shown_filter else 0.0), i))
+    return omitted.pop(best)[0]
 
 
 def with_markers(text: str, citations: list[int]) -> str:

@@ -45,7 +45,8 @@ _PERSON_NOUNS = frozenset(
     """actor actress singer player golfer musician rapper artist author writer person man woman celebrity star
     comedian host anchor director coach quarterback pitcher athlete president leader minister senator politician
     candidate ceo founder billionaire executive judge chef designer model driver boxer tennis dancer figure
-    character journalist""".split()
+    character journalist lawmaker congressman congresswoman governor mayor scientist astronaut activist pope king
+    queen prince princess chancellor""".split()
 )
 _PLACE_NOUNS = frozenset(
     """state country city town nation region island county province continent capital place location venue
@@ -102,7 +103,10 @@ def _answer_kind(asking: str) -> tuple[str, frozenset[str]]:
     if re.search(r"\bhow (?:old|far|big|tall|high|large|deep|wide|heavy|hot|cold|often)\b"
                  r"|\bwhat (?:percentage|percent|number|amount|price|score|age)\b", text):
         return "quantity", frozenset()
-    if re.search(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month)\b", text):
+    # "when" that asks ("When was …?", "since when"), not the conjunction of a set-up ("… this week when it
+    # announced it would part ways with which host?").
+    if re.search(r"^\W*when\b|\bwhen (?:did|does|do|was|were|is|are|will|would|has|have|had|can|could)\b"
+                 r"|\bsince when\b|\b(?:what|which) (?:year|date|day|month)\b", text):
         return "time", frozenset()
     if re.search(r"\bwho(?:m|se)?\b", text):
         return "person", frozenset()
@@ -194,8 +198,22 @@ def typed_span(profile: QuestionProfile, tokens: list[str]) -> tuple[float, floa
     return best, 0.0
 
 
+def asked_span(profile: QuestionProfile, sentence: str, opening: bool = False) -> tuple[float, float]:
+    """typed_span of a sentence: how clearly it holds a span of the kind the question asks for that the question
+    does not name (1.0 clear, 0.5 weak, 0.0 none), and whether a quantity's unit word follows its number: what
+    lets a sentence lead the shown answer (rag/answer/policy.py LeadOrder). `opening`: for a place or another
+    name, the sentence's first word counts too ("Vermont received the most rain"), as it does in the model's
+    short answers (an article's sentence opens with "Police", "Storms" as often)."""
+    tokens = _TOKEN_RE.findall(sentence)
+    match, unit = typed_span(profile, tokens)
+    if opening and not match and profile.kind in ("place", "name") and tokens and _is_name(tokens[0], 1, tokens) \
+            and tokens[0].lower() not in profile.named:
+        match = 0.5  # (position 1 passed: _is_name's rule for a sentence's first word is what is lifted here)
+    return match, unit
+
+
 def _is_number(low: str) -> bool:
-    return bool(_DIGITS_RE.search(low)) or low in _NUMBER_WORDS
+    return bool(_DIGITS_RE.search(low)) or low in _NUMBER_WORDS or low.split("-")[0] in _NUMBER_WORDS  # "two-week"
 
 
 def _is_name(token: str, i: int, tokens: list[str]) -> bool:

@@ -11,6 +11,7 @@ from rag.evals.metrics import (
     evidence_recall,
     exact_match,
     gold_contained,
+    gold_first_sentence,
     hit_at_k,
     latency_summary,
     mrr_at_k,
@@ -109,6 +110,14 @@ def test_gold_contained() -> None:
     assert gold_contained("The Warsaw pact", ["war"]) == 0.0
     assert gold_contained("The Warsaw pact", ["the WARSAW"]) == 1.0
     assert gold_contained("", []) == 1.0 and gold_contained("Paris", []) == 0.0
+
+
+def test_gold_first_sentence() -> None:
+    lead = ["Buffalo Bills player Damar Hamlin remains hospitalized.", "He collapsed on Monday."]
+    assert gold_first_sentence(lead, ["Buffalo Bills"]) == 1.0
+    assert gold_first_sentence(lead[::-1], ["Buffalo Bills"]) == 0.0  # held by the answer, but not first
+    assert gold_first_sentence([], ["Buffalo Bills"]) == 0.0  # a refusal
+    assert gold_first_sentence(lead, []) == 0.0  # nothing to find
 
 
 def test_gold_contained_reads_through_curly_quotes_and_possessives() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,29 +18,14 @@ from rag.answer.policy import SentenceStream, anchor_misses, missing_anchors
 from rag.cli.ask import print_sources, stream_answer
 from rag.embedding import Embedder
 from rag.settings import Settings
-from rag.types import Chunk, SearchFilters
+from rag.types import SearchFilters
 from rag.ui.render import answer_html, sources_html
+from tests.helpers import FixedAnswerer
 
 QUESTION = "What was the military exercise in Serbia called, and who took part?"
 # What the 0.5B model wrote for this question (issue 12): wrong, and rejected by the check.
 WRONG = ('The military exercise in Serbia was called "joint exercises with North Atlantic Alliance forces in the '
          'near term."')
-
-
-class FixedAnswerer:
-    """Streams a fixed answer text, a few characters at a time, whatever the question."""
-
-    backend = "local"
-    model = "fixed text (test)"
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def stream(self, question: str, passages: list[Chunk], texts: list[str] | None = None) -> Iterator[str]:
-        yield from re.findall(r"\S+\s*", self.text)
-
-    def rewrite(self, question: str, history: list) -> str | None:
-        return None
 
 
 def engine_for(settings: Settings, embedder: Embedder, text: str, **overrides: object) -> AnswerEngine:

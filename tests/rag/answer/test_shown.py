@@ -1,0 +1,232 @@
+"""What a verified answer shows and in which order (rag/answer/policy.py ShownFilter, LeadOrder; engine's
+dated_answer): a sentence that is true to its passage but tells the reader nothing is kept out of the answer and
+listed apart, the sentence holding the asked-for answer leads, and the stream is the final answer, word for word.
+Constructed model outputs; the retriever, Chroma, the embedding model and the citation check are the real ones."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from rag.answer.engine import Answer, AnswerEngine, Citation, dated_answer
+from rag.answer.factory import make_engine
+from rag.answer.policy import LeadOrder, ShownFilter, Verdict, kept_from_omitted, without_kicker
+from rag.embedding import Embedder
+from rag.settings import Settings
+from tests.helpers import FixedAnswerer
+
+HAMLIN = ("NFL player Damar Hamlin suffered an on-field medical emergency this week. He is a valued member of "
+          "which team?")
+
+
+@pytest.mark.parametrize(("question", "sentence", "reason"), [
+    (HAMLIN, "Damar Hamlin suffered an on-field medical emergency this week.", "restates the question"),
+    (HAMLIN, "Damar Hamlin suffered an on-field medical emergency on Monday, officials said.",
+     "restates the question"),
+    ("Which NCAA team declined an invitation?", "BRACKETS ARE BACK!", "headline or link debris"),
+    ("Millions were under flood alerts across the Northeast. Which state received two months of rain?",
+     "Rainfall percentages in the Northeast", "headline or link debris"),
+    ("Hundreds were arrested in which country?", "11 p.m.", "headline or link debris"),
+    ("Which university's football team declined an invitation?", "Contributing: Marc Weiszer, Athens Banner-Herald",
+     "headline or link debris"),
+    ("Which NCAA team declined an invitation?", "Get your men's and women's NCAA Tournament brackets",
+     "headline or link debris"),
+    ("Which NCAA team declined an invitation?", "Here is the full schedule of the tournament:",
+     "headline or link debris"),
+    ("Who will represent the district?", "She will succeed Democrat Rep.", "headline or link debris"),
+    ("Which city lit up the world's largest spherical structure?", "Who owns the MSG Sphere in Las Vegas?",
+     "a question"),
+    ("Which cooking ingredient was linked to the outbreak?",
+     "This directly answers the question by providing the cooking ingredient.", "comment on the answer"),
+])
+def test_a_sentence_that_tells_nothing_is_not_shown(question: str, sentence: str, reason: str) -> None:
+    assert ShownFilter(question).omission(sentence) == reason
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    (HAMLIN, "Buffalo Bills player Damar Hamlin remains hospitalized in Cincinnati."),
+    ("What was the name of the military exercise Serbia held?", "Platinum Wolf."),  # a short answer of the kind
+    ("The pope was the first to resign in how many centuries?", "600 years"),
+    # A yes/no or true-or-false question is answered by restating it.
+    ("True or false: Punxsutawney Phil saw his shadow on Groundhog Day.",
+     "Punxsutawney Phil saw his shadow on Groundhog Day."),
+    ("Which state elected its first Black congresswoman?", "Virginia elects first Black woman to Congress"),
+    ("Where is the museum?", "The museum opened in Washington, D.C."),  # an abbreviation that ends a sentence
+])
+def test_a_sentence_that_says_something_new_is_shown(question: str, sentence: str) -> None:
+    assert ShownFilter(question).omission(sentence) is None
+
+
+def test_a_glued_label_and_a_dateline_are_taken_off_the_sentence() -> None:
+    assert without_kicker("More:Top-rated Fox News host Tucker Carlson is out") == \
+        "Top-rated Fox News host Tucker Carlson is out"
+    assert without_kicker("LATEST UPDATES WEDNESDAY:Bomb cyclone to pummel California coast") == \
+        "Bomb cyclone to pummel California coast"
+    assert without_kicker("WASHINGTON - House Speaker Kevin McCarthy announced Tuesday") == \
+        "House Speaker Kevin McCarthy announced Tuesday"
+    assert without_kicker("WELLINGTON, New Zealand (AP) — Italy's players dropped") == "Italy's players dropped"
+    assert without_kicker("He said: Hello there") == "He said: Hello there"  # a colon and a space: prose
+
+
+def verdict(text: str, origin: str = "model") -> Verdict:
+    return Verdict(text, [1], True, 1.0, origin)
+
+
+def test_the_quotation_holding_the_asked_kind_leads_over_sentences_that_do_not() -> None:
+    lead = LeadOrder(ShownFilter(HAMLIN))
+    aside = verdict("Hamlin collapsed during the game on Monday night.")
+    assert lead.offer(aside) == []  # held: no span of the asked kind yet
+    stadium = verdict("It came as a shock for a player to collapse right on the field at the stadium.", "quote")
+    bills = verdict("Buffalo Bills player Damar Hamlin remains hospitalized in Cincinnati.", "quote")
+    assert [v.text for v in lead.close([stadium, bills])] == [bills.text, aside.text, stadium.text]
+
+
+def test_once_a_sentence_leads_the_rest_is_shown_as_it_is_verified() -> None:
+    lead = LeadOrder(ShownFilter(HAMLIN))
+    bills = verdict("Buffalo Bills player Damar Hamlin remains hospitalized in Cincinnati.")
+    aside = verdict("Hamlin collapsed during the game on Monday night.")
+    assert lead.offer(bills) == [bills] and lead.offer(aside) == [aside]
+    assert lead.close([]) == [] and lead.released == [bills, aside]
+
+
+def test_a_person_is_named_in_full_to_lead() -> None:
+    lead = LeadOrder(ShownFilter("Which GOP lawmaker called for a formal impeachment inquiry into President Biden?"))
+    aside = verdict("By calling it an impeachment inquiry, he avoided a vote of the House.")
+    assert lead.offer(aside) == []  # one capitalised word: no person's name
+    speaker = verdict("House Speaker Kevin McCarthy announced an impeachment inquiry into President Biden.", "quote")
+    assert lead.close([speaker]) == [speaker, aside]
+
+
+def test_a_single_name_is_enough_for_a_place() -> None:
+    lead = LeadOrder(ShownFilter("Which state received two months of rain in two days?"))
+    vermont = verdict("The storms dumped two months of rain on Vermont in two days.")
+    assert lead.offer(vermont) == [vermont]
+
+
+def test_a_language_models_sentence_may_open_with_its_answer() -> None:
+    question = "Which state received two months of rain in two days?"
+    vermont = verdict("Vermont received two months of rain in two days.")
+    assert LeadOrder(ShownFilter(question), opening=True).offer(vermont) == [vermont]
+    assert LeadOrder(ShownFilter(question)).offer(vermont) == []  # an article's "Police …", "Storms …"
+
+
+def test_a_quotation_about_something_else_never_leads() -> None:
+    lead = LeadOrder(ShownFilter("How long did the Platinum Wolf exercise last?"))
+    aside = verdict("The exercise was held on Serbian soil.")
+    assert lead.offer(aside) == []
+    chess = verdict("Her decisive win came after a long endgame that lasted almost six hours.", "quote")
+    assert lead.close([chess]) == [aside, chess]
+
+
+def test_what_caused_asks_for_no_name_to_lead_with() -> None:
+    lead = LeadOrder(ShownFilter("What might have caused the wildfire near Solvik?"))
+    winds = verdict("The wildfire near Solvik was caused by strong winds.")
+    assert lead.offer(winds) == [winds]
+
+
+def test_a_question_that_asks_for_no_kind_holds_nothing() -> None:
+    lead = LeadOrder(ShownFilter("Why did the council delay the vote?"))
+    first = verdict("The council said it needed more time.")
+    assert lead.offer(first) == [first]
+
+
+def test_the_filter_keeps_the_best_omitted_sentence_when_nothing_else_is_left() -> None:
+    shown = ShownFilter(HAMLIN)
+    omitted = [(verdict("This directly answers the question."), "comment on the answer"),
+               (verdict("BRACKETS ARE BACK!"), "headline or link debris"),
+               (verdict("Damar Hamlin suffered an on-field medical emergency this week."), "restates the question")]
+    kept = kept_from_omitted(omitted, shown)
+    assert kept is not None and kept.text.startswith("Damar Hamlin") and len(omitted) == 2
+    assert kept_from_omitted([(verdict("This answers the question."), "comment on the answer")], shown) is None
+
+
+# ----------------------------------------------------------------------------------------- the engine
+
+PESKOV = "Who is the press secretary of the Russian President?"
+ASIDE = "Peskov pointed out that there is political pressure on Belgrade from multiple directions [1]."
+ANSWER = "This perspective was conveyed by the press secretary of the Russian President, Dmitry Peskov [1]."
+RESTATED = "The press secretary of the Russian President [1]."
+UNSUPPORTED = "The press secretary of the Russian President is Boris Yeltsin [1]."
+
+
+def ask(settings: Settings, embedder: Embedder, text: str, **overrides: object) -> tuple[str, Answer]:
+    engine: AnswerEngine = make_engine(settings.model_copy(update={"llm_backend": "local", **overrides}),
+                                       embedder=embedder, answerer=FixedAnswerer(text))
+    events = list(engine.stream(PESKOV))
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    return "".join(e for e in events[:-1] if isinstance(e, str)), answer
+
+
+def bare(text: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", text)
+
+
+def assert_never_shown(answer: Answer, streamed: str, texts: list[str]) -> None:
+    shown = json.dumps(answer.to_dict()["answer"]) + json.dumps(answer.to_dict()["sentences"]) + streamed
+    for text in texts:
+        assert bare(text).rstrip(".") not in bare(shown)
+
+
+def test_the_answer_leads_and_the_stream_is_the_answer(sample_index: Settings, embedder: Embedder) -> None:
+    streamed, answer = ask(sample_index, embedder, f"{RESTATED} {ASIDE} {UNSUPPORTED} {ANSWER}",
+                           answer_repair="drop")
+    assert streamed == answer.answer
+    assert answer.answer.startswith("This perspective was conveyed") and "Dmitry Peskov" in answer.sentences[0]["text"]
+    assert bare(ASIDE) in bare(answer.answer)  # held back, then shown after the answer
+    assert [o["reason"] for o in answer.omitted] == ["restates the question"]
+    assert [r["text"] for r in answer.rejected] == [bare(UNSUPPORTED)]
+    assert_never_shown(answer, streamed, [RESTATED, UNSUPPORTED])
+    assert answer.to_dict()["omitted"][0]["text"] == bare(RESTATED)
+
+
+def test_without_the_lead_the_order_is_the_models(sample_index: Settings, embedder: Embedder) -> None:
+    streamed, answer = ask(sample_index, embedder, f"{ASIDE} {ANSWER}", answer_repair="drop", answer_lead=False)
+    assert streamed == answer.answer and answer.answer.startswith("Peskov pointed out")
+
+
+def test_the_filter_never_empties_an_answer_that_had_something_true_to_say(sample_index: Settings,
+                                                                          embedder: Embedder) -> None:
+    streamed, answer = ask(sample_index, embedder, RESTATED, answer_repair="drop")
+    assert not answer.refused and streamed == answer.answer
+    assert bare(answer.answer).startswith(bare(RESTATED).rstrip(".")) and not answer.omitted
+
+
+def test_at_most_the_configured_number_of_sentences_is_shown(sample_index: Settings, embedder: Embedder) -> None:
+    streamed, answer = ask(sample_index, embedder, f"{ANSWER} {ASIDE}", answer_repair="drop", answer_max_sentences=1)
+    assert streamed == answer.answer and len(answer.sentences) == 1
+    assert [o["reason"] for o in answer.omitted] == ["past the answer's first 1 sentences"]
+    assert_never_shown(answer, streamed, [ASIDE])
+
+
+def test_quotations_are_filtered_and_ordered_like_the_models_sentences(sample_index: Settings,
+                                                                       embedder: Embedder) -> None:
+    streamed, answer = ask(sample_index, embedder, f"{RESTATED} {UNSUPPORTED}")
+    assert streamed == answer.answer and not answer.refused
+    assert answer.sentences[0]["origin"] == "quote" and "Dmitry Peskov" in answer.sentences[0]["text"]
+    assert_never_shown(answer, streamed, [RESTATED, UNSUPPORTED])
+
+
+# ------------------------------------------------------------------------------------------ the date
+
+
+def cited(text: str, date: str = "2018-05-04") -> Citation:
+    return Citation(n=1, source="a.md", title="t", date=date, url=None, chunk_id="c", text=text, supported=True,
+                    support=1.0)
+
+
+@pytest.mark.parametrize(("answer", "passage", "dated"), [
+    ("However, the Fed raised rates [1].", "However, the Fed raised rates.",
+     "As of 4 May 2018, however, the Fed raised rates [1]."),
+    ("Officials said the road reopened [1].", "Officials said the road reopened, and officials added more.",
+     "As of 4 May 2018, officials said the road reopened [1]."),
+    ("Putin announced plans [1].", "Putin announced plans.", "As of 4 May 2018, Putin announced plans [1]."),
+    ("NFL teams met [1].", "NFL teams met.", "As of 4 May 2018, NFL teams met [1]."),
+    ("The storm hit [1].", "The storm hit.", "As of 4 May 2018, the storm hit [1]."),
+    ("Buffalo Bills player Damar Hamlin [1].", "a buffalo herd; Buffalo Bills player Damar Hamlin",
+     "As of 4 May 2018, Buffalo Bills player Damar Hamlin [1]."),
+])
+def test_a_dated_answer_is_one_correct_sentence(answer: str, passage: str, dated: str) -> None:
+    assert dated_answer(answer, [cited(passage)]) == dated
