@@ -443,7 +443,7 @@ def dated_answer(text: str, citations: list[Citation]) -> str:
         newest = dt.date.fromisoformat(max(dates)[:10])
     except ValueError:
         return text
-    match = re.match(r"([A-Z][a-z]+(?:['’][a-z]+)?)(?=[\s,;:])\W*(\w?)", text)
+    match = re.match(r"(?!I\b)([A-Z][a-z]*(?:['’][a-z]+)?)(?=[\s,;:])\W*(\w?)", text)
     if match and _not_a_name(match.group(1), match.group(2), [c.text for c in citations]):
         text = match.group(1).lower() + text[match.end(1):]
     return f"As of {format_day(newest)}, {text}"

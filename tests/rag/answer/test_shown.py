@@ -225,6 +225,8 @@ def cited(text: str, date: str = "2018-05-04") -> Citation:
     ("Putin announced plans [1].", "Putin announced plans.", "As of 4 May 2018, Putin announced plans [1]."),
     ("NFL teams met [1].", "NFL teams met.", "As of 4 May 2018, NFL teams met [1]."),
     ("The storm hit [1].", "The storm hit.", "As of 4 May 2018, the storm hit [1]."),
+    ("A prisoner's escape [1].", "a prisoner's escape", "As of 4 May 2018, a prisoner's escape [1]."),
+    ("I was there, he said [1].", "i was there", "As of 4 May 2018, I was there, he said [1]."),
     ("Buffalo Bills player Damar Hamlin [1].", "a buffalo herd; Buffalo Bills player Damar Hamlin",
      "As of 4 May 2018, Buffalo Bills player Damar Hamlin [1]."),
 ])
