@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def make_answerer(settings: Settings, embedder: Embedder) -> Answerer:
     if settings.llm_backend == "extractive":
-        return ExtractiveAnswerer(embedder, best_first=settings.answer_lead)
+        return ExtractiveAnswerer(embedder)
     from rag.llm.factory import describe_model, make_chat_model
 
     try:
@@ -34,6 +34,6 @@ def make_engine(settings: Settings, embedder: Embedder | None = None, retriever:
     embedder = embedder or embedder_for(settings)
     retriever = retriever or HybridRetriever(settings, embedder=embedder)
     answerer = answerer or make_answerer(settings, embedder)
-    fallback = None if answerer.backend == "extractive" else ExtractiveAnswerer(embedder, best_first=settings.answer_lead)
+    fallback = None if answerer.backend == "extractive" else ExtractiveAnswerer(embedder)
     return AnswerEngine(settings, retriever, answerer, make_support_checker("auto", model=embedder),
                         fallback=fallback, evidence_chars=settings.llm_evidence_chars)

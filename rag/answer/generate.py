@@ -100,10 +100,9 @@ class ExtractiveAnswerer:
     backend = "extractive"
     model = "sentence selection (MiniLM + term overlap)"
 
-    def __init__(self, embedder: Embedder, max_sentences: int = 2, best_first: bool = True) -> None:
+    def __init__(self, embedder: Embedder, max_sentences: int = 2) -> None:
         self.embedder = embedder
         self.max_sentences = max_sentences
-        self.best_first = best_first  # the answer leads with its best sentence (else in the article's order)
 
     def candidates(self, question: str, passages: list[Chunk], title_aware: bool = False) -> list[Candidate]:
         """Sentences of the passages ranked for the question (rag/answer/ranking.py: a fitted linear score over
@@ -121,8 +120,7 @@ class ExtractiveAnswerer:
         return sorted(out, key=lambda c: -c.score)
 
     def answer_text(self, question: str, passages: list[Chunk]) -> str:
-        chosen = answer_sentences(self.candidates(question, passages), self.max_sentences,
-                                  best_first=self.best_first)
+        chosen = answer_sentences(self.candidates(question, passages), self.max_sentences)
         if not chosen:
             return REFUSAL
         return " ".join(_cite(c.sentence, c.passage) for c in chosen)
@@ -136,11 +134,9 @@ class ExtractiveAnswerer:
 
 
 def answer_sentences(ranked: list[Candidate], max_sentences: int,
-                     margin: float = SECOND_SENTENCE_MARGIN, best_first: bool = True) -> list[Candidate]:
+                     margin: float = SECOND_SENTENCE_MARGIN) -> list[Candidate]:
     """The extractive answer's sentences: the best one, then up to max_sentences - 1 more whose score is within
-    `margin` of it. The best one leads (`best_first`: the ranker's answer-type features put the sentence holding
-    the asked-for answer there; docs/benchmarks.md#what-the-answer-shows-first-issue-12); else they follow the
-    article's own order when they come from the lead sentence's passage."""
+    `margin` of it, in the article's own order when they come from the lead sentence's passage."""
     if not ranked:
         return []
     chosen = [ranked[0]]
@@ -149,9 +145,8 @@ def answer_sentences(ranked: list[Candidate], max_sentences: int,
             break
         if cand.score >= ranked[0].score - margin and all(cand.sentence != c.sentence for c in chosen):
             chosen.append(cand)
-    if not best_first:
-        lead = chosen[0].passage
-        chosen.sort(key=lambda c: (c.passage, c.position) if c.passage == lead else (99, 0))
+    lead = chosen[0].passage
+    chosen.sort(key=lambda c: (c.passage, c.position) if c.passage == lead else (99, 0))
     return chosen
 
 

@@ -411,9 +411,23 @@ _DATELINE_RE = re.compile(r"^[A-Z][A-Z.'’ -]{2,30}(?:, [A-Z][\w.]*(?: [A-Z][\w
                           r"(?=[\"“A-Z0-9])")
 
 
+_LINK_LABELS = frozenset(["more", "read more", "related", "also", "see also", "watch", "listen", "opinion", "analysis"])
+
+
+def _kicker(match: re.Match[str]) -> str:
+    """A link word or a label in capitals names nothing and is taken off; a label in ordinary case may name the
+    answer ("Taylor Swift 'Eras' movie review:Concert film …"): it stays, set apart from what follows."""
+    label = match.group()[:-1]
+    letters = [c for c in label if c.isalpha()]
+    if label.lower() in _LINK_LABELS or (letters and all(c.isupper() for c in letters)):
+        return ""
+    return f"{label}: "
+
+
 def without_kicker(text: str) -> str:
-    """The sentence without a label glued to its front or a wire dateline: the rest is what it says."""
-    return _DATELINE_RE.sub("", _KICKER_RE.sub("", text, count=1), count=1)
+    """The sentence without a link label or a label in capitals glued to its front ("More:…", "LATEST UPDATES
+    WEDNESDAY:…"), or a wire dateline: the rest is what it says."""
+    return _DATELINE_RE.sub("", _KICKER_RE.sub(_kicker, text, count=1), count=1)
 
 
 # A model's comment on its own answer ("This directly answers the question by …", "I hope this helps").

@@ -79,16 +79,13 @@ def test_ranked_sentences_pick_the_answer_of_the_asked_kind(embedder: Embedder) 
             assert ranked == sorted(ranked, key=lambda c: -c.score)
 
 
-def test_a_second_sentence_joins_only_within_the_margin_and_the_best_leads() -> None:
+def test_a_second_sentence_joins_only_within_the_margin_and_keeps_article_order() -> None:
     ranked = [Candidate("B.", 1, 2, 3.0), Candidate("A.", 1, 0, 2.6), Candidate("C.", 2, 0, 2.5)]
     assert [c.sentence for c in answer_sentences(ranked[:1] + [Candidate("D.", 1, 3, 2.95)], 2)] == ["B.", "D."]
-    assert [c.sentence for c in answer_sentences(ranked, 2, margin=0.5)] == ["B.", "A."]
+    assert [c.sentence for c in answer_sentences(ranked, 2, margin=0.5)] == ["A.", "B."]
     assert [c.sentence for c in answer_sentences(ranked, 2, margin=0.1)] == ["B."]
     assert [c.sentence for c in answer_sentences(ranked, 1, margin=5.0)] == ["B."]
-    assert [c.sentence for c in answer_sentences(ranked, 3, margin=0.5)] == ["B.", "A.", "C."]
-    # RAG_ANSWER_LEAD=false: the lead passage's sentences in the article's order.
-    assert [c.sentence for c in answer_sentences(ranked, 2, margin=0.5, best_first=False)] == ["A.", "B."]
-    assert [c.sentence for c in answer_sentences(ranked, 3, margin=0.5, best_first=False)] == ["A.", "B.", "C."]
+    assert [c.sentence for c in answer_sentences(ranked, 3, margin=0.5)] == ["A.", "B.", "C."]
     assert answer_sentences([], 2) == []
 
 

@@ -68,6 +68,9 @@ def test_a_glued_label_and_a_dateline_are_taken_off_the_sentence() -> None:
         "House Speaker Kevin McCarthy announced Tuesday"
     assert without_kicker("WELLINGTON, New Zealand (AP) — Italy's players dropped") == "Italy's players dropped"
     assert without_kicker("He said: Hello there") == "He said: Hello there"  # a colon and a space: prose
+    # A label in ordinary case may name the answer: it stays, set apart.
+    assert without_kicker("Taylor Swift 'Eras' movie review:Concert film a thrilling revisit") == \
+        "Taylor Swift 'Eras' movie review: Concert film a thrilling revisit"
 
 
 def verdict(text: str, origin: str = "model") -> Verdict:
@@ -227,6 +230,8 @@ def cited(text: str, date: str = "2018-05-04") -> Citation:
     ("The storm hit [1].", "The storm hit.", "As of 4 May 2018, the storm hit [1]."),
     ("A prisoner's escape [1].", "a prisoner's escape", "As of 4 May 2018, a prisoner's escape [1]."),
     ("I was there, he said [1].", "i was there", "As of 4 May 2018, I was there, he said [1]."),
+    ("That’s why the vote failed [1].", "x", "As of 4 May 2018, that’s why the vote failed [1]."),
+    ("Anticipation continued to build [1].", "x", "As of 4 May 2018, anticipation continued to build [1]."),
     ("Buffalo Bills player Damar Hamlin [1].", "a buffalo herd; Buffalo Bills player Damar Hamlin",
      "As of 4 May 2018, Buffalo Bills player Damar Hamlin [1]."),
 ])
