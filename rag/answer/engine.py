@@ -200,7 +200,8 @@ class AnswerEngine:
             if window_is_empty(searched, hits, corpus, self.settings):
                 reason, refusal = window_refusal(window, searched)
         if reason:
-            timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - started) * 1000
+            timings["first_token_ms"] = timings["first_shown_ms"] = timings["total_ms"] = (
+                time.perf_counter() - started) * 1000
             yield refusal
             yield Answer(answer=refusal, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
                          refusal_reason=reason, warning=warning, **base)
@@ -238,11 +239,15 @@ class AnswerEngine:
                 yield piece
 
         streamed = 0  # sentences streamed so far
+        # The model's first token is not what a user first sees: the lead order may hold sentences back.
+        first_shown: float | None = None
 
         def show(verdicts: list[Verdict], prefix: str = "") -> Iterator[str]:
-            nonlocal streamed
+            nonlocal streamed, first_shown
             for verdict in verdicts:
                 streamed += 1
+                if first_shown is None:
+                    first_shown = time.perf_counter()
                 yield prefix * (streamed == 1) + self._shown(verdict, order, first=streamed == 1)
 
         # Only sentences the check accepts are streamed: what a user sees while it is written is already the
@@ -288,6 +293,7 @@ class AnswerEngine:
         outcome.omitted += [(v, f"past the answer's first {lead.limit} sentences") for v in lead.over]
         generated = time.perf_counter()
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
+        timings["first_shown_ms"] = ((first_shown or generated) - started) * 1000
         timings["generate_ms"] = (generated - retrieved) * 1000
 
         answer = self._finish(outcome, order, hits, passages, base, timings, anchors_after, gated)

@@ -185,6 +185,14 @@ def test_the_answer_leads_and_the_stream_is_the_answer(sample_index: Settings, e
     assert answer.to_dict()["omitted"][0]["text"] == bare(RESTATED)
 
 
+def test_the_first_shown_sentence_is_timed_apart_from_the_models_first_token(sample_index: Settings,
+                                                                             embedder: Embedder) -> None:
+    # The aside is held back until the answer arrives: what a user first sees comes after the model's first token.
+    _, answer = ask(sample_index, embedder, f"{ASIDE} {ANSWER}", answer_repair="drop")
+    timings = answer.timings
+    assert timings["first_token_ms"] <= timings["first_shown_ms"] <= timings["total_ms"]
+
+
 def test_without_the_lead_the_order_is_the_models(sample_index: Settings, embedder: Embedder) -> None:
     streamed, answer = ask(sample_index, embedder, f"{ASIDE} {ANSWER}", answer_repair="drop", answer_lead=False)
     assert streamed == answer.answer and answer.answer.startswith("Peskov pointed out")
