@@ -11,7 +11,16 @@ CITATION_RE = re.compile(r"\[\s*(\d+(?:\s*(?:,|-|–)\s*\d+)*)\s*\]")
 # stop ("... in June. [2]" — they belong to the sentence before), then space and an upper-case letter or digit.
 _BOUNDARY_RE = re.compile(r"[.!?…][\"'”’)]*((?:\s*\[\s*\d[\d\s,\-–]*\])*)\s+(?=[\"“(]?[A-Z0-9])")
 _ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Gen.", "Lt.", "Col.", "U.S.", "U.K.", "No.", "vs.",
-                  "e.g.", "i.e.", "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.", "Inc.", "Ltd.", "Co.")
+                  "e.g.", "i.e.", "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.", "Inc.", "Ltd.", "Co.",
+                  # News titles before a name ("Democrat Rep. Jennifer McClellan", "Gov. Phil Scott").
+                  "Rep.", "Reps.", "Sen.", "Sens.", "Gov.", "Rev.", "Sgt.", "Capt.", "Adm.", "Maj.", "Supt.", "Jr.",
+                  "Sr.", "Mt.", "Ft.")
+# A middle initial ("John F. Kennedy", "Michael J. Fox") and a clock time followed by its zone or day ("11 p.m. ET",
+# "8 a.m. Tuesday") do not end a sentence; elsewhere a full stop after them may ("… at 11 p.m. The …" is rare).
+_NOT_A_BOUNDARY_RE = re.compile(
+    r"\b([A-Z][a-z]+ [A-Z])\.(?= [A-Z][a-z])"
+    r"|\b([ap]\.m)\.(?= (?:[A-Z]{2,4}\b|local\b|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b))"
+)
 
 
 @dataclass
@@ -45,7 +54,7 @@ def _expand(group: str) -> list[int]:
 
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences, keeping each sentence's trailing citation markers with it."""
-    protected = text
+    protected = _NOT_A_BOUNDARY_RE.sub(lambda m: f"{m.group(1) or m.group(2)}\x01", text)
     for i, abbr in enumerate(_ABBREVIATIONS):
         protected = protected.replace(abbr, abbr.replace(".", f"\x00{i}\x00"))
     parts: list[str] = []
@@ -60,7 +69,7 @@ def split_sentences(text: str) -> list[str]:
     for part in parts:
         for i, abbr in enumerate(_ABBREVIATIONS):
             part = part.replace(abbr.replace(".", f"\x00{i}\x00"), abbr)
-        part = part.strip()
+        part = part.replace("\x01", ".").strip()
         if part:
             restored.append(part)
     return restored

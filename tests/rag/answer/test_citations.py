@@ -1,3 +1,5 @@
+import pytest
+
 from rag.answer.citations import parse_citations, split_sentences, strip_citations
 
 
@@ -34,6 +36,23 @@ def test_no_citations_and_empty_answer() -> None:
 def test_abbreviations_do_not_split_sentences() -> None:
     assert split_sentences("Dr. Smith met Mr. Jones in the U.S. yesterday. They spoke.") == [
         "Dr. Smith met Mr. Jones in the U.S. yesterday.", "They spoke."]
+
+
+@pytest.mark.parametrize(("text", "sentences"), [
+    # News titles before a name: "She will succeed Democrat Rep." was shown as a sentence of its own.
+    ("She will succeed Democrat Rep. Donald McEachin. Gov. Phil Scott agreed.",
+     ["She will succeed Democrat Rep. Donald McEachin.", "Gov. Phil Scott agreed."]),
+    ("President John F. Kennedy spoke. Then he left.", ["President John F. Kennedy spoke.", "Then he left."]),
+    ("Polls close at 11 p.m. ET on Tuesday. Results follow.",
+     ["Polls close at 11 p.m. ET on Tuesday.", "Results follow."]),
+    ("It began at 8 a.m. Tuesday in Ohio.", ["It began at 8 a.m. Tuesday in Ohio."]),
+    # A clock time that ends its sentence still ends it.
+    ("He arrived at 11 p.m. Police were called.", ["He arrived at 11 p.m.", "Police were called."]),
+    ("Martin Luther King Jr. Day is a holiday. Offices close.",
+     ["Martin Luther King Jr. Day is a holiday.", "Offices close."]),
+])
+def test_titles_initials_and_clock_times_do_not_split_sentences(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences
 
 
 def test_numbers_in_brackets_that_are_not_citations_are_kept_as_text() -> None:
