@@ -13,13 +13,23 @@ _BOUNDARY_RE = re.compile(r"[.!?…][\"'”’)]*((?:\s*\[\s*\d[\d\s,\-–]*\])*
 _ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Gen.", "Lt.", "Col.", "U.S.", "U.K.", "No.", "vs.",
                   "e.g.", "i.e.", "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.", "Inc.", "Ltd.", "Co.",
                   # News titles before a name ("Democrat Rep. Jennifer McClellan", "Gov. Phil Scott").
-                  "Rep.", "Reps.", "Sen.", "Sens.", "Gov.", "Rev.", "Sgt.", "Capt.", "Adm.", "Maj.", "Supt.", "Jr.",
-                  "Sr.", "Mt.", "Ft.")
-# A middle initial ("John F. Kennedy", "Michael J. Fox") and a clock time followed by its zone or day ("11 p.m. ET",
-# "8 a.m. Tuesday") do not end a sentence; elsewhere a full stop after them may ("… at 11 p.m. The …" is rare).
+                  "Rep.", "Reps.", "Sen.", "Sens.", "Gov.", "Rev.", "Sgt.", "Capt.", "Adm.", "Maj.", "Supt.", "Mt.",
+                  "Ft.")
+# Words that open a sentence: after "Plan B." or "Robert Downey Jr." they mean a new sentence has begun.
+_OPENERS = (
+    "The|A|An|After|Before|In|On|At|It|He|She|They|We|I|This|That|These|Those|But|And|So|Then|When|While|If|As|"
+    "Its|His|Her|Their|There|Here|Later|Meanwhile|However|Also|For|With|By|From|To|Of|What|Who|Why|How|Where|"
+    "Which|One|Some|Many|Most|All|No|Now|Still|Yet|Since|Although|Despite|During|Under|Over|Today|Yesterday|"
+    "Last|Next|Our|My|Your|You"
+)
+# Full stops that do not end a sentence: a middle initial ("John F. Kennedy", not "Plan B. The …"), "Jr."/"Sr."
+# before more of the name ("Martin Luther King Jr. Day"), and a clock time before its zone or day ("11 p.m. ET",
+# "8 a.m. Tuesday"; not "9 p.m. CBS will …"). A word still being written at the end of the text counts as
+# possibly one of them, so a streamed answer never gives out "President John F." before "Kennedy" arrives.
+_ZONES = "ET|EST|EDT|CT|CST|CDT|MT|MST|MDT|PT|PST|PDT|GMT|BST|UTC|local|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
 _NOT_A_BOUNDARY_RE = re.compile(
-    r"\b([A-Z][a-z]+ [A-Z])\.(?= [A-Z][a-z])"
-    r"|\b([ap]\.m)\.(?= (?:[A-Z]{2,4}\b|local\b|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b))"
+    rf"\b([A-Z][a-z]+ [A-Z]|(?:Jr|Sr))\.(?= (?!(?:{_OPENERS})\b)[A-Z][a-z]| [A-Za-z]{{0,9}}$|$)"
+    rf"|\b([ap]\.m)\.(?= (?:{_ZONES})\b| [A-Za-z]{{0,9}}$|$)"
 )
 
 

@@ -1,6 +1,7 @@
 import pytest
 
 from rag.answer.citations import parse_citations, split_sentences, strip_citations
+from rag.answer.policy import SentenceStream
 
 
 def test_renumbers_by_first_use_and_drops_unknown_numbers() -> None:
@@ -50,6 +51,12 @@ def test_abbreviations_do_not_split_sentences() -> None:
     ("He arrived at 11 p.m. Police were called.", ["He arrived at 11 p.m.", "Police were called."]),
     ("Martin Luther King Jr. Day is a holiday. Offices close.",
      ["Martin Luther King Jr. Day is a holiday.", "Offices close."]),
+    # … but a sentence that ends in an initial, "Jr." or a clock time still ends there.
+    ("Robert Downey Jr. The film won.", ["Robert Downey Jr.", "The film won."]),
+    ("It was Plan B. The rest failed.", ["It was Plan B.", "The rest failed."]),
+    ("It ended World War I. After that, peace.", ["It ended World War I.", "After that, peace."]),
+    ("It airs at 9 p.m. CBS will show it.", ["It airs at 9 p.m.", "CBS will show it."]),
+    ("The game starts at 7:30 p.m.", ["The game starts at 7:30 p.m."]),
 ])
 def test_titles_initials_and_clock_times_do_not_split_sentences(text: str, sentences: list[str]) -> None:
     assert split_sentences(text) == sentences
@@ -59,3 +66,16 @@ def test_numbers_in_brackets_that_are_not_citations_are_kept_as_text() -> None:
     parsed = parse_citations("The vote was 7 to 2 [2].", passage_count=2)
     assert parsed.sentences[0].text == "The vote was 7 to 2." and parsed.order == [2]
     assert strip_citations("A [1] b [2].") == "A b."
+
+
+@pytest.mark.parametrize("pieces", [
+    ["President John", " F.", " K", "ennedy spoke. Then", " he left."],
+    ["Polls close at 11 p.m.", " E", "T on Tuesday. Results", " follow."],
+    ["He arrived at 11 p.m.", " Pol", "ice were called."],
+    ["Robert Downey Jr.", " Th", "e film won."],
+])
+def test_a_streamed_answer_is_split_as_the_whole_text_is(pieces: list[str]) -> None:
+    # A piece may end on a lone capital ("John F. K"): the stream waits for the word before deciding.
+    stream = SentenceStream()
+    released = [sentence for piece in pieces for sentence in stream.feed(piece)] + stream.close()
+    assert released == split_sentences("".join(pieces))
