@@ -21,7 +21,7 @@ over it (a swapped answer often names another entity from elsewhere in the same 
                 in the best window
     numbers   = every number in the hypothesis (digits or number words, "1,200" = "1200", "two" = "2")
                 must occur in the best window: ×0.25 per number missing from it
-                (ordinals count: "sixth" = "6th" = 6; not "first", "second")
+                (ordinals count: "sixth" = "6th" = 6; not "first"/"1st", "second"/"2nd")
     entities  = every capitalised word inside the hypothesis (names, acronyms) must occur in the premise
                 (Serbia ~ Serbian): ×0.35 per word absent, ×0.5 per word only outside the best window
     joined    = the answer a restated question names must stand in the sentence that says the rest of the claim,
@@ -33,12 +33,15 @@ over it (a swapped answer often names another entity from elsewhere in the same 
                 pair window holds every word, but Valmont stands beside the claim (Estoria is the rival);
                 "Ortiz, who has led the country since 2019" joins 2019 to Ortiz. A best sentence without a rival
                 ("It is expected that … will silt up the lake") lets a name of the neighbouring sentence stand,
-                as a pronoun's antecedent.
-    negation  = a negation cue (not, no, never, n’t, without, refused, declined, rejected, …) on one side only,
-                judged against the best single sentence: ×0.4 ("X reached an agreement" against "… went on
-                strike after rejecting an agreement"); a negated claim's cue may also stand in another sentence
-                with at least 0.6 × the best one's share of its words ("declined an invitation" beside "first
-                received an invitation")
+                as a pronoun's antecedent; so does a best sentence that refers back ("She declared …", "The carrier
+                said …"), and a date or an age ("on Jan. 5", "Brady, 45,") is no rival.
+    negation  = a negation cue (not, no, never, n’t, without, refused, denied, …) on one side only, judged
+                against the best single sentence: ×0.4; a negated claim's cue may also stand in another sentence
+                with at least 0.6 × the best one's share of its words ("refused an invitation" beside "first
+                received an invitation"). "Declined" and "rejected" are no cues: present on both sides, different
+                cues cancelled ("rejected the offer" passed against "did not reject the offer"), and they are
+                ordinary paraphrase ("shares declined 5%" for "fell 5%") and news boilerplate ("…, who declined
+                to be named, said")
     support   = coverage × numbers × entities × joined × negation
 
 hybrid — the same gates over 0.5 × lexical coverage + 0.5 × semantic, where semantic is the best cosine
@@ -46,8 +49,8 @@ between the hypothesis and a premise window under the packaged MiniLM, rescaled 
 Window vectors are cached, since the engine checks each passage against several sentences.
 
 A sentence is supported when support ≥ the checker's `threshold` (tuned in the benchmark). Known limits:
-antonyms ("rose"/"fell") and swapped roles inside one sentence ("A beat B" vs "B beat A", "a judge approved the
-deal" told as "Facebook approved the deal") pass the lexical gates; the semantic part only partly catches them.
+antonyms ("rose"/"fell"; "reached an agreement" against "rejected an agreement") and swapped roles inside one
+sentence ("A beat B" vs "B beat A", "a judge approved the deal" told as "Facebook approved the deal") pass the lexical gates; the semantic part only partly catches them.
 An answer from the neighbouring sentence still passes when the question's own name or number stands in the
 claim's best sentence (the check is not told the question, so it cannot tell the echoed anchor from the answer).
 """
@@ -104,8 +107,26 @@ _ORDINAL_WORDS = {
 _WEAK_NUMBER_WORDS = frozenset({"one"})
 _NEGATIONS = frozenset(
     "not no never none nobody nothing neither nor without cannot n't didn't doesn't don't isn't wasn't aren't "
-    "weren't won't wouldn't couldn't shouldn't hasn't haven't hadn't can't failed denied refused declined declines "
-    "declining rejected rejects rejecting".split()
+    "weren't won't wouldn't couldn't shouldn't hasn't haven't hadn't can't failed denied refused".split()
+)
+# Not cues: "declined" and "rejected" (and forms). As cues they accepted contradictions ("rejected the offer" against
+# "did not reject the offer": a cue on both sides) and rejected paraphrases ("shares declined 5%" against "fell 5%",
+# "rejected" against "voted down", any claim beside "…, who declined to be named, said").
+# Digit ordinals read like word ordinals: "2nd" is "second" (no count), "21st" is 21.
+_DIGIT_ORDINAL_RE = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
+# A best sentence that opens by referring back ("She declared…", "The carrier said…") takes its subject's name
+# from the sentence before: the "joined" gate does not apply.
+_BACK_REFERENCES = frozenset("he she they it his her their its".split())
+_BACK_NOUNS = frozenset(
+    """company carrier airline firm team club agency department ministry league union group network automaker
+    retailer bank singer actor actress player quarterback star governor senator president""".split()
+)
+# Numbers that date or age something are no rival answer: "on Jan. 5", "5 January", "Brady, 45,", "45-year-old".
+_DATE_OR_AGE_RE = re.compile(
+    r"\b(?:" + "|".join(sorted(MONTH_WORDS, key=len, reverse=True)) + r")\.?\s+\d{1,2}(?:,?\s+\d{4})?\b"
+    r"|\b\d{1,2}\s+(?:" + "|".join(sorted(MONTH_WORDS, key=len, reverse=True)) + r")\b\.?(?:,?\s+\d{4})?"
+    r"|\b(?:aged?\s+)\d{1,3}\b|\b\d{1,3}-year-old\b|(?<=[A-Za-z]),\s+\d{1,3},",
+    re.IGNORECASE,
 )
 # Capitalised words that are not names: sentence frames, months and days still count (a wrong month is
 # a wrong fact), but these do not.
@@ -158,6 +179,8 @@ def _numbers(text: str, ordinals: bool = False) -> set[str]:
     """Numbers in digits or words; with `ordinals`, "sixth" too (the check; the question anchors of
     rag/answer/policy.py keep their own reading)."""
     found: set[str] = set()
+    if ordinals:
+        text = _DIGIT_ORDINAL_RE.sub(lambda m: " " if m.group(1) in ("1", "2") else m.group(1), text)
     for token in _tokens(text):
         low = token.lower()
         if token[0].isdigit():
@@ -279,7 +302,15 @@ def _rivals(sentence: str, hypothesis: str) -> bool:
     words = _word_set(hypothesis)
     names = [e for e in _entities(sentence) if e not in _TIME_WORDS]
     numbers = _numbers(hypothesis, ordinals=True)
-    return any(not _entity_found(e, words) for e in names) or bool(_numbers(sentence, ordinals=True) - numbers)
+    undated = _DATE_OR_AGE_RE.sub(" ", sentence)
+    return any(not _entity_found(e, words) for e in names) or bool(_numbers(undated, ordinals=True) - numbers)
+
+
+def _refers_back(sentence: str) -> bool:
+    """The sentence opens with a pronoun or "The <noun>" naming whom it speaks of in the sentence before."""
+    words = [t.lower() for t in _tokens(sentence)[:2]]
+    return bool(words) and (words[0] in _BACK_REFERENCES or (
+        words[0] == "the" and len(words) > 1 and words[1] in _BACK_NOUNS))
 
 
 def _join_factor(sentences: list[str], shares: list[float], hypothesis: str) -> float:
@@ -298,6 +329,8 @@ def _join_factor(sentences: list[str], shares: list[float], hypothesis: str) -> 
         return 1.0  # the claim's best sentence holds one of its names or numbers: others may be context
     if not any(_rivals(sentences[i], hypothesis) for i in tops):
         return 1.0  # "It is expected that the lake will silt up": nothing there the claim could have swapped
+    if any(_refers_back(sentences[i]) for i in tops):
+        return 1.0  # "She declared a state of emergency…": her name stands in the sentence before
     factor = 1.0
     for anchor in anchors:
         others = [b for b in anchors if b is not anchor]

@@ -81,8 +81,18 @@ SUPPORTED = [
                "their homes."),
     # A negated claim may take its cue from a sentence beside the best one, when it has the same cue.
     ("The University of Brenna first received an invitation for its football team to visit the palace on 12 June. "
-     "The Brenna football team has declined the invitation, citing exams.",
-     "The University of Brenna football team declined an invitation to the palace."),
+     "The Brenna football team has refused the invitation, citing exams.",
+     "The University of Brenna football team refused an invitation to the palace."),
+    # "Declined" and "rejected" are no negation cues: they are ordinary verbs of news paraphrase…
+    ("Halden shares fell 5% on Tuesday after the earnings report.", "Halden shares declined 5% on Tuesday."),
+    ("Unemployment fell to 3.4% in January, the lowest level since 1969.", "Unemployment declined to 3.4% in January."),
+    ("The city council voted down the plan for a new stadium.", "The city council rejected the plan for a new stadium."),
+    ("The team turned down the invitation to visit the palace.", "The team declined the invitation to visit the palace."),
+    # …and "declined to be named / to comment" stands beside half the facts in the news.
+    ("Halden is recalling 363,000 vehicles over a software fault, a spokesperson, who declined to be named, said.",
+     "Halden recalled 363,000 vehicles over a software fault."),
+    # Digit ordinals read as word ordinals on both sides: "2nd" = "second", as "6th" = "sixth".
+    ("Norland came second in the poll of northern countries.", "Norland came 2nd in the poll of northern countries."),
     # Ordinals are numbers: "sixth" = "6th" = "six".
     ("Norland was named the world's happiest country for the sixth year in a row.",
      "Norland has been the world's happiest country for six years."),
@@ -105,11 +115,14 @@ UNSUPPORTED = [
     (STORM, "The state hammered by an atmospheric river storm this week, prompting widespread evacuations, was Valmont."),
     (HAPPY, "The country that has been named the world's happiest, for the sixth consecutive year, is Islay."),
     (HAPPY, "Norland was named the world's happiest country for the sixth time."),  # an ordinal the passage lacks
-    # "Rejecting" and "declined" are negation cues like "refused": the claim drops the passage's.
-    ("About 10,000 workers at the farm equipment maker Halden went on strike after rejecting a tentative agreement.",
-     "Halden reached a tentative agreement with its workers."),
-    ("Several golfers who declined to join the Gulf Tour, such as Ben Arlo, criticised it in public.",
-     "Ben Arlo joined the Gulf Tour."),
+    # Negation on one side only is a contradiction, whatever verb carries it ("rejected" against "did not reject").
+    ("The union did not reject the offer, its leader said on Monday.", "The union rejected the offer."),
+    ("The team did not decline the invitation to the palace.", "The team declined the invitation to the palace."),
+    ("The senator said on Monday she would not run for re-election next year.",
+     "The senator declined to say whether she would run for re-election next year."),
+    # A sentence referring back does not excuse a number or name the claim changed.
+    ("Gov. Lena Ortiz spoke on Sunday. She declared a state of emergency for 11 counties.",
+     "Lena Ortiz declared a state of emergency for 12 counties."),
 ]
 
 
@@ -192,3 +205,20 @@ def test_ordinals_are_numbers_to_the_check_only() -> None:
     # The refusal decision's question anchors read numbers as before: an ordinal there is no new anchor.
     assert _numbers("for the sixth year") == set()
     assert missing_anchors("Which country was named the happiest for the sixth year?", [HAPPY]) == []
+
+
+# The claim's best sentence refers back to its name ("She", "The carrier"), or names only a date or an age: the
+# "joined" gate does not apply (it halved these to 0.5, a pass only at the threshold's edge).
+REFERS_BACK = [
+    ("Gov. Lena Ortiz spoke on Sunday. She declared a state of emergency for 11 counties as the storm approached.",
+     "Lena Ortiz declared a state of emergency as the storm approached."),
+    ("Brenna Air cancelled thousands of flights over the holidays. The carrier said it would reimburse 2 million "
+     "travellers for meals.", "Brenna Air said it would reimburse travellers for meals."),
+    ("Safety Tomas Varga collapsed during the game. Doctors said on Jan. 5 that the 24-year-old was awake.",
+     "Doctors said Tomas Varga was awake."),
+]
+
+
+@pytest.mark.parametrize(("premise", "hypothesis"), REFERS_BACK)
+def test_a_sentence_referring_back_keeps_its_full_score(premise: str, hypothesis: str) -> None:
+    assert make_support_checker("lexical").score(premise, hypothesis) == pytest.approx(1.0)
