@@ -31,7 +31,7 @@ from rag.answer.policy import (
     with_markers,
 )
 from rag.answer.prompt import REFUSAL
-from rag.answer.text import STOPWORDS, coverage
+from rag.answer.text import coverage
 from rag.retrieve import HybridRetriever, as_of_date
 from rag.settings import Settings
 from rag.timewindow import DateWindow, format_day, resolve_window
@@ -221,9 +221,9 @@ class AnswerEngine:
         # What is shown and in which order (rag/answer/policy.py): a verified sentence that tells nothing is kept
         # out, and the one holding the asked-for answer leads.
         shown_filter = ShownFilter(standalone) if self.gates and self.settings.answer_filter else None
-        # The extractive answer keeps its own order: its best sentence first, or the lead passage's sentences in the
-        # article's order, which on held-out news led with the answer more often than holding back by answer type
-        # or always putting the best-ranked first (docs/benchmarks.md#what-the-answer-shows-first-issue-12).
+        # The extractive answer keeps its own order, the lead passage's sentences in the article's order, which on
+        # held-out news led with the answer more often than holding back by answer type or always putting the
+        # best-ranked first (docs/benchmarks.md#what-the-answer-shows-first-issue-12).
         writes = self.answerer.backend != "extractive"
         lead = LeadOrder(shown_filter if self.settings.answer_lead and writes else None,
                          limit=self.settings.answer_max_sentences if self.gates else 0, opening=writes)
@@ -242,13 +242,14 @@ class AnswerEngine:
         # The model's first token is not what a user first sees: the lead order may hold sentences back.
         first_shown: float | None = None
 
-        def show(verdicts: list[Verdict], prefix: str = "") -> Iterator[str]:
+        def show(verdicts: list[Verdict]) -> Iterator[str]:
+            # The stream is the final answer in pieces, also after a model failure (no separator of its own).
             nonlocal streamed, first_shown
             for verdict in verdicts:
                 streamed += 1
                 if first_shown is None:
                     first_shown = time.perf_counter()
-                yield prefix * (streamed == 1) + self._shown(verdict, order, first=streamed == 1)
+                yield self._shown(verdict, order, first=streamed == 1)
 
         # Only sentences the check accepts are streamed: what a user sees while it is written is already the
         # verified answer (rag/answer/policy.py).
@@ -267,12 +268,17 @@ class AnswerEngine:
             why = "the model failed" if failed else "the model returned no text"
             base["model"] = f"{base['model']} → {self.fallback.backend} fallback ({why})"
             if not lead.released:
-                outcome, order = PolicyOutcome(), []
+                # The model's verified sentences still held back for a leading one are not lost: they are listed
+                # apart like the rest of what the model wrote (its rejected and omitted sentences stay as they are).
+                outcome.omitted += [(v, "held back for a leading sentence when the model failed") for v in lead.held]
+                outcome.shown, order = [], []
                 lead = LeadOrder(lead.shown_filter, limit=lead.limit)
             lead.opening = False  # the fallback's sentences are the articles' own
+            said = {v.text.lower() for v in lead.released}  # shown before the model failed: never shown twice
             for verdict in verified_stream(self.fallback.stream(standalone, passages), judge, outcome,
                                            gate=self.gates, shown=shown_filter):
-                yield from show(lead.offer(verdict), "\n" if failed else "")
+                if verdict.text.lower() not in said:
+                    yield from show(lead.offer(verdict))
             if first_token is None:
                 first_token = time.perf_counter()
         elif self.gates and self.fallback is not None and (
@@ -442,8 +448,9 @@ def window_refusal(window: DateWindow, searched: DateWindow) -> tuple[str, str]:
 def dated_answer(text: str, citations: list[Citation]) -> str:
     """A time-sensitive answer names the date of its evidence: "As of 11 May 2023, the Fed … [1]." The date is
     the newest publication date among the cited sources; an answer citing only undated sources is unchanged.
-    The answer's first word is lower-cased only where it is no name: a common word, or one its cited passages
-    write in lower case ("However" → "however", "Officials" → "officials"; "Putin", "NFL", "I" stay)."""
+    The answer's first word is lower-cased only when it is a common sentence opener (_COMMON_FIRST: "However" →
+    "however", "The" → "the", "That’s" → "that’s"); any other capitalised word may be a name ("Italy", "Boeing",
+    "Turkey", "Emily") and stays as written, and so does a word in capitals ("LATEST", "NFL") or "I"."""
     dates = [c.date for c in citations if c.date]
     if not dates or not text:
         return text
@@ -451,31 +458,20 @@ def dated_answer(text: str, citations: list[Citation]) -> str:
         newest = dt.date.fromisoformat(max(dates)[:10])
     except ValueError:
         return text
-    match = re.match(r"(?!I\b)([A-Z][a-z]*(?:['’][a-z]+)?)(?=[\s,;:])\W*(\w?)", text)
-    if match and _not_a_name(match.group(1), match.group(2), [c.text for c in citations]):
+    match = re.match(r"(?!I\b)([A-Z][a-z]*(?:['’][a-z]+)?)(?=[\s,;:])", text)
+    if match and re.split(r"['’]", match.group(1).lower())[0] in _COMMON_FIRST:  # "That’s", "Here's"
         text = match.group(1).lower() + text[match.end(1):]
     return f"As of {format_day(newest)}, {text}"
 
 
-def _not_a_name(word: str, next_initial: str, passages: list[str]) -> bool:
-    """A common word, or one the passages write in lower case that does not start a run of capitalised words
-    ("Buffalo Bills")."""
-    low = word.lower()
-    if low in STOPWORDS or low in _COMMON_FIRST or re.split(r"['’]", low)[0] in STOPWORDS:  # "That’s", "Here's"
-        return True
-    if next_initial.isupper():
-        return False
-    # A word form names seldom take ("Anticipation", "Debuting", "Nearly", "Alleged"), or one the passages write
-    # in lower case.
-    return bool(len(low) > 4 and _COMMON_SUFFIX_RE.search(low)) or any(
-        re.search(rf"(?<![\w'’]){re.escape(low)}\b", p) for p in passages)
-
-
-_COMMON_SUFFIX_RE = re.compile(r"(?:ly|ing|ed|tion|sion|ment|ness|ity)$")
-# Sentence openers that are never names, whatever the passages say.
-_COMMON_FIRST = frozenset("""however meanwhile according earlier later still yet also today yesterday tonight last
-    next since while although though despite during many several some most all both each every one two three
-    four five six seven eight nine ten officials police authorities experts scientists researchers""".split())
+# Sentence openers that are never names: a fixed list (a word not in it stays capitalised: a name lower-cased
+# reads wrong, "As of 4 May 2023, italy won …", a common word capitalised only reads stiff).
+_COMMON_FIRST = frozenset("""the a an it there this these those that here in on at after before according however
+    meanwhile but and so he she they we you his her their its our my your some many most several both all each every
+    one two three four five six seven eight nine ten no not now then when while although though since despite during
+    earlier later still yet also today yesterday tonight last next what who which where why how as if for with by
+    from to of over under about nearly almost more less only other another such because once until unlike instead
+    officials police authorities experts scientists researchers""".split())
 
 
 def plain_answer(answer: Answer) -> str:

@@ -405,10 +405,15 @@ def _quotes(ranked: list[Any], judge: SentenceJudge, said: set[str], max_sentenc
 # A link or section label glued to the headline after it, as news pages print them ("More:Top-rated Fox News host
 # …", "NBA TRADE DEADLINE TRACKER:Former MVP …"): a colon with no space after it. The label names no fact; the
 # headline after it is judged as any sentence.
-_KICKER_RE = re.compile(r"^[A-Z][\w'’&.-]*(?: [\w'’&.-]+){0,5}:(?=[\"“'‘A-Z0-9])")
-# A dateline before a wire story's first sentence: "WASHINGTON - ", "WELLINGTON, New Zealand (AP) — ".
-_DATELINE_RE = re.compile(r"^[A-Z][A-Z.'’ -]{2,30}(?:, [A-Z][\w.]*(?: [A-Z][\w.]*){0,2})?(?: \([A-Za-z]+\))? [—–-]+ "
-                          r"(?=[\"“A-Z0-9])")
+# A letter before the colon and a capital or a quote right after it: a clock time ("7:30 p.m.") or a score ("won
+# 6:4") is no label, and text is never altered (only a label is taken off whole).
+_KICKER_RE = re.compile(r"^[A-Z][\w'’&.-]*(?: [\w'’&.-]+){0,5}(?<=[A-Za-z]):(?=[\"“'‘A-Z])")
+# A dateline before a wire story's first sentence: a place in capitals ("WASHINGTON - ", "NEW YORK (AP) — ",
+# "WELLINGTON, New Zealand (AP) — "). Bare, without a region or an agency, it must have five letters or more: a
+# shorter word in capitals is as often an organisation that starts a sentence ("NASA - The agency said …"), and
+# a short place that keeps its dateline ("DOHA – …") loses nothing.
+_DATELINE_RE = re.compile(r"^(?P<place>[A-Z][A-Z.'’ -]{2,30}?)(?P<region>, [A-Z][\w.]*(?: [A-Z][\w.]*){0,2})?"
+                          r"(?P<agency> \([A-Za-z]+\))? [—–-]+ (?=[\"“A-Z0-9])")
 
 
 _LINK_LABELS = frozenset(["more", "read more", "related", "also", "see also", "watch", "listen", "opinion", "analysis"])
@@ -427,7 +432,12 @@ def _kicker(match: re.Match[str]) -> str:
 def without_kicker(text: str) -> str:
     """The sentence without a link label or a label in capitals glued to its front ("More:…", "LATEST UPDATES
     WEDNESDAY:…"), or a wire dateline: the rest is what it says."""
-    return _DATELINE_RE.sub("", _KICKER_RE.sub(_kicker, text, count=1), count=1)
+    text = _KICKER_RE.sub(_kicker, text, count=1)
+    dateline = _DATELINE_RE.match(text)
+    if dateline and (dateline["region"] or dateline["agency"]
+                     or sum(c.isalpha() for c in dateline["place"]) >= 5):
+        text = text[dateline.end():]
+    return text
 
 
 # A model's comment on its own answer ("This directly answers the question by …", "I hope this helps").
@@ -448,12 +458,23 @@ _CUT_OFF_RE = re.compile(r":\s*$|(?:(?<=\s)[A-HJ-Z]|\b(?:Rep|Sen|Gov|Gen|Lt|Sgt|
 _VERB_WORDS = frozenset(
     """is are was were be been being am has have had do does did will would can could shall should may might must
     said says say told tells get gets got go goes went make makes made take takes took won win wins lost lose
-    became become becomes left leaves came come comes ran run runs set sets hit hits put puts""".split())
+    became become becomes left leaves came come comes ran run runs set sets hit hits put puts
+    rose fell gave led met saw sent cut beat began broke brought bought built chose drew drove fought found flew
+    grew held kept knew paid read rode sold spoke stood struck swore taught thought threw understood wore wrote""".split())
 _WORDS_RE = re.compile(r"[A-Za-z][\w'’-]*|\d[\d.,:]*")
-# Words that add no fact to a restatement of the question: its time and attribution.
-_NO_NEWS = frozenset(content_terms(
-    "said says say told reported reports according week weekend today yesterday tonight recently year also just "
-    "now new officials authorities statement spokesperson spokesman spokeswoman " + " ".join(MONTH_WORDS | WEEKDAY_WORDS)))
+# Words that add no fact to a restatement of the question: its attribution, and its time unless the question asks
+# for a time ("What day did the Fed raise rates?" is answered by "… on Wednesday").
+_NO_NEWS_SAID = frozenset(content_terms(
+    "said says say told reported reports according also just new officials authorities statement spokesperson "
+    "spokesman spokeswoman"))
+_NO_NEWS = _NO_NEWS_SAID | frozenset(content_terms(
+    "week weekend today yesterday tonight recently year now " + " ".join(MONTH_WORDS | WEEKDAY_WORDS)))
+# A question answered by restating it, beside a yes/no one: a choice ("Who retired, Tom Brady or Aaron Rodgers?"),
+# "whether …", and a tag question ("…, right?", "…, didn't he?").
+_RESTATED_ANSWER_RE = re.compile(
+    r",\s[^,]*\bor\b[^,]*\?\s*$|\b(?:whether|either)\b"
+    r"|,\s*(?:right|correct|true|no|yes|ok(?:ay)?|(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|"
+    r"should|wo|ca)(?:n['’]t)?\s+(?:it|he|she|they|we|you|there|i|that))\s*\?\s*$", re.IGNORECASE)
 _ASKS_NAME_RE = re.compile(
     r"\bwhich\b|\bname[ds]?\b|\bcalled\b|\bwhat (?!(?:is|was|are|were|do|does|did|has|have|had|can|could|will|would|"
     r"might|may|should|must|caused?|causes|happened|happens|made|makes|led|leads)\b)[a-z]", re.IGNORECASE)
@@ -473,7 +494,8 @@ class ShownFilter:
     kept out of the answer and listed apart with the reason (`Answer.omitted`). Not shown:
     - "restates the question": it names no term, name or number the question does not (its time and "said"
       aside): "Damar Hamlin suffered an on-field medical emergency this week." for "… which team?"; only for a
-      question that asks for something (a yes/no or true-or-false question is answered by a restatement);
+      question that asks for something (a yes/no, true-or-false, either/or, "whether" or tag question is answered
+      by a restatement); a question that asks for a time is answered by a day or month ("… on Wednesday");
     - "a question": an article's own question ("Who owns the MSG Sphere in Las Vegas?");
     - "comment on the answer": the model's remarks about its answer ("This directly answers the question …");
     - "headline or link debris": mostly capitals ("BRACKETS ARE BACK!"), a byline or call to action
@@ -496,7 +518,9 @@ class ShownFilter:
         first, *rest = _WORDS_RE.findall(self.question) or [""]
         self.names = set(content_terms(" ".join([*([first] if first.isupper() else []),
                                                  *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
-        self.asks_for_something = not _YES_NO_RE.search(asking_sentence(self.question))
+        asking = asking_sentence(self.question)
+        self.asks_for_something = not (_YES_NO_RE.search(asking) or _RESTATED_ANSWER_RE.search(asking))
+        self.no_news = _NO_NEWS_SAID if self.profile.kind == "time" else _NO_NEWS
 
     def holds_answer(self, text: str, opening: bool = False) -> float:
         """How clearly the sentence holds a span of the asked kind (ranking.asked_span: 1.0 clear, 0.5 weak;
@@ -547,7 +571,7 @@ class ShownFilter:
         if (len(tokens) <= self.max_fragment_words and not any(_verb_like(t) for t in tokens)
                 and not self.holds_answer(text)):
             return "headline or link debris"
-        if self.asks_for_something and not set(content_terms(text)) - self.asked - _NO_NEWS:
+        if self.asks_for_something and not set(content_terms(text)) - self.asked - self.no_news:
             return "restates the question"
         return None
 
