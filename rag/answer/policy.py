@@ -405,9 +405,9 @@ def _quotes(ranked: list[Any], judge: SentenceJudge, said: set[str], max_sentenc
 # A link or section label glued to the headline after it, as news pages print them ("More:Top-rated Fox News host
 # …", "NBA TRADE DEADLINE TRACKER:Former MVP …"): a colon with no space after it. The label names no fact; the
 # headline after it is judged as any sentence.
-# A letter before the colon and a capital or a quote right after it: a clock time ("7:30 p.m.") or a score ("won
-# 6:4") is no label, and text is never altered (only a label is taken off whole).
-_KICKER_RE = re.compile(r"^[A-Z][\w'’&.-]*(?: [\w'’&.-]+){0,5}(?<=[A-Za-z]):(?=[\"“'‘A-Z])")
+# A letter (or a year: "Super Bowl 2024:Usher confirmed …") before the colon and a capital or a quote right after
+# it: a clock time ("7:30 p.m.") or a score ("won 6:4") is no label and stays verbatim.
+_KICKER_RE = re.compile(r"^[A-Z][\w'’&.-]*(?: [\w'’&.-]+){0,5}(?:(?<=[A-Za-z])|(?<=\b\d{4})):(?=[\"“'‘A-Z])")
 # A dateline before a wire story's first sentence: a place in capitals ("WASHINGTON - ", "NEW YORK (AP) — ",
 # "WELLINGTON, New Zealand (AP) — "). Bare, without a region or an agency, it must have five letters or more: a
 # shorter word in capitals is as often an organisation that starts a sentence ("NASA - The agency said …"), and
