@@ -471,7 +471,7 @@ _COMMON_FIRST = frozenset("""the a an it there this these those that here in on 
     one two three four five six seven eight nine ten no not now then when while although though since despite during
     earlier later still yet also today yesterday tonight last next what who which where why how as if for with by
     from to of over under about nearly almost more less only other another such because once until unlike instead
-    officials police authorities experts scientists researchers""".split())
+    officials police authorities experts scientists researchers hundreds thousands dozens millions""".split())
 
 
 def plain_answer(answer: Answer) -> str:

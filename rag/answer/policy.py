@@ -417,6 +417,8 @@ _DATELINE_RE = re.compile(r"^(?P<place>[A-Z][A-Z.'’ -]{2,30}?)(?P<region>, [A-
 
 
 _LINK_LABELS = frozenset(["more", "read more", "related", "also", "see also", "watch", "listen", "opinion", "analysis"])
+# A link word glued to a headline that starts with a number ("More:6.5 million pounds of beef recalled …").
+_LINK_KICKER_RE = re.compile(rf"^(?i:{'|'.join(sorted(_LINK_LABELS, key=len, reverse=True))}):(?=\d)")
 
 
 def _kicker(match: re.Match[str]) -> str:
@@ -432,7 +434,7 @@ def _kicker(match: re.Match[str]) -> str:
 def without_kicker(text: str) -> str:
     """The sentence without a link label or a label in capitals glued to its front ("More:…", "LATEST UPDATES
     WEDNESDAY:…"), or a wire dateline: the rest is what it says."""
-    text = _KICKER_RE.sub(_kicker, text, count=1)
+    text = _LINK_KICKER_RE.sub("", _KICKER_RE.sub(_kicker, text, count=1), count=1)
     dateline = _DATELINE_RE.match(text)
     if dateline and (dateline["region"] or dateline["agency"]
                      or sum(c.isalpha() for c in dateline["place"]) >= 5):

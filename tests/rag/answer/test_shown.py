@@ -73,6 +73,7 @@ def test_a_sentence_that_says_something_new_is_shown(question: str, sentence: st
 def test_a_glued_label_and_a_dateline_are_taken_off_the_sentence() -> None:
     assert without_kicker("More:Top-rated Fox News host Tucker Carlson is out") == \
         "Top-rated Fox News host Tucker Carlson is out"
+    assert without_kicker("More:6.5 million pounds of beef recalled") == "6.5 million pounds of beef recalled"
     assert without_kicker("LATEST UPDATES WEDNESDAY:Bomb cyclone to pummel California coast") == \
         "Bomb cyclone to pummel California coast"
     assert without_kicker("WASHINGTON - House Speaker Kevin McCarthy announced Tuesday") == \
