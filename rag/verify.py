@@ -21,7 +21,7 @@ over it (a swapped answer often names another entity from elsewhere in the same 
                 in the best window
     numbers   = every number in the hypothesis (digits or number words, "1,200" = "1200", "two" = "2")
                 must occur in the best window: ×0.25 per number missing from it
-                (ordinals count: "sixth" = "6th" = 6; not "first"/"1st", "second"/"2nd")
+                (ordinals count: "sixth" = "6th" = 6, "1st" = 1; the words "first"/"second" only in the premise)
     entities  = every capitalised word inside the hypothesis (names, acronyms) must occur in the premise
                 (Serbia ~ Serbian): ×0.35 per word absent, ×0.5 per word only outside the best window
     joined    = the answer a restated question names must stand in the sentence that says the rest of the claim,
@@ -112,8 +112,11 @@ _NEGATIONS = frozenset(
 # Not cues: "declined" and "rejected" (and forms). As cues they accepted contradictions ("rejected the offer" against
 # "did not reject the offer": a cue on both sides) and rejected paraphrases ("shares declined 5%" against "fell 5%",
 # "rejected" against "voted down", any claim beside "…, who declined to be named, said").
-# Digit ordinals read like word ordinals: "2nd" is "second" (no count), "21st" is 21.
+# A digit ordinal is a number ("1st" = 1, "21st" = 21): "finished 1st" against "finished 5th" is a changed figure.
+# The words "first" and "second" count only in the premise (a claim's "the first time" is no figure, but its "2nd"
+# is supported by a passage's "second").
 _DIGIT_ORDINAL_RE = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
+_PREMISE_ORDINALS = {"first": "1", "second": "2"}
 # A best sentence that opens by referring back ("She declared…", "The carrier said…") takes its subject's name
 # from the sentence before: the "joined" gate does not apply.
 _BACK_REFERENCES = frozenset("he she they it his her their its".split())
@@ -175,12 +178,12 @@ def _tokens(text: str) -> list[str]:
     return [t.rstrip("'’").removesuffix("'s").removesuffix("’s") for t in _TOKEN_RE.findall(text)]
 
 
-def _numbers(text: str, ordinals: bool = False) -> set[str]:
-    """Numbers in digits or words; with `ordinals`, "sixth" too (the check; the question anchors of
-    rag/answer/policy.py keep their own reading)."""
+def _numbers(text: str, ordinals: bool = False, premise: bool = False) -> set[str]:
+    """Numbers in digits or words; with `ordinals`, "sixth" and "1st" too (the check; the question anchors of
+    rag/answer/policy.py keep their own reading); a `premise` also counts "first" and "second"."""
     found: set[str] = set()
     if ordinals:
-        text = _DIGIT_ORDINAL_RE.sub(lambda m: " " if m.group(1) in ("1", "2") else m.group(1), text)
+        text = _DIGIT_ORDINAL_RE.sub(lambda m: m.group(1), text)
     for token in _tokens(text):
         low = token.lower()
         if token[0].isdigit():
@@ -190,6 +193,8 @@ def _numbers(text: str, ordinals: bool = False) -> set[str]:
             found.add(_NUMBER_WORDS[low])
         elif ordinals and low in _ORDINAL_WORDS:
             found.add(_ORDINAL_WORDS[low])
+        elif ordinals and premise and low in _PREMISE_ORDINALS:
+            found.add(_PREMISE_ORDINALS[low])
     return found
 
 
@@ -329,8 +334,8 @@ def _join_factor(sentences: list[str], shares: list[float], hypothesis: str) -> 
         return 1.0  # the claim's best sentence holds one of its names or numbers: others may be context
     if not any(_rivals(sentences[i], hypothesis) for i in tops):
         return 1.0  # "It is expected that the lake will silt up": nothing there the claim could have swapped
-    if any(_refers_back(sentences[i]) for i in tops):
-        return 1.0  # "She declared a state of emergency…": her name stands in the sentence before
+    if any(_refers_back(sentences[i]) and i > 0 and all(_holds(a, *held[i - 1]) for a in anchors) for i in tops):
+        return 1.0  # "She declared a state of emergency…": her name stands in the sentence just before
     factor = 1.0
     for anchor in anchors:
         others = [b for b in anchors if b is not anchor]
@@ -341,7 +346,7 @@ def _join_factor(sentences: list[str], shares: list[float], hypothesis: str) -> 
 
 def _gates(premise: str, window: str, negation_matches: bool, hypothesis: str) -> float:
     factor = 1.0
-    p_numbers, w_numbers = _numbers(premise, ordinals=True), _numbers(window, ordinals=True)
+    p_numbers, w_numbers = _numbers(premise, True, premise=True), _numbers(window, True, premise=True)
     for number in _numbers(hypothesis, ordinals=True):
         # A changed figure is the commonest unsupported claim in news answers: near-veto.
         if number not in p_numbers:

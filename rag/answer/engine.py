@@ -458,8 +458,14 @@ def dated_answer(text: str, citations: list[Citation]) -> str:
         newest = dt.date.fromisoformat(max(dates)[:10])
     except ValueError:
         return text
+    if re.match(r"as of\b", text, re.IGNORECASE):
+        return text  # the answer dates itself
     match = re.match(r"(?!I\b)([A-Z][a-z]*(?:['’][a-z]+)?)(?=[\s,;:])", text)
-    if match and re.split(r"['’]", match.group(1).lower())[0] in _COMMON_FIRST:  # "That’s", "Here's"
+    first = re.split(r"['’]", match.group(1).lower())[0] if match else ""  # "That’s", "Here's"
+    # Before a capitalised word, an opener may be part of a name ("One Direction", "No Labels", "It Ends With Us");
+    # an article, preposition or conjunction is not ("The Hague" reads "the Hague", "In Washington" "in Washington").
+    in_name = first not in _NEVER_IN_NAMES and re.match(r"\S+\s+[A-Z]", text) is not None
+    if first in _COMMON_FIRST and not in_name:
         text = match.group(1).lower() + text[match.end(1):]
     return f"As of {format_day(newest)}, {text}"
 
@@ -472,6 +478,10 @@ _COMMON_FIRST = frozenset("""the a an it there this these those that here in on 
     earlier later still yet also today yesterday tonight last next what who which where why how as if for with by
     from to of over under about nearly almost more less only other another such because once until unlike instead
     officials police authorities experts scientists researchers hundreds thousands dozens millions""".split())
+_NEVER_IN_NAMES = frozenset("""the a an in on at after before according however meanwhile but and so when while
+    although though since despite during for with by from to of over under about as if because earlier later today
+    yesterday tonight officials police authorities experts scientists researchers hundreds thousands dozens millions
+    nearly almost also still yet there here""".split())
 
 
 def plain_answer(answer: Answer) -> str:

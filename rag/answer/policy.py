@@ -472,9 +472,11 @@ _NO_NEWS_SAID = frozenset(content_terms(
 _NO_NEWS = _NO_NEWS_SAID | frozenset(content_terms(
     "week weekend today yesterday tonight recently year now " + " ".join(MONTH_WORDS | WEEKDAY_WORDS)))
 # A question answered by restating it, beside a yes/no one: a choice ("Who retired, Tom Brady or Aaron Rodgers?"),
-# "whether …", and a tag question ("…, right?", "…, didn't he?").
+# "whether …", and a tag question ("…, right?", "…, didn't he?"); not a wh-question that merely holds "whether" or
+# "or" ("Which judge will decide whether …?", "…, which state received two months of rain or more?").
 _RESTATED_ANSWER_RE = re.compile(
-    r",\s[^,]*\bor\b[^,]*\?\s*$|\b(?:whether|either)\b"
+    r",\s(?!(?:who|whom|whose|what|which|where|when|why|how)\b)[^,]*\bor\b[^,]*\?\s*$"
+    r"|^(?:(?!\b(?:who|whom|whose|what|which|where|when|why|how)\b).)*?\b(?:whether|either)\b"
     r"|,\s*(?:right|correct|true|no|yes|ok(?:ay)?|(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|"
     r"should|wo|ca)(?:n['’]t)?\s+(?:it|he|she|they|we|you|there|i|that))\s*\?\s*$", re.IGNORECASE)
 _ASKS_NAME_RE = re.compile(

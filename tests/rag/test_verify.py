@@ -222,3 +222,23 @@ REFERS_BACK = [
 @pytest.mark.parametrize(("premise", "hypothesis"), REFERS_BACK)
 def test_a_sentence_referring_back_keeps_its_full_score(premise: str, hypothesis: str) -> None:
     assert make_support_checker("lexical").score(premise, hypothesis) == pytest.approx(1.0)
+
+
+def test_a_digit_ordinal_is_a_figure_of_the_claim() -> None:
+    checker = make_support_checker("lexical")
+    assert not checker.is_supported(checker.score("Norland finished 5th in the happiness poll.",
+                                                  "Norland finished 1st in the happiness poll."))
+    # The passage's word "second" supports the claim's "2nd"; a claim's "the first time" is no figure.
+    assert checker.is_supported(checker.score("Norland finished second in the happiness poll.",
+                                              "Norland finished 2nd in the happiness poll."))
+    assert checker.is_supported(checker.score("It was the first time the team won the cup.",
+                                              "It was the first time the team won the cup."))
+
+
+def test_a_back_reference_vouches_only_for_the_name_just_before_it() -> None:
+    checker = make_support_checker("lexical")
+    premise = ("Gov. Lena Ortiz spoke on Sunday. She declared a state of emergency for 11 counties. "
+               "Mayor Tom Varga criticized the order on Monday.")
+    right = checker.score(premise, "Lena Ortiz declared a state of emergency.")
+    swapped = checker.score(premise, "Tom Varga declared a state of emergency.")
+    assert checker.is_supported(right) and swapped < right

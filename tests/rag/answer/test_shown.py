@@ -273,6 +273,13 @@ def cited(text: str, date: str = "2018-05-04") -> Citation:
     ("LATEST UPDATES: the storm hit [1].", "x", "As of 4 May 2018, LATEST UPDATES: the storm hit [1]."),
     ("Buffalo Bills player Damar Hamlin [1].", "a buffalo herd; Buffalo Bills player Damar Hamlin",
      "As of 4 May 2018, Buffalo Bills player Damar Hamlin [1]."),
+    # An opener before a capitalised word may be part of a name; an article or preposition is not.
+    ("One Direction star Harry Styles won [1].", "x", "As of 4 May 2018, One Direction star Harry Styles won [1]."),
+    ("It Ends With Us topped the list [1].", "x", "As of 4 May 2018, It Ends With Us topped the list [1]."),
+    ("The Hague court ruled [1].", "x", "As of 4 May 2018, the Hague court ruled [1]."),
+    ("In Washington, the bill passed [1].", "x", "As of 4 May 2018, in Washington, the bill passed [1]."),
+    # An answer that dates itself is not dated twice.
+    ("As of 2023, the bill passed [1].", "x", "As of 2023, the bill passed [1]."),
 ])
 def test_a_dated_answer_is_one_correct_sentence(answer: str, passage: str, dated: str) -> None:
     assert dated_answer(answer, [cited(passage)]) == dated
@@ -330,3 +337,15 @@ def test_the_fallback_stream_is_the_answer_when_the_model_fails_at_once(sample_i
                                                                        embedder: Embedder) -> None:
     streamed, answer = ask_failing(sample_index, embedder, "")
     assert not answer.refused and streamed == answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Which judge will decide whether Trump stays on the ballot?",
+    "In the Northeast, which state received two months of rain or more?",
+])
+def test_a_wh_question_holding_whether_or_or_still_wants_more_than_a_restatement(question: str) -> None:
+    restated = {"Which judge will decide whether Trump stays on the ballot?":
+                "A judge will decide whether Trump stays on the ballot.",
+                "In the Northeast, which state received two months of rain or more?":
+                "A state in the Northeast received two months of rain or more."}[question]
+    assert ShownFilter(question).omission(restated) == "restates the question"
