@@ -27,7 +27,8 @@ over it (a swapped answer often names another entity from elsewhere in the same 
     joined    = the answer a restated question names must stand in the sentence that says the rest of the claim,
                 not beside it: when the premise sentence(s) sharing most of the claim's words hold none of its
                 names and numbers but name one of their own (a rival), each of the claim's anchors that no
-                premise sentence joins to another of its anchors gets ×0.5. "The state hammered by the storm
+                premise sentence joins to another of its anchors gets ×0.45 (below the 0.5 threshold even for a
+                single swapped name at full coverage). "The state hammered by the storm
                 this week was Valmont" against "Residents of Estoria braced for another storm that forced
                 evacuations across the state. Meanwhile, residents of Valmont readied for rough weather.": the
                 pair window holds every word, but Valmont stands beside the claim (Estoria is the rival);
@@ -78,7 +79,9 @@ DEFAULT_THRESHOLD = DEFAULT_THRESHOLDS["hybrid"]
 # that best matches the hypothesis (the usual sign of a swapped answer).
 NUMBER_ABSENT, NUMBER_ELSEWHERE = 0.25, 0.25
 ENTITY_ABSENT, ENTITY_ELSEWHERE = 0.35, 0.5
-ENTITY_UNJOINED = 0.5  # a name or number that only a neighbouring sentence holds (_join_factor)
+# A name or number that only a neighbouring sentence holds (_join_factor): below 0.5, since at ×0.5 one swapped
+# name at full coverage scored exactly the threshold and passed.
+ENTITY_UNJOINED = 0.45
 NEGATION_MISMATCH = 0.4  # a flipped negation is a contradiction: below the 0.5 threshold even at full coverage
 NEGATION_SHARE = 0.6  # a negated claim's cue may stand in a sentence sharing this much of the best one's words
 WINDOW_WEIGHT = 0.75

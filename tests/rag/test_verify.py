@@ -241,4 +241,4 @@ def test_a_back_reference_vouches_only_for_the_name_just_before_it() -> None:
                "Mayor Tom Varga criticized the order on Monday.")
     right = checker.score(premise, "Lena Ortiz declared a state of emergency.")
     swapped = checker.score(premise, "Tom Varga declared a state of emergency.")
-    assert checker.is_supported(right) and swapped < right
+    assert checker.is_supported(right) and not checker.is_supported(swapped)
