@@ -128,9 +128,10 @@ _BACK_NOUNS = frozenset(
     retailer bank singer actor actress player quarterback star governor senator president""".split()
 )
 # Numbers that date or age something are no rival answer: "on Jan. 5", "5 January", "Brady, 45,", "45-year-old".
+_MONTHS = "|".join(sorted(MONTH_WORDS, key=len, reverse=True))
 _DATE_OR_AGE_RE = re.compile(
-    r"\b(?:" + "|".join(sorted(MONTH_WORDS, key=len, reverse=True)) + r")\.?\s+\d{1,2}(?:,?\s+\d{4})?\b"
-    r"|\b\d{1,2}\s+(?:" + "|".join(sorted(MONTH_WORDS, key=len, reverse=True)) + r")\b\.?(?:,?\s+\d{4})?"
+    rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:,?\s+\d{{4}})?\b"
+    rf"|\b\d{{1,2}}\s+(?:{_MONTHS})\b\.?(?:,?\s+\d{{4}})?"
     r"|\b(?:aged?\s+)\d{1,3}\b|\b\d{1,3}-year-old\b|(?<=[A-Za-z]),\s+\d{1,3},",
     re.IGNORECASE,
 )
@@ -177,8 +178,13 @@ def _undotted(text: str) -> str:
     return _US_RE.sub("USA", _DOTTED_INITIALS_RE.sub(lambda m: m.group().replace(".", ""), text))
 
 
+def _word(token: str) -> str:
+    """A token without its closing quote or possessive ("Virginia’s" → "Virginia")."""
+    return token.rstrip("'’").removesuffix("'s").removesuffix("’s")
+
+
 def _tokens(text: str) -> list[str]:
-    return [t.rstrip("'’").removesuffix("'s").removesuffix("’s") for t in _TOKEN_RE.findall(text)]
+    return [_word(t) for t in _TOKEN_RE.findall(text)]
 
 
 def _numbers(text: str, ordinals: bool = False, premise: bool = False) -> set[str]:
@@ -288,7 +294,7 @@ def _anchors(text: str, names: frozenset[str] | set[str] = frozenset()) -> list[
     runs: list[set[str]] = []
     last_end = -1
     for match in _TOKEN_RE.finditer(text):
-        word = match.group().rstrip("'’").removesuffix("'s").removesuffix("’s").lower()
+        word = _word(match.group()).lower()
         if word not in entities:
             last_end = -1
             continue

@@ -471,17 +471,16 @@ def dated_answer(text: str, citations: list[Citation]) -> str:
 
 
 # Sentence openers that are never names: a fixed list (a word not in it stays capitalised: a name lower-cased
-# reads wrong, "As of 4 May 2023, italy won …", a common word capitalised only reads stiff).
-_COMMON_FIRST = frozenset("""the a an it there this these those that here in on at after before according however
-    meanwhile but and so he she they we you his her their its our my your some many most several both all each every
-    one two three four five six seven eight nine ten no not now then when while although though since despite during
-    earlier later still yet also today yesterday tonight last next what who which where why how as if for with by
-    from to of over under about nearly almost more less only other another such because once until unlike instead
-    officials police authorities experts scientists researchers hundreds thousands dozens millions""".split())
+# reads wrong, "As of 4 May 2023, italy won …", a common word capitalised only reads stiff). Articles,
+# prepositions, conjunctions and the like never start a name; the others may, before a capitalised word ("One
+# Direction", "It Ends With Us").
 _NEVER_IN_NAMES = frozenset("""the a an in on at after before according however meanwhile but and so when while
     although though since despite during for with by from to of over under about as if because earlier later today
     yesterday tonight officials police authorities experts scientists researchers hundreds thousands dozens millions
     nearly almost also still yet there here""".split())
+_COMMON_FIRST = _NEVER_IN_NAMES | frozenset("""it this these those that he she they we you his her their its our my
+    your some many most several both all each every one two three four five six seven eight nine ten no not now then
+    last next what who which where why how more less only other another such once until unlike instead""".split())
 
 
 def plain_answer(answer: Answer) -> str:

@@ -522,8 +522,8 @@ class ShownFilter:
         first, *rest = _WORDS_RE.findall(self.question) or [""]
         self.names = set(content_terms(" ".join([*([first] if first.isupper() else []),
                                                  *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
-        asking = asking_sentence(self.question)
-        self.asks_for_something = not (_YES_NO_RE.search(asking) or _RESTATED_ANSWER_RE.search(asking))
+        self.asking = asking_sentence(self.question)
+        self.asks_for_something = not (_YES_NO_RE.search(self.asking) or _RESTATED_ANSWER_RE.search(self.asking))
         self.no_news = _NO_NEWS_SAID if self.profile.kind == "time" else _NO_NEWS
 
     def holds_answer(self, text: str, opening: bool = False) -> float:
@@ -541,7 +541,7 @@ class ShownFilter:
         with "which …", "what <noun>", "called" or "named" ("What might have caused …?" asks for none)."""
         if self.profile.kind != "name":
             return bool(self.profile.kind)
-        return bool(_ASKS_NAME_RE.search(asking_sentence(self.question)))
+        return bool(_ASKS_NAME_RE.search(self.asking))
 
     def names_the_question(self, text: str) -> bool:
         """The sentence names one of the question's names ("Platinum Wolf", "Damar Hamlin"), or for a question
