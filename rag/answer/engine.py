@@ -27,6 +27,7 @@ from rag.answer.policy import (
     kept_from_omitted,
     missing_anchors,
     quote_repair,
+    repeats_shown,
     verified_stream,
     with_markers,
 )
@@ -274,10 +275,12 @@ class AnswerEngine:
                 outcome.shown, order = [], []
                 lead = LeadOrder(lead.shown_filter, limit=lead.limit)
             lead.opening = False  # the fallback's sentences are the articles' own
-            said = {v.text.lower() for v in lead.released}  # shown before the model failed: never shown twice
+            said = [v.text for v in lead.released]  # shown before the model failed: never shown twice
             for verdict in verified_stream(self.fallback.stream(standalone, passages), judge, outcome,
-                                           gate=self.gates, shown=shown_filter):
-                if verdict.text.lower() not in said:
+                                           gate=self.gates, shown=shown_filter, origin="quote"):
+                if repeats_shown(verdict.text, said):  # also the shown sentence plus more: the same words again
+                    outcome.omitted.append((verdict, "repeats a sentence already shown"))
+                else:
                     yield from show(lead.offer(verdict))
             if first_token is None:
                 first_token = time.perf_counter()

@@ -300,17 +300,18 @@ class PolicyOutcome:
 
 
 def verified_stream(pieces: Iterator[str], judge: SentenceJudge, outcome: PolicyOutcome,
-                    gate: bool = True, shown: ShownFilter | None = None) -> Iterator[Verdict]:
+                    gate: bool = True, shown: ShownFilter | None = None, origin: str = "model") -> Iterator[Verdict]:
     """Judge sentences as they complete; yield only the supported ones. Rejected ones go to `outcome`, and so do
     supported ones that `shown` keeps out of the answer (`outcome.omitted`, with the reason).
-    gate=False (the plain baseline of the evals, never a product path) yields every sentence with its verdict."""
+    gate=False (the plain baseline of the evals, never a product path) yields every sentence with its verdict.
+    origin="quote": the pieces are articles' sentences, verbatim (the extractive fallback after a model failure)."""
     splitter = SentenceStream(passages=judge.passages)
     raw: list[str] = []
     seen: set[str] = set()
 
     def judged(sentences: list[str]) -> Iterator[Verdict]:
         for sentence in sentences:
-            verdict = judge.judge(sentence)
+            verdict = judge.judge(sentence, origin)
             if verdict is None or verdict.text.lower() in seen:
                 continue  # a repeated sentence (small models loop) is judged and shown once
             seen.add(verdict.text.lower())
@@ -626,6 +627,18 @@ class LeadOrder:
         out = [*leading, *self.held, *[q for q in quotes if q not in leading]]
         self.held = []
         return self._release(out)
+
+
+def repeats_shown(text: str, shown: Sequence[str]) -> bool:
+    """The sentence says again what a shown sentence says: one holds the other word for word (case and
+    punctuation aside). After a model failure the fallback's sentence may be the model's shown sentence plus more
+    ("…, Dmitry Peskov." then "…, Dmitry Peskov, who emphasized …"): shown twice in effect."""
+    words = " ".join(_WORD_SPAN_RE.findall(text.lower()))
+    for other in shown:
+        said = " ".join(_WORD_SPAN_RE.findall(other.lower()))
+        if words and said and (f" {words} " in f" {said} " or f" {said} " in f" {words} "):
+            return True
+    return False
 
 
 def kept_from_omitted(omitted: list[tuple[Verdict, str]], shown_filter: ShownFilter | None) -> Verdict | None:

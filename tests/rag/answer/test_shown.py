@@ -12,7 +12,7 @@ import pytest
 
 from rag.answer.engine import Answer, AnswerEngine, Citation, dated_answer
 from rag.answer.factory import make_engine
-from rag.answer.policy import LeadOrder, ShownFilter, Verdict, kept_from_omitted, without_kicker
+from rag.answer.policy import LeadOrder, ShownFilter, Verdict, kept_from_omitted, repeats_shown, without_kicker
 from rag.embedding import Embedder
 from rag.settings import Settings
 from tests.helpers import FixedAnswerer
@@ -337,6 +337,36 @@ def test_the_fallback_stream_is_the_answer_when_the_model_fails_at_once(sample_i
                                                                        embedder: Embedder) -> None:
     streamed, answer = ask_failing(sample_index, embedder, "")
     assert not answer.refused and streamed == answer.answer
+    # What the fallback picks is the article's sentence, verbatim: a quotation, labelled so (chat, CLI, --json).
+    assert answer.sentences and {s["origin"] for s in answer.sentences} == {"quote"}
+    assert {s["origin"] for s in answer.to_dict()["sentences"]} == {"quote"}
+
+
+def test_a_fallback_sentence_that_extends_a_shown_one_is_not_shown(sample_index: Settings,
+                                                                  embedder: Embedder) -> None:
+    # The model writes the first part of the sentence the fallback picks ("…, Dmitry Peskov."), then fails: the
+    # fallback's sentence is that text plus more, the same words again: it is listed apart, not shown.
+    _, fallback_only = ask_failing(sample_index, embedder, "")
+    picked = fallback_only.sentences[0]["text"]
+    assert picked.startswith(bare(ANSWER).rstrip(".")) and len(picked) > len(bare(ANSWER))
+    streamed, answer = ask_failing(sample_index, embedder, f"{ANSWER} Then")
+    assert streamed == answer.answer
+    assert [s["text"] for s in answer.sentences] == [bare(ANSWER)]
+    assert [s["origin"] for s in answer.sentences] == ["model"]
+    assert [(o["text"], o["origin"]) for o in answer.omitted] == [(picked, "quote")]
+    assert "already shown" in answer.omitted[0]["reason"]
+
+
+@pytest.mark.parametrize(("text", "shown", "repeats"), [
+    ("Dmitry Peskov spoke.", ["Dmitry Peskov spoke"], True),  # the same words
+    ("This was said by Dmitry Peskov, who added more.", ["This was said by Dmitry Peskov."], True),  # extends it
+    ("Peskov spoke.", ["He said Peskov spoke on Monday."], True),  # a part of a shown sentence
+    ("Peskov spoke on Monday.", ["Peskov spoke twice."], False),
+    ("Peskovsky spoke.", ["Peskov"], False),  # whole words only
+])
+def test_a_sentence_repeats_a_shown_one_when_one_holds_the_other_word_for_word(text: str, shown: list[str],
+                                                                               repeats: bool) -> None:
+    assert repeats_shown(text, shown) is repeats
 
 
 @pytest.mark.parametrize("question", [
