@@ -7,6 +7,7 @@ import pytest
 from rag.evals.metrics import (
     alce_citation_scores,
     answer_found,
+    contained_form,
     dedupe,
     evidence_recall,
     exact_match,
@@ -15,6 +16,7 @@ from rag.evals.metrics import (
     hit_at_k,
     latency_summary,
     mrr_at_k,
+    names_gold,
     normalize_answer,
     percentile,
     recall_at_k,
@@ -110,6 +112,16 @@ def test_gold_contained() -> None:
     assert gold_contained("The Warsaw pact", ["war"]) == 0.0
     assert gold_contained("The Warsaw pact", ["the WARSAW"]) == 1.0
     assert gold_contained("", []) == 1.0 and gold_contained("Paris", []) == 0.0
+
+
+def test_names_gold_is_gold_contained_on_a_text_normalised_once() -> None:
+    article = contained_form("Virginia’s governor named the “Safer with Susan” plan in 2019–2020.")
+    assert names_gold(article, ["Virginia"]) and names_gold(article, ["nobody", "safer with susan"])
+    assert names_gold(article, ["2020"]) and not names_gold(article, ["2019–20"])
+    assert not names_gold(article, ["Virgin"])  # whole tokens only
+    assert not names_gold(article, []) and not names_gold(article, ["“”"])  # nothing to name
+    for gold in (["Virginia"], ["Virgin"], ["the plan"], ["Plan in 2019"]):
+        assert names_gold(article, gold) == bool(gold_contained(article, gold))
 
 
 def test_gold_first_sentence() -> None:
