@@ -415,6 +415,15 @@ _KICKER_RE = re.compile(r"^[A-Z][\w'’&.-]*(?: [\w'’&.-]+){0,5}(?:(?<=[A-Za-z
 # a short place that keeps its dateline ("DOHA – …") loses nothing.
 _DATELINE_RE = re.compile(r"^(?P<place>[A-Z][A-Z.'’ -]{2,30}?)(?P<region>, [A-Z][\w.]*(?: [A-Z][\w.]*){0,2})?"
                           r"(?P<agency> \([A-Za-z]+\))? [—–-]+ (?=[\"“A-Z0-9])")
+# What shows that the name in capitals before the dash is the sentence's subject, an organisation, not a place:
+# the rest refers back to it ("UNICEF - The agency said …", "INTERPOL – It issued …"; a dateline's sentence
+# names its subject, "WASHINGTON – The Justice Department said …"), or it starts with an article ("A USA TODAY
+# NETWORK - Tennessee review …"). A dateline with a region or an agency ("YORK, Pa. —", "(AP) —") is a place.
+_REFERS_BACK_RE = re.compile(
+    r"^(?:It|Its)\b|\b[Tt]he (?:(?:[a-z][\w'’-]*|[A-Z.]{2,}) ){0,2}(?:agency|organi[sz]ation|group|body|company|"
+    r"firm|corporation|union|league|association|federation|alliance|bloc|council|committee|commission|board|bureau|"
+    r"department|ministry|fund|charity|network|party|authority|regulator|institute|foundation|administration)\b"
+    r"(?! of\b)")  # "The administration of Florida Gov. Ron DeSantis" names its own
 
 
 _LINK_LABELS = frozenset(["more", "read more", "related", "also", "see also", "watch", "listen", "opinion", "analysis"])
@@ -437,8 +446,9 @@ def without_kicker(text: str) -> str:
     WEDNESDAY:…"), or a wire dateline: the rest is what it says."""
     text = _LINK_KICKER_RE.sub("", _KICKER_RE.sub(_kicker, text, count=1), count=1)
     dateline = _DATELINE_RE.match(text)
-    if dateline and (dateline["region"] or dateline["agency"]
-                     or sum(c.isalpha() for c in dateline["place"]) >= 5):
+    if dateline and (dateline["region"] or dateline["agency"] or (
+            sum(c.isalpha() for c in dateline["place"]) >= 5 and not re.match(r"(?:A|AN) ", dateline["place"])
+            and not _REFERS_BACK_RE.search(text[dateline.end():]))):
         text = text[dateline.end():]
     return text
 

@@ -101,6 +101,26 @@ def test_a_dateline_is_a_place_in_capitals() -> None:
     assert without_kicker("NEW YORK (AP) — The city reopened.") == "The city reopened."
     assert without_kicker("ST. LOUIS - The Cardinals won.") == "The Cardinals won."
     assert without_kicker("YORK, Pa. — It rained.") == "It rained."
+    assert without_kicker("WASHINGTON – The Justice Department said on Tuesday it would appeal.") == \
+        "The Justice Department said on Tuesday it would appeal."
+    assert without_kicker("PHOENIX – The man who briefly took the dais was sentenced.") == \
+        "The man who briefly took the dais was sentenced."
+    assert without_kicker("TALLAHASSEE – The administration of Florida Gov. Ron DeSantis is moving.") == \
+        "The administration of Florida Gov. Ron DeSantis is moving."
+
+
+@pytest.mark.parametrize("sentence", [
+    # An organisation in capitals that the rest of the sentence refers back to is its subject, not a place.
+    "UNICEF - The agency said 1.4 million children are at risk.",
+    "UNESCO — The U.N. cultural agency added the site to its list.",
+    "NASCAR - The sanctioning body fined the team $100,000.",
+    "INTERPOL – It issued a red notice on Monday.",
+    "WORLD HEALTH ORGANIZATION - The organization declared the emergency over.",
+    # Nor is a phrase that starts with an article ("A USA TODAY NETWORK - Tennessee review of filings …").
+    "A USA TODAY NETWORK - Tennessee review of filings found that donors gave $2 million.",
+])
+def test_a_name_in_capitals_that_is_the_sentences_subject_is_kept(sentence: str) -> None:
+    assert without_kicker(sentence) == sentence
 
 
 def verdict(text: str, origin: str = "model") -> Verdict:
@@ -379,3 +399,4 @@ def test_a_wh_question_holding_whether_or_or_still_wants_more_than_a_restatement
                 "In the Northeast, which state received two months of rain or more?":
                 "A state in the Northeast received two months of rain or more."}[question]
     assert ShownFilter(question).omission(restated) == "restates the question"
+
