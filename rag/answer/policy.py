@@ -482,12 +482,14 @@ _NO_NEWS_SAID = frozenset(content_terms(
     "spokesman spokeswoman"))
 _NO_NEWS = _NO_NEWS_SAID | frozenset(content_terms(
     "week weekend today yesterday tonight recently year now " + " ".join(MONTH_WORDS | WEEKDAY_WORDS)))
-# A question answered by restating it, beside a yes/no one: a choice ("Who retired, Tom Brady or Aaron Rodgers?"),
-# "whether …", and a tag question ("…, right?", "…, didn't he?"); not a wh-question that merely holds "whether" or
-# "or" ("Which judge will decide whether …?", "…, which state received two months of rain or more?").
+# A question answered by restating it, beside a yes/no one: a choice ("Who retired, Tom Brady or Aaron Rodgers?",
+# by a restatement that names one of its options: choice_options), "whether …", and a tag question ("…, right?",
+# "…, didn't he?"); not a wh-question that merely holds "whether" or "or" ("Which judge will decide whether …?",
+# "…, which state received two months of rain or more?").
+_WH = r"\b(?:who|whom|whose|what|which|where|when|why|how)\b"
+_CHOICE_RE = re.compile(rf",\s(?!{_WH})[^,]*\bor\b[^,]*\?\s*$", re.IGNORECASE)
 _RESTATED_ANSWER_RE = re.compile(
-    r",\s(?!(?:who|whom|whose|what|which|where|when|why|how)\b)[^,]*\bor\b[^,]*\?\s*$"
-    r"|^(?:(?!\b(?:who|whom|whose|what|which|where|when|why|how)\b).)*?\b(?:whether|either)\b"
+    rf"^(?:(?!{_WH}).)*?\b(?:whether|either)\b"
     r"|,\s*(?:right|correct|true|no|yes|ok(?:ay)?|(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|"
     r"should|wo|ca)(?:n['’]t)?\s+(?:it|he|she|they|we|you|there|i|that))\s*\?\s*$", re.IGNORECASE)
 _ASKS_NAME_RE = re.compile(
@@ -495,6 +497,22 @@ _ASKS_NAME_RE = re.compile(
     r"might|may|should|must|caused?|causes|happened|happens|made|makes|led|leads)\b)[a-z]", re.IGNORECASE)
 _YES_NO_RE = re.compile(r"^\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b"
                         r"|\btrue or false\b", re.IGNORECASE)
+
+
+def choice_options(asking: str) -> list[frozenset[str]]:
+    """The terms of each option a choice question offers ("Which team won, the Chiefs or the Eagles?" → chief,
+    eagl; "…: the Chiefs, the Eagles or the 49ers?" → three), without the words they share; [] for any other
+    question."""
+    if not _CHOICE_RE.search(asking):
+        return []
+    for separator in re.finditer(r"[,:]\s", asking):
+        tail = asking[separator.end():]
+        if re.search(r"\bor\b", tail) and not re.search(_WH, tail, re.IGNORECASE):
+            terms = [frozenset(content_terms(part)) for part in re.split(r",\s*(?:or\s+)?|\s+or\s+", tail.rstrip(" ?"))]
+            shared = frozenset.intersection(*terms)
+            options = [t - shared for t in terms if t - shared]
+            return options if len(options) >= 2 else []
+    return []
 
 
 def _verb_like(word: str) -> bool:
@@ -509,8 +527,9 @@ class ShownFilter:
     kept out of the answer and listed apart with the reason (`Answer.omitted`). Not shown:
     - "restates the question": it names no term, name or number the question does not (its time and "said"
       aside): "Damar Hamlin suffered an on-field medical emergency this week." for "… which team?"; only for a
-      question that asks for something (a yes/no, true-or-false, either/or, "whether" or tag question is answered
-      by a restatement); a question that asks for a time is answered by a day or month ("… on Wednesday");
+      question that asks for something (a yes/no, true-or-false, "whether" or tag question is answered by a
+      restatement, a choice question by one that names an option: "The Chiefs won.", not "A team won."); a
+      question that asks for a time is answered by a day or month ("… on Wednesday");
     - "a question": an article's own question ("Who owns the MSG Sphere in Las Vegas?");
     - "comment on the answer": the model's remarks about its answer ("This directly answers the question …");
     - "headline or link debris": mostly capitals ("BRACKETS ARE BACK!"), a byline or call to action
@@ -534,7 +553,9 @@ class ShownFilter:
         self.names = set(content_terms(" ".join([*([first] if first.isupper() else []),
                                                  *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
         self.asking = asking_sentence(self.question)
-        self.asks_for_something = not (_YES_NO_RE.search(self.asking) or _RESTATED_ANSWER_RE.search(self.asking))
+        self.options = choice_options(self.asking)
+        self.asks_for_something = not (_YES_NO_RE.search(self.asking) or _CHOICE_RE.search(self.asking)
+                                       or _RESTATED_ANSWER_RE.search(self.asking))
         self.no_news = _NO_NEWS_SAID if self.profile.kind == "time" else _NO_NEWS
 
     def holds_answer(self, text: str, opening: bool = False) -> float:
@@ -542,6 +563,8 @@ class ShownFilter:
         `opening`: its first word may be the name); 0.0 for a question that asks for no kind (why, how, yes/no)."""
         from rag.answer.ranking import asked_span
 
+        if self.options:  # a choice question is answered by naming one of its options
+            return 1.0 if self.names_option(text) else 0.0
         if self.profile.kind == "quantity":
             text = _DATE_RE.sub(" ", text)  # "on September 4, 2020" counts nothing
         return asked_span(self.profile, text, opening)[0] if self.profile.kind else 0.0
@@ -549,7 +572,10 @@ class ShownFilter:
     @property
     def asks_a_kind(self) -> bool:
         """The question asks for a kind of answer to lead with: a person, place, time, quantity, or a name asked
-        with "which …", "what <noun>", "called" or "named" ("What might have caused …?" asks for none)."""
+        with "which …", "what <noun>", "called" or "named" ("What might have caused …?" asks for none), or one
+        of a choice question's options."""
+        if self.options:
+            return True
         if self.profile.kind != "name":
             return bool(self.profile.kind)
         return bool(_ASKS_NAME_RE.search(self.asking))
@@ -560,6 +586,12 @@ class ShownFilter:
         lasted almost six hours" names "long" and "last" of "How long did Platinum Wolf last?")."""
         return bool(set(content_terms(text)) & (self.names or self.asked))
 
+    def names_option(self, text: str) -> bool:
+        """The sentence names one of a choice question's options ("The Chiefs won." for "…, the Chiefs or the
+        Eagles?")."""
+        terms = set(content_terms(text))
+        return any(option & terms for option in self.options)
+
     def leads(self, verdict: Verdict, opening: bool = False) -> bool:
         """The sentence holds the asked kind well enough to lead: a person's two-word name, a number for a
         quantity, a year or month for a time; for a place or another name a single capitalised word will do
@@ -567,6 +599,8 @@ class ShownFilter:
         own sentence) also its first word. An article's sentence (a quotation, the extractive answer's) must also
         name the question (names_the_question): the model writes to the question, an article may not. Chosen
         on news23-small (docs/benchmarks.md#what-the-answer-shows-first-issue-12)."""
+        if self.options:  # only a sentence that names an option answers a choice ("A team won." does not)
+            return self.names_option(verdict.text)
         weak_enough = self.profile.kind in ("place", "name")
         return self.holds_answer(verdict.text, opening) >= (0.5 if weak_enough else 1.0) and (
             opening or self.names_the_question(verdict.text))
@@ -586,7 +620,10 @@ class ShownFilter:
         if (len(tokens) <= self.max_fragment_words and not any(_verb_like(t) for t in tokens)
                 and not self.holds_answer(text)):
             return "headline or link debris"
-        if self.asks_for_something and not set(content_terms(text)) - self.asked - self.no_news:
+        # A choice question is answered by a restatement that names an option ("The Chiefs won."), not by one that
+        # names none ("A team won.").
+        if (self.asks_for_something or (self.options and not self.names_option(text))) \
+                and not set(content_terms(text)) - self.asked - self.no_news:
             return "restates the question"
         return None
 

@@ -10,11 +10,14 @@ import re
 
 import pytest
 
+from rag.answer import policy
 from rag.answer.engine import Answer, AnswerEngine, Citation, dated_answer
 from rag.answer.factory import make_engine
 from rag.answer.policy import LeadOrder, ShownFilter, Verdict, kept_from_omitted, repeats_shown, without_kicker
 from rag.embedding import Embedder
 from rag.settings import Settings
+from rag.types import Chunk
+from rag.verify import LexicalChecker
 from tests.helpers import FixedAnswerer
 
 HAMLIN = ("NFL player Damar Hamlin suffered an on-field medical emergency this week. He is a valued member of "
@@ -400,3 +403,65 @@ def test_a_wh_question_holding_whether_or_or_still_wants_more_than_a_restatement
                 "A state in the Northeast received two months of rain or more."}[question]
     assert ShownFilter(question).omission(restated) == "restates the question"
 
+
+# ----------------------------------------------------------------------------------- a choice question
+
+CHOICE = "Which team won the Super Bowl, the Chiefs or the Eagles?"
+SUPER_BOWL = Chunk(id="c1", source="a1.md", title="Chiefs rally to win Super Bowl", start=0, end=0, ordinal=0,
+                   text_hash="h1", date="2023-02-13",
+                   text="Super Bowl LVII was played at State Farm Stadium in Glendale, Arizona, before 67,827 fans. "
+                        "A team won the Super Bowl with a late field goal. The Chiefs won the Super Bowl, beating "
+                        "the Eagles 38-35.")
+PLAYED = "Super Bowl LVII was played at State Farm Stadium in Glendale, Arizona [1]."
+A_TEAM = "A team won the Super Bowl [1]."
+CHIEFS = "The Chiefs won the Super Bowl [1]."
+
+
+def policy_shown(question: str, text: str, passages: list[Chunk]) -> tuple[list[str], policy.PolicyOutcome]:
+    """The model's sentences as the answer shows them (the engine's order: verified, filtered, lead order, never
+    empty), with the real citation check against constructed passages."""
+    outcome, shown_filter = policy.PolicyOutcome(), ShownFilter(question)
+    lead = LeadOrder(shown_filter, opening=True)
+    judge = policy.SentenceJudge(LexicalChecker(), passages)
+    for verdict in policy.verified_stream(iter(re.findall(r"\S+\s*", text)), judge, outcome, shown=shown_filter):
+        lead.offer(verdict)
+    lead.close()
+    if not lead.released:
+        kept = kept_from_omitted(outcome.omitted, shown_filter)
+        lead.close([kept] if kept else [])
+    return [v.text for v in lead.released], outcome
+
+
+def test_a_choice_question_is_answered_by_the_sentence_that_names_an_option() -> None:
+    shown, outcome = policy_shown(CHOICE, f"{PLAYED} {A_TEAM} {CHIEFS}", [SUPER_BOWL])
+    # "A team won" names neither option and nothing the question does not: a restatement, not shown. The sentence
+    # about the stadium names neither option either: it says something, but it does not lead.
+    assert shown == [bare(CHIEFS), bare(PLAYED)]
+    assert [(v.text, reason) for v, reason in outcome.omitted] == [(bare(A_TEAM), "restates the question")]
+
+
+def test_a_choice_question_answer_is_never_emptied() -> None:
+    shown, _ = policy_shown(CHOICE, A_TEAM, [SUPER_BOWL])
+    assert shown == [bare(A_TEAM)]
+
+
+@pytest.mark.parametrize(("question", "sentence", "reason"), [
+    (CHOICE, "A team won the Super Bowl.", "restates the question"),
+    (CHOICE, "The Super Bowl was won by a team.", "restates the question"),
+    (CHOICE, "The Chiefs won the Super Bowl.", None),
+    (CHOICE, "The Eagles lost.", None),
+    ("Who retired, Tom Brady or Aaron Rodgers?", "A quarterback retired.", None),  # something new: shown, not first
+    ("Who retired, Tom Brady or Aaron Rodgers?", "He retired.", "restates the question"),
+    ("Who retired, Tom Brady or Aaron Rodgers?", "Rodgers retired.", None),
+    ("Which team won: the Chiefs, the Eagles or the 49ers?", "The Chiefs won.", None),  # a list of options
+])
+def test_a_choice_question_wants_one_of_its_options(question: str, sentence: str, reason: str | None) -> None:
+    assert ShownFilter(question).omission(sentence) == reason
+
+
+def test_only_a_sentence_naming_an_option_leads_a_choice_answer() -> None:
+    choice = ShownFilter("Who retired, Tom Brady or Aaron Rodgers?")
+    assert choice.asks_a_kind
+    assert not choice.leads(verdict("A quarterback from Green Bay retired."), opening=True)
+    assert choice.leads(verdict("Brady retired."), opening=True)
+    assert choice.leads(verdict("The quarterback who retired was Tom Brady.", "quote"))
