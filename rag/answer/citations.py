@@ -10,11 +10,15 @@ CITATION_RE = re.compile(r"\[\s*(\d+(?:\s*(?:,|-|–)\s*\d+)*)\s*\]")
 # A sentence ends at . ! ? (optionally closing quotes/brackets), then any citation markers that follow the full
 # stop ("... in June. [2]" — they belong to the sentence before), then space and an upper-case letter or digit.
 _BOUNDARY_RE = re.compile(r"[.!?…][\"'”’)]*((?:\s*\[\s*\d[\d\s,\-–]*\])*)\s+(?=[\"“(]?[A-Z0-9])")
-_ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Gen.", "Lt.", "Col.", "U.S.", "U.K.", "No.", "vs.",
-                  "e.g.", "i.e.", "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.", "Inc.", "Ltd.", "Co.",
-                  # News titles before a name ("Democrat Rep. Jennifer McClellan", "Gov. Phil Scott").
-                  "Rep.", "Reps.", "Sen.", "Sens.", "Gov.", "Rev.", "Sgt.", "Capt.", "Adm.", "Maj.", "Supt.", "Mt.",
-                  "Ft.")
+# Titles and name prefixes that stand before a name ("Democrat Rep. Jennifer McClellan", "Gov. Phil Scott",
+# "Mt. Everest"): a sentence never ends at one. The splitter never ends one there, so a sentence that ends with one
+# was cut off (a passage's end, a model's last words): rag/answer/policy.py's ShownFilter reads it as debris.
+NAME_TITLES = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "Gen.", "Lt.", "Col.", "Rep.", "Reps.", "Sen.", "Sens.", "Gov.",
+               "Pres.", "Rev.", "Sgt.", "Capt.", "Adm.", "Maj.", "Supt.", "Mt.", "Ft.")
+# Full stops that end no sentence: the titles, and abbreviations that may also end one ("on Main St.", "in the
+# U.S.", "Acme Co."; a sentence is never split after them, see _BOUNDARY_RE).
+_ABBREVIATIONS = (*NAME_TITLES, "St.", "U.S.", "U.K.", "No.", "vs.", "e.g.", "i.e.", "Jan.", "Feb.", "Aug.", "Sept.",
+                  "Oct.", "Nov.", "Dec.", "Inc.", "Ltd.", "Co.")
 # Words that open a sentence: after "Plan B." or "Robert Downey Jr." they mean a new sentence has begun.
 _OPENERS = (
     "The|A|An|After|Before|In|On|At|It|He|She|They|We|I|This|That|These|Those|But|And|So|Then|When|While|If|As|"

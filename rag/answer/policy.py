@@ -38,7 +38,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.answer.citations import CITATION_RE, CitedSentence, _expand, split_sentences
+from rag.answer.citations import CITATION_RE, NAME_TITLES, CitedSentence, _expand, split_sentences
 from rag.answer.text import MONTH_WORDS, WEEKDAY_WORDS, content_terms, looks_like_instruction
 from rag.types import Chunk
 from rag.verify import SupportChecker
@@ -466,7 +466,8 @@ _LINK_LINE_RE = re.compile(
     re.IGNORECASE)
 # A line that leads into what is not there ("Here is the full schedule of the tournament:"), or a sentence cut at
 # an abbreviation the splitter took for its end ("She will succeed Democrat Rep.", "As John F.").
-_CUT_OFF_RE = re.compile(r":\s*$|(?:(?<=\s)[A-HJ-Z]|\b(?:Rep|Sen|Gov|Gen|Lt|Sgt|Capt|Rev|Mt|Ft|Pres))\.$")
+# The titles are the splitter's own (citations.NAME_TITLES): it never ends a sentence at one.
+_CUT_OFF_RE = re.compile(r":\s*$|(?:(?<=\s)[A-HJ-Z]\.|\b(?:" + "|".join(re.escape(t) for t in NAME_TITLES) + r"))$")
 # Verb-like words: a sentence without one (and short) is a label or a fragment, not a statement.
 _VERB_WORDS = frozenset(
     """is are was were be been being am has have had do does did will would can could shall should may might must

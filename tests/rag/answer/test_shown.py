@@ -11,6 +11,7 @@ import re
 import pytest
 
 from rag.answer import policy
+from rag.answer.citations import NAME_TITLES, split_sentences
 from rag.answer.engine import Answer, AnswerEngine, Citation, dated_answer
 from rag.answer.factory import make_engine
 from rag.answer.policy import LeadOrder, ShownFilter, Verdict, kept_from_omitted, repeats_shown, without_kicker
@@ -465,3 +466,22 @@ def test_only_a_sentence_naming_an_option_leads_a_choice_answer() -> None:
     assert not choice.leads(verdict("A quarterback from Green Bay retired."), opening=True)
     assert choice.leads(verdict("Brady retired."), opening=True)
     assert choice.leads(verdict("The quarterback who retired was Tom Brady.", "quote"))
+
+
+# ------------------------------------------------------------------- a sentence cut at a title
+
+
+@pytest.mark.parametrize("title", NAME_TITLES)
+def test_every_title_before_a_name_is_read_alike_by_the_splitter_and_the_filter(title: str) -> None:
+    # The splitter never ends a sentence at a title before a name; so a sentence that ends with one was cut off
+    # (a passage's end, a model's last words), and the filter reads it as debris.
+    assert split_sentences(f"They met {title} Smith on Monday. It rained.") == [
+        f"They met {title} Smith on Monday.", "It rained."]
+    assert ShownFilter("Who will represent the district?").omission(f"She will succeed Democrat {title}") == \
+        "headline or link debris"
+
+
+@pytest.mark.parametrize("sentence", ["The museum is on Main St.", "The plant belongs to Acme Co.",
+                                      "Prices rose in the U.S.", "The fund is run by Vesta Inc."])
+def test_an_abbreviation_that_may_end_a_sentence_is_no_cut(sentence: str) -> None:
+    assert ShownFilter("Where is the museum?").omission(sentence) is None
