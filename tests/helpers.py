@@ -144,6 +144,22 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--no-first-run"]
 
 
+def serve_sample_app(base: Path, **overrides: Any) -> tuple[Any, Any, str]:
+    """The web chat in this process over a copy of the sample corpus in `base`, on a free port, no watcher:
+    (app, service, url). `overrides` are Settings fields (llm_backend, …)."""
+    import shutil
+
+    from rag.settings import get_settings
+    from rag.ui.app import serve
+    from tests.servers import free_port
+
+    shutil.copytree(SAMPLE_CORPUS, base / "corpus")
+    settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", port=free_port(),
+                            **{"watch": False, **overrides})
+    app, service = serve(settings, block=False, quiet=True)
+    return app, service, f"http://127.0.0.1:{settings.port}/"
+
+
 def ask(page, question: str, expect_answers: int) -> str:  # noqa: ANN001
     page.fill("#question textarea", question)
     page.click("#ask")

@@ -25,10 +25,11 @@ _DATED_RE = re.compile(r"As of \d{1,2} [A-Z][a-z]+ \d{4}, ")
 def answer_html(answer: Answer) -> str:
     """The checked answer: only sentences the citation check accepted (rag/answer/policy.py), each marked with
     the same verdict as its source card; a quotation that stands in for the model's words says so. Sentences
-    the check rejected are listed apart, struck through and labelled, never as part of the answer."""
+    the check rejected are listed apart, struck through and labelled, never as part of the answer; those left
+    out as noise are summed up in one collapsed line after it (_omitted_html)."""
     # A dependency that failed (model server down, …) is said above the answer that stood in for it.
     warning = f'<div class="warn">⚠ {escape(answer.warning)}.</div>' if answer.warning else ""
-    rejected = _rejected_html(answer)
+    rejected = _rejected_html(answer) + _omitted_html(answer)
     if answer.refused:
         return f'{warning}<div class="refusal">🚫 {escape(answer.answer)}</div>{rejected}'
     parts = []
@@ -58,6 +59,20 @@ def _rejected_html(answer: Answer) -> str:
     items = "".join(f'<li data-verdict="unsupported"><s>{escape(r["text"])}</s></li>' for r in answer.rejected)
     return (f'<details class="rejected"><summary>⚠ {len(answer.rejected)} sentence(s) the model wrote were not '
             f"supported by the passages and are not part of the answer</summary><ul>{items}</ul></details>")
+
+
+def _omitted_html(answer: Answer) -> str:
+    """Verified sentences the answer leaves out because they tell nothing (a restatement of the question, debris,
+    those past its first sentences: rag/answer/policy.py ShownFilter, LeadOrder): noise by design, so one small
+    collapsed line after the answer says how many and why; the sentences show only when it is opened."""
+    if not answer.omitted:
+        return ""
+    reasons = list(dict.fromkeys(o["reason"] for o in answer.omitted))
+    count = len(answer.omitted)
+    items = "".join(f'<li>{escape(o["text"])} <span class="why">({escape(o["reason"])})</span></li>'
+                    for o in answer.omitted)
+    return (f'<details class="omitted"><summary>{count} sentence{"s" if count != 1 else ""} left out: '
+            f'{escape("; ".join(reasons))}</summary><ul>{items}</ul></details>')
 
 
 def streaming_html(partial: str) -> str:
@@ -188,6 +203,7 @@ a.cite { text-decoration: none; font-weight: 600; color: #1d4ed8; }
 a.cite.unsupported { color: #b91c1c; }
 .quote-label { color: #6b7280; font-size: 0.85em; font-style: italic; }
 details.rejected, .rejected-claims { color: #991b1b; font-size: 0.85em; margin-top: 6px; }
+details.omitted { color: #6b7280; font-size: 0.8em; margin-top: 4px; }
 ul.claims { margin: 2px 0 6px; padding-left: 18px; font-size: 0.85em; }
 li.claim.supported { color: #166534; }
 li.claim.unsupported { color: #991b1b; }

@@ -4,14 +4,11 @@ a citation, and the answer and the sources panel give one verdict per sentence, 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from rag.settings import Settings, get_settings
-from tests.helpers import SAMPLE_CORPUS
-from tests.servers import free_port
+from tests.helpers import serve_sample_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.llm]
 
@@ -20,15 +17,9 @@ QUESTION = "What was the military exercise in Serbia called, and who took part?"
 
 @pytest.fixture(scope="module")
 def local_app_url(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[str]:  # noqa: ANN001
-    from rag.ui.app import serve
-
-    base = tmp_path_factory.mktemp("web-local")
-    shutil.copytree(SAMPLE_CORPUS, base / "corpus")
-    settings: Settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="local",
-                                      port=free_port(), watch=False)
-    app, service = serve(settings, block=False, quiet=True)
+    app, service, url = serve_sample_app(tmp_path_factory.mktemp("web-local"), llm_backend="local")
     assert service.engine.answerer.backend == "local", service.notice
-    yield f"http://127.0.0.1:{settings.port}/"
+    yield url
     app.close()
 
 

@@ -5,6 +5,7 @@ Constructed model outputs; the retriever, Chroma, the embedding model and the ci
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -18,6 +19,7 @@ from rag.answer.policy import LeadOrder, ShownFilter, Verdict, kept_from_omitted
 from rag.embedding import Embedder
 from rag.settings import Settings
 from rag.types import Chunk
+from rag.ui.render import answer_html
 from rag.verify import LexicalChecker
 from tests.helpers import FixedAnswerer
 
@@ -485,3 +487,24 @@ def test_every_title_before_a_name_is_read_alike_by_the_splitter_and_the_filter(
                                       "Prices rose in the U.S.", "The fund is run by Vesta Inc."])
 def test_an_abbreviation_that_may_end_a_sentence_is_no_cut(sentence: str) -> None:
     assert ShownFilter("Where is the museum?").omission(sentence) is None
+
+
+# ------------------------------------------------------------------------------ the chat's answer bubble
+
+
+def test_the_chat_shows_what_was_left_out_as_one_collapsed_line_after_the_answer(sample_index: Settings,
+                                                                                embedder: Embedder) -> None:
+    _, answer = ask(sample_index, embedder, f"{RESTATED} {ANSWER} {ASIDE}", answer_repair="drop",
+                    answer_max_sentences=1)
+    assert [o["reason"] for o in answer.omitted] == ["restates the question", "past the answer's first 1 sentences"]
+    rendered = answer_html(answer)
+    answer_div, left_out = rendered.split('<details class="omitted">')
+    assert bare(RESTATED).rstrip(".") not in answer_div and bare(ASIDE).rstrip(".") not in answer_div
+    summary = re.search(r"<summary>(.*?)</summary>", left_out).group(1)  # type: ignore[union-attr]
+    assert html.unescape(summary) == "2 sentences left out: restates the question; past the answer's first 1 sentences"
+    assert "Peskov pointed out" in left_out  # listed inside, collapsed (no "open" attribute)
+
+
+def test_nothing_left_out_adds_no_line(sample_index: Settings, embedder: Embedder) -> None:
+    _, answer = ask(sample_index, embedder, ANSWER, answer_repair="drop")
+    assert not answer.omitted and "omitted" not in answer_html(answer)
