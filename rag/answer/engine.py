@@ -299,7 +299,8 @@ class AnswerEngine:
             if kept is not None:
                 yield from show(lead.close([kept]))
         outcome.shown = list(lead.released)
-        outcome.omitted += [(v, f"past the answer's first {lead.limit} sentences") for v in lead.over]
+        past = "past the answer's first sentence" if lead.limit == 1 else f"past the answer's first {lead.limit} sentences"
+        outcome.omitted += [(v, past) for v in lead.over]
         generated = time.perf_counter()
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
         timings["first_shown_ms"] = ((first_shown or generated) - started) * 1000

@@ -264,7 +264,7 @@ def test_the_filter_never_empties_an_answer_that_had_something_true_to_say(sampl
 def test_at_most_the_configured_number_of_sentences_is_shown(sample_index: Settings, embedder: Embedder) -> None:
     streamed, answer = ask(sample_index, embedder, f"{ANSWER} {ASIDE}", answer_repair="drop", answer_max_sentences=1)
     assert streamed == answer.answer and len(answer.sentences) == 1
-    assert [o["reason"] for o in answer.omitted] == ["past the answer's first 1 sentences"]
+    assert [o["reason"] for o in answer.omitted] == ["past the answer's first sentence"]
     assert_never_shown(answer, streamed, [ASIDE])
 
 
@@ -496,12 +496,12 @@ def test_the_chat_shows_what_was_left_out_as_one_collapsed_line_after_the_answer
                                                                                 embedder: Embedder) -> None:
     _, answer = ask(sample_index, embedder, f"{RESTATED} {ANSWER} {ASIDE}", answer_repair="drop",
                     answer_max_sentences=1)
-    assert [o["reason"] for o in answer.omitted] == ["restates the question", "past the answer's first 1 sentences"]
+    assert [o["reason"] for o in answer.omitted] == ["restates the question", "past the answer's first sentence"]
     rendered = answer_html(answer)
     answer_div, left_out = rendered.split('<details class="omitted">')
     assert bare(RESTATED).rstrip(".") not in answer_div and bare(ASIDE).rstrip(".") not in answer_div
     summary = re.search(r"<summary>(.*?)</summary>", left_out).group(1)  # type: ignore[union-attr]
-    assert html.unescape(summary) == "2 sentences left out: restates the question; past the answer's first 1 sentences"
+    assert html.unescape(summary) == "2 sentences left out: restates the question; past the answer's first sentence"
     assert "Peskov pointed out" in left_out  # listed inside, collapsed (no "open" attribute)
 
 
