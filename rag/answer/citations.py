@@ -13,11 +13,12 @@ _BOUNDARY_RE = re.compile(r"[.!?…][\"'”’)]*((?:\s*\[\s*\d[\d\s,\-–]*\])*
 # Titles and name prefixes that stand before a name ("Democrat Rep. Jennifer McClellan", "Gov. Phil Scott",
 # "Mt. Everest"): a sentence never ends at one. The splitter never ends one there, so a sentence that ends with one
 # was cut off (a passage's end, a model's last words): rag/answer/policy.py's ShownFilter reads it as debris.
-NAME_TITLES = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "Gen.", "Lt.", "Col.", "Rep.", "Reps.", "Sen.", "Sens.", "Gov.",
+NAME_TITLES = ("Mr.", "Mrs.", "Ms.", "Prof.", "Gen.", "Lt.", "Col.", "Rep.", "Reps.", "Sen.", "Sens.", "Gov.",
                "Pres.", "Rev.", "Sgt.", "Capt.", "Adm.", "Maj.", "Supt.", "Mt.", "Ft.")
 # Full stops that end no sentence: the titles, and abbreviations that may also end one ("on Main St.", "in the
-# U.S.", "Acme Co."; a sentence is never split after them, see _BOUNDARY_RE).
-_ABBREVIATIONS = (*NAME_TITLES, "St.", "U.S.", "U.K.", "No.", "vs.", "e.g.", "i.e.", "Jan.", "Feb.", "Aug.", "Sept.",
+# U.S.", "Acme Co.", "at 1 Via de Luna Dr.": "Dr." is a title and a street; a sentence is never split after them,
+# see _BOUNDARY_RE).
+_ABBREVIATIONS = (*NAME_TITLES, "Dr.", "St.", "U.S.", "U.K.", "No.", "vs.", "e.g.", "i.e.", "Jan.", "Feb.", "Aug.", "Sept.",
                   "Oct.", "Nov.", "Dec.", "Inc.", "Ltd.", "Co.")
 # Words that open a sentence: after "Plan B." or "Robert Downey Jr." they mean a new sentence has begun.
 _OPENERS = (

@@ -278,7 +278,7 @@ class AnswerEngine:
             said = [v.text for v in lead.released]  # shown before the model failed: never shown twice
             for verdict in verified_stream(self.fallback.stream(standalone, passages), judge, outcome,
                                            gate=self.gates, shown=shown_filter, origin="quote"):
-                if repeats_shown(verdict.text, said):  # also the shown sentence plus more: the same words again
+                if repeats_shown(verdict.text, said):  # the shown sentences say most of it already
                     outcome.omitted.append((verdict, "repeats a sentence already shown"))
                 else:
                     yield from show(lead.offer(verdict))
@@ -300,7 +300,8 @@ class AnswerEngine:
                 yield from show(lead.close([kept]))
         outcome.shown = list(lead.released)
         past = "past the answer's first sentence" if lead.limit == 1 else f"past the answer's first {lead.limit} sentences"
-        outcome.omitted += [(v, past) for v in lead.over]
+        outcome.over = list(lead.over)
+        outcome.omitted += [(v, past) for v in outcome.over]
         generated = time.perf_counter()
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
         timings["first_shown_ms"] = ((first_shown or generated) - started) * 1000
@@ -360,7 +361,11 @@ class AnswerEngine:
             # is named by none of them.
             missing = missing_anchors(base["standalone_question"], [f"{p.title}\n{p.text}" for p in gated])
             if missing:
-                rejected += listed(outcome.shown)
+                # The sentences past the answer's first ones rest on the same passages: refused with them, not
+                # listed as left out of an answer that is not given.
+                rejected += listed([*outcome.shown, *outcome.over])
+                over = {id(v) for v in outcome.over}
+                omitted = [o for o, (v, _) in zip(omitted, outcome.omitted, strict=True) if id(v) not in over]
                 return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits,
                               timings=timings, sentences=[], rejected=rejected, omitted=omitted, **base,
                               refusal_reason=f"the passages the answer rests on do not mention "

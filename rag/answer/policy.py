@@ -295,6 +295,9 @@ class PolicyOutcome:
     rejected: list[Verdict] = field(default_factory=list)  # what the check rejected: never part of the answer
     # Supported sentences not shown, each with why (ShownFilter): transparency, never part of the answer.
     omitted: list[tuple[Verdict, str]] = field(default_factory=list)
+    # Shown-worthy sentences past the answer's first sentences (LeadOrder.over), also listed in `omitted`: when the
+    # answer is refused after generation they are refused with the shown ones.
+    over: list[Verdict] = field(default_factory=list)
     model_refused: bool = False  # the generator itself said the passages do not hold the answer
     repaired: bool = False  # the shown sentences are quotations that stand in for a rejected answer
 
@@ -386,8 +389,7 @@ def _quotes(ranked: list[Any], judge: SentenceJudge, said: set[str], max_sentenc
     for cand in ranked:
         if len(out) >= max_sentences:
             break
-        terms = set(content_terms(cand.sentence))
-        if said and terms and len(terms & said) / len(terms) >= 0.6:
+        if said_already(cand.sentence, said):
             break  # the best sentence is said already
         verdict = judge.judge(f"{cand.sentence} [{cand.passage}]", origin="quote")
         if verdict is None or not verdict.supported:
@@ -415,15 +417,34 @@ _KICKER_RE = re.compile(r"^[A-Z][\w'’&.-]*(?: [\w'’&.-]+){0,5}(?:(?<=[A-Za-z
 # a short place that keeps its dateline ("DOHA – …") loses nothing.
 _DATELINE_RE = re.compile(r"^(?P<place>[A-Z][A-Z.'’ -]{2,30}?)(?P<region>, [A-Z][\w.]*(?: [A-Z][\w.]*){0,2})?"
                           r"(?P<agency> \([A-Za-z]+\))? [—–-]+ (?=[\"“A-Z0-9])")
-# What shows that the name in capitals before the dash is the sentence's subject, an organisation, not a place:
-# the rest refers back to it ("UNICEF - The agency said …", "INTERPOL – It issued …"; a dateline's sentence
-# names its subject, "WASHINGTON – The Justice Department said …"), or it starts with an article ("A USA TODAY
-# NETWORK - Tennessee review …"). A dateline with a region or an agency ("YORK, Pa. —", "(AP) —") is a place.
+# What shows that a name in capitals before the dash is the sentence's subject, an organisation, not a place: the
+# rest opens by naming it again as what it is and says what it did ("UNICEF - The agency said …", "NASCAR - The
+# sanctioning body fined …"); a dateline's sentence names its own subject, and a place's name is followed by
+# anything ("AUSTIN — The international commission that oversees …", "BEIJING — It's gotta be the skis."). Only a
+# single word (organisations in capitals are acronyms; "NEW YORK", "KANSAS CITY" are places) that is not one of the
+# cities wire datelines print alone ("WASHINGTON — The department said …"), or a phrase that starts with an
+# article ("A USA TODAY NETWORK - Tennessee review …"). A dateline with a region or an agency ("YORK, Pa. —",
+# "(AP) —") is a place.
 _REFERS_BACK_RE = re.compile(
-    r"^(?:It|Its)\b|\b[Tt]he (?:(?:[a-z][\w'’-]*|[A-Z.]{2,}) ){0,2}(?:agency|organi[sz]ation|group|body|company|"
-    r"firm|corporation|union|league|association|federation|alliance|bloc|council|committee|commission|board|bureau|"
-    r"department|ministry|fund|charity|network|party|authority|regulator|institute|foundation|administration)\b"
-    r"(?! of\b)")  # "The administration of Florida Gov. Ron DeSantis" names its own
+    r"^The (?:(?:[a-z][\w'’-]*|[A-Z.]{2,}) ){0,2}(?:agency|organi[sz]ation|group|body|company|firm|corporation|"
+    r"union|league|association|federation|alliance|bloc|council|committee|commission|board|bureau|department|"
+    r"ministry|fund|charity|network|party|authority|regulator|institute|foundation|administration) (?P<verb>\w+)")
+# Cities that stand alone in a wire dateline (AP style, single words; "NEW YORK", "LOS ANGELES" are two).
+_DATELINE_CITIES = frozenset("""
+    WASHINGTON ATLANTA BALTIMORE BOSTON CHICAGO CINCINNATI CLEVELAND DALLAS DENVER DETROIT HONOLULU HOUSTON
+    INDIANAPOLIS MIAMI MILWAUKEE MINNEAPOLIS PHILADELPHIA PHOENIX PITTSBURGH SEATTLE AMSTERDAM BAGHDAD BANGKOK
+    BEIJING BEIRUT BERLIN BRUSSELS CAIRO GENEVA HAVANA HELSINKI ISLAMABAD ISTANBUL JERUSALEM JOHANNESBURG KABUL
+    LONDON MADRID MILAN MONTREAL MOSCOW MUNICH PARIS PRAGUE ROME SHANGHAI SINGAPORE STOCKHOLM SYDNEY TOKYO
+    TORONTO VIENNA ZURICH""".split())
+
+
+def _names_an_organisation(place: str, rest: str) -> bool:
+    """The name in capitals before a dash is the subject of the rest, not its dateline (see _REFERS_BACK_RE)."""
+    if re.match(r"(?:A|AN) ", place):
+        return True
+    refers_back = _REFERS_BACK_RE.match(rest)
+    return bool(refers_back and " " not in place.strip() and place.strip() not in _DATELINE_CITIES
+                and _verb_like(refers_back["verb"]))
 
 
 _LINK_LABELS = frozenset(["more", "read more", "related", "also", "see also", "watch", "listen", "opinion", "analysis"])
@@ -447,8 +468,8 @@ def without_kicker(text: str) -> str:
     text = _LINK_KICKER_RE.sub("", _KICKER_RE.sub(_kicker, text, count=1), count=1)
     dateline = _DATELINE_RE.match(text)
     if dateline and (dateline["region"] or dateline["agency"] or (
-            sum(c.isalpha() for c in dateline["place"]) >= 5 and not re.match(r"(?:A|AN) ", dateline["place"])
-            and not _REFERS_BACK_RE.search(text[dateline.end():]))):
+            sum(c.isalpha() for c in dateline["place"]) >= 5
+            and not _names_an_organisation(dateline["place"], text[dateline.end():]))):
         text = text[dateline.end():]
     return text
 
@@ -488,7 +509,6 @@ _NO_NEWS = _NO_NEWS_SAID | frozenset(content_terms(
 # "…, didn't he?"); not a wh-question that merely holds "whether" or "or" ("Which judge will decide whether …?",
 # "…, which state received two months of rain or more?").
 _WH = r"\b(?:who|whom|whose|what|which|where|when|why|how)\b"
-_CHOICE_RE = re.compile(rf",\s(?!{_WH})[^,]*\bor\b[^,]*\?\s*$", re.IGNORECASE)
 _RESTATED_ANSWER_RE = re.compile(
     rf"^(?:(?!{_WH}).)*?\b(?:whether|either)\b"
     r"|,\s*(?:right|correct|true|no|yes|ok(?:ay)?|(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|"
@@ -500,20 +520,88 @@ _YES_NO_RE = re.compile(r"^\s*(?:is|are|was|were|do|does|did|has|have|had|can|co
                         r"|\btrue or false\b", re.IGNORECASE)
 
 
+# A choice question's list, word by word: its separators (a comma, a colon before a space, "or") and its words.
+_LIST_TOKEN_RE = re.compile(r",|:(?=\s)|\b[Oo]r\b|[^\s,?:]+(?::[^\s,?:]+)*")
+_AUXILIARY = frozenset("""is are was were do does did has have had can could will would should shall may might must
+    whether""".split())
+_CHOOSING_WH = frozenset(["which", "who", "whom", "whose"])
+_ARTICLES = frozenset(["the", "a", "an"])
+
+
+def _is_name(word: str) -> bool:
+    """A word of a name or a number ("Chiefs", "2022"), not a question word or an auxiliary that opens the
+    question ("Which", "Did")."""
+    low = word.lower()
+    return (word[:1].isupper() or word[:1].isdigit()) and low not in _AUXILIARY and not re.fullmatch(_WH, low)
+
+
+def _trailing_item(words: list[str]) -> list[str]:
+    """The item that ends `words`: a name with its article ("the Chiefs", "Tom Brady", "the 2022"), else the last
+    word ("rise" of "will inflation rise")."""
+    start = len(words)
+    while start > 0 and _is_name(words[start - 1]):
+        start -= 1
+    if start == len(words):
+        return words[-1:]
+    return words[start - 1:] if start > 0 and words[start - 1].lower() in _ARTICLES else words[start:]
+
+
 def choice_options(asking: str) -> list[frozenset[str]]:
-    """The terms of each option a choice question offers ("Which team won, the Chiefs or the Eagles?" → chief,
-    eagl; "…: the Chiefs, the Eagles or the 49ers?" → three), without the words they share; [] for any other
-    question."""
-    if not _CHOICE_RE.search(asking):
+    """The terms of each option a question asks to choose between, [] for any other question. A choice is
+    "which/who …, A or B?" (the list set off by a comma or a colon: "Which team won, the Chiefs or the Eagles?",
+    or its first item a name after "among", "between", "of": "Which state … among Texas, Florida or California?"),
+    or "A or B?" and "whether A or B" in a question with no question word ("Did the Chiefs or the Eagles win?");
+    "How did the storm affect Texas, Florida or California?" asks no choice, nor does "True or false: …". The list
+    is the whole ", … or …" run with the item before its first separator (a name with its article, "the Chiefs",
+    or a single word, "rise"; before a comma, only a name after "among", "between", "of" or an auxiliary, "Did
+    Texas, Florida or California …": other words before a comma are the question's head); the last item is a
+    name, or the words up to the question mark. Each option keeps its own terms: without those all options share
+    and without the question's terms outside the list ("…, the home team or the visitors?" → home; visitor)."""
+    if re.search(r"\btrue or false\b", asking, re.IGNORECASE):
+        return []  # a quiz's frame, not a choice (a yes/no question: _YES_NO_RE)
+    tokens = _LIST_TOKEN_RE.findall(asking)
+    separators = [i for i, t in enumerate(tokens) if t in (",", ":") or t.lower() == "or"]
+    ors = [i for i in separators if tokens[i].lower() == "or"]
+    if not ors or ors[-1] + 1 >= len(tokens) or tokens[ors[-1] + 1] in (",", ":"):
         return []
-    for separator in re.finditer(r"[,:]\s", asking):
-        tail = asking[separator.end():]
-        if re.search(r"\bor\b", tail) and not re.search(_WH, tail, re.IGNORECASE):
-            terms = [frozenset(content_terms(part)) for part in re.split(r",\s*(?:or\s+)?|\s+or\s+", tail.rstrip(" ?"))]
-            shared = frozenset.intersection(*terms)
-            options = [t - shared for t in terms if t - shared]
-            return options if len(options) >= 2 else []
-    return []
+    # The last item: a name (and its article), or the words up to the next separator or the end.
+    after = tokens[ors[-1] + 1:]
+    after = after[:next((i for i, t in enumerate(after) if t in (",", ":")), len(after))]
+    named = 1 if after[0].lower() in _ARTICLES and len(after) > 1 else 0
+    if _is_name(after[named]):
+        while named < len(after) and _is_name(after[named]):
+            named += 1
+        after = after[:named]
+    items = [after]
+    end = ors[-1] + 1 + len(after)
+    # Back from the last "or": every item between two separators, until the words before the first one.
+    sep = ors[-1]
+    while True:
+        before = [i for i in separators if i < sep]
+        start = before[-1] + 1 if before else 0
+        segment = tokens[start:sep]
+        if not segment:
+            return []
+        if not before or any(w.lower() in _AUXILIARY or re.fullmatch(_WH, w, re.IGNORECASE) for w in segment):
+            break
+        items.insert(0, segment)
+        sep = before[-1]
+    first = _trailing_item(segment)
+    lead_in = segment[:len(segment) - len(first)]
+    set_off = tokens[sep] != "or"
+    if not set_off or (_is_name(first[-1]) and (
+            not lead_in or lead_in[-1].lower() in ("among", "between", "of", *_AUXILIARY))):
+        items.insert(0, first)
+        segment = lead_in
+    head = [*tokens[:start], *segment]
+    question_words = [w.lower() for w in head if re.fullmatch(_WH, w, re.IGNORECASE)]
+    if question_words and not (question_words[0] in _CHOOSING_WH and set_off):
+        return []
+    terms = [frozenset(content_terms(" ".join(item))) for item in items]
+    outside = frozenset(content_terms(" ".join([*head, *tokens[end:]])))
+    shared = frozenset.intersection(*terms)
+    options = [t - shared - outside for t in terms if t - shared - outside]
+    return options if len(options) >= 2 else []
 
 
 def _verb_like(word: str) -> bool:
@@ -529,8 +617,9 @@ class ShownFilter:
     - "restates the question": it names no term, name or number the question does not (its time and "said"
       aside): "Damar Hamlin suffered an on-field medical emergency this week." for "… which team?"; only for a
       question that asks for something (a yes/no, true-or-false, "whether" or tag question is answered by a
-      restatement, a choice question by one that names an option: "The Chiefs won.", not "A team won."); a
-      question that asks for a time is answered by a day or month ("… on Wednesday");
+      restatement, a choice question by one that picks an option: "The Chiefs won.", not "A team won." nor
+      "The Chiefs or the Eagles won."); a question that asks for a time is answered by a day or month ("… on
+      Wednesday");
     - "a question": an article's own question ("Who owns the MSG Sphere in Las Vegas?");
     - "comment on the answer": the model's remarks about its answer ("This directly answers the question …");
     - "headline or link debris": mostly capitals ("BRACKETS ARE BACK!"), a byline or call to action
@@ -555,7 +644,7 @@ class ShownFilter:
                                                  *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
         self.asking = asking_sentence(self.question)
         self.options = choice_options(self.asking)
-        self.asks_for_something = not (_YES_NO_RE.search(self.asking) or _CHOICE_RE.search(self.asking)
+        self.asks_for_something = not (_YES_NO_RE.search(self.asking) or self.options
                                        or _RESTATED_ANSWER_RE.search(self.asking))
         self.no_news = _NO_NEWS_SAID if self.profile.kind == "time" else _NO_NEWS
 
@@ -593,6 +682,12 @@ class ShownFilter:
         terms = set(content_terms(text))
         return any(option & terms for option in self.options)
 
+    def picks_an_option(self, text: str) -> bool:
+        """The sentence names some of a choice question's options but not every one ("The Chiefs or the Eagles
+        won." names both: it chooses nothing)."""
+        terms = set(content_terms(text))
+        return 0 < sum(bool(option & terms) for option in self.options) < len(self.options)
+
     def leads(self, verdict: Verdict, opening: bool = False) -> bool:
         """The sentence holds the asked kind well enough to lead: a person's two-word name, a number for a
         quantity, a year or month for a time; for a place or another name a single capitalised word will do
@@ -621,9 +716,9 @@ class ShownFilter:
         if (len(tokens) <= self.max_fragment_words and not any(_verb_like(t) for t in tokens)
                 and not self.holds_answer(text)):
             return "headline or link debris"
-        # A choice question is answered by a restatement that names an option ("The Chiefs won."), not by one that
-        # names none ("A team won.").
-        if (self.asks_for_something or (self.options and not self.names_option(text))) \
+        # A choice question is answered by a restatement that picks an option ("The Chiefs won."), not by one that
+        # names none ("A team won.") or all of them ("The Chiefs or the Eagles won.").
+        if (self.asks_for_something or (self.options and not self.picks_an_option(text))) \
                 and not set(content_terms(text)) - self.asked - self.no_news:
             return "restates the question"
         return None
@@ -677,16 +772,19 @@ class LeadOrder:
         return self._release(out)
 
 
+def said_already(text: str, said: set[str]) -> bool:
+    """The sentence's content terms are mostly (60 % or more) among `said`, the terms of what is shown: it would say
+    little that is not said already (a repair's quotation, a fallback's sentence after a model failure)."""
+    terms = set(content_terms(text))
+    return bool(said and terms and len(terms & said) / len(terms) >= 0.6)
+
+
 def repeats_shown(text: str, shown: Sequence[str]) -> bool:
-    """The sentence says again what a shown sentence says: one holds the other word for word (case and
-    punctuation aside). After a model failure the fallback's sentence may be the model's shown sentence plus more
-    ("…, Dmitry Peskov." then "…, Dmitry Peskov, who emphasized …"): shown twice in effect."""
-    words = " ".join(_WORD_SPAN_RE.findall(text.lower()))
-    for other in shown:
-        said = " ".join(_WORD_SPAN_RE.findall(other.lower()))
-        if words and said and (f" {words} " in f" {said} " or f" {said} " in f" {words} "):
-            return True
-    return False
+    """The sentence says again what the shown sentences say (said_already): after a model failure the fallback's
+    sentence may be the model's shown sentence plus little more ("…, Dmitry Peskov." then "…, Dmitry Peskov, who
+    emphasized …"). A short shown answer does not hide a longer sentence that it is only part of ("Platinum Wolf."
+    before "Platinum Wolf was a multinational exercise held in Serbia with troops from six countries.")."""
+    return said_already(text, set(content_terms(" ".join(shown))))
 
 
 def kept_from_omitted(omitted: list[tuple[Verdict, str]], shown_filter: ShownFilter | None) -> Verdict | None:
