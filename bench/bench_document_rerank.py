@@ -8,8 +8,8 @@ as of `asked_on`) and reorders the first `top` stories by
 
     score = 1 / (c + rank) + w × (IDF-weighted share of the question's terms found in the story's title and text)
 
-(terms: `metrics.contained_form` tokens with IDF > 1.5 over the corpus; a story's text: all its copies), keeping
-the stories inside the question's window first when the search has one. Hit@k / MRR@10 over distinct stories,
+(rank counted from 0: the first story's prior is 1 / c; terms: `metrics.contained_form` tokens with IDF > 1.5
+over the corpus; a story's text: all its copies), keeping the stories inside the question's window first when the search has one. Hit@k / MRR@10 over distinct stories,
 as `rag eval` scores them, for a grid of (top, c, w); fit on held-out questions only.
 
 Run: .venv/bin/python -m bench.bench_document_rerank /tmp/s6/news23-heldout.jsonl \
