@@ -36,10 +36,11 @@ GOAL_TTFT_S = 5.0
 
 
 def run(model: LocalLlamaChat, retriever: HybridRetriever, question: str, passages_n: int,
-        evidence_chars: int) -> dict[str, float | str]:
+        evidence_chars: int, ranking: str = "similarity", extra_chars: int = 0) -> dict[str, float | str]:
     started = time.perf_counter()
     chunks = [h.chunk for h in retriever.search(question, k=passages_n)]
-    evidence = select_evidence(question, chunks, retriever.embedder, evidence_chars)
+    evidence = select_evidence(question, chunks, retriever.embedder, evidence_chars, ranking=ranking,
+                               extra_chars=extra_chars)
     messages = [("system", SYSTEM_PROMPT),
                 ("human", user_message(question, [e.chunk for e in evidence], [e.text for e in evidence]))]
     first: float | None = None
@@ -103,18 +104,19 @@ def main() -> None:
                            threads=settings.llm_threads, max_tokens=settings.llm_max_tokens, temperature=0.0)
     model.loaded()
     n = settings.answer_passages
-    budget = settings.llm_evidence_chars
-    run(model, retriever, "How are households in the Kessel Valley rationing water?", n, budget)  # warm-up
+    budget, ranking = settings.llm_evidence_chars, settings.llm_evidence_ranking
+    extra = settings.llm_evidence_extra_chars
+    run(model, retriever, "How are households in the Kessel Valley rationing water?", n, budget, ranking, extra)  # warm-up
     tight, whole = [], []
     for question in questions:
-        tight.append(run(model, retriever, question, n, budget))
+        tight.append(run(model, retriever, question, n, budget, ranking, extra))
         whole.append(run(model, retriever, question, n, 0))
     p50_tight = percentile([r["ttft"] for r in tight], 50)
     p50_whole = percentile([r["ttft"] for r in whole], 50)
     report = "\n\n".join([
         f"{model_name}, xllamacpp in-process, threads {settings.llm_threads}, temperature 0, {n} passages; "
         f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} (2 cores)",
-        table(f"production prompt: evidence selection, {budget} chars", tight),
+        table(f"production prompt: evidence selection, {budget} chars, {ranking}, {extra} extra", tight),
         table("whole passages (no evidence selection)", whole),
         f"TTFT p50 ratio production/whole {p50_tight / p50_whole:.2f}; production p50/goal ({GOAL_TTFT_S:.0f} s) "
         f"{p50_tight / GOAL_TTFT_S:.2f}",
@@ -134,14 +136,15 @@ def compare_threads(settings, retriever: HybridRetriever, questions: list[str], 
     path = ensure_local_gguf(ROOT / ".rag", settings.llm_local_model)
     models = {t: LocalLlamaChat(model_path=path, model_name=model_name, threads=t,
                                 max_tokens=settings.llm_max_tokens, temperature=0.0) for t in counts}
-    n, budget = settings.answer_passages, settings.llm_evidence_chars
+    n, budget, ranking = settings.answer_passages, settings.llm_evidence_chars, settings.llm_evidence_ranking
+    extra = settings.llm_evidence_extra_chars
     rows: dict[int, list[dict]] = {t: [] for t in counts}
     for model in models.values():
         model.loaded()
-        run(model, retriever, "How are households in the Kessel Valley rationing water?", n, budget)  # warm-up
+        run(model, retriever, "How are households in the Kessel Valley rationing water?", n, budget, ranking, extra)  # warm-up
     for question in questions:
         for t, model in models.items():
-            rows[t].append(run(model, retriever, question, n, budget))
+            rows[t].append(run(model, retriever, question, n, budget, ranking, extra))
     parts = [f"{model_name}, xllamacpp in-process, threads {counts}, production prompt ({budget} chars); load "
              f"average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs, shared)"]
     parts += [table(f"threads {t}", rows[t]) for t in counts]

@@ -92,8 +92,13 @@ class Settings(BaseSettings):
     llm_evidence_chars: int = 700
     # "answer-cues": the evidence ranking also lifts a relevant article's lede and sentences holding the kind of
     # answer asked (rag/answer/evidence.py): the answer stays in the evidence more often, but the 0.5B did not answer
-    # better from it (docs/benchmarks.md); "similarity": cosine and question terms only.
-    llm_evidence_ranking: Literal["similarity", "answer-cues"] = "similarity"
+    # better from it (docs/benchmarks.md); "similarity": cosine and question terms only; "ranker": the extractive
+    # answer's sentence score (rag/answer/ranking.py) plus the lede lift, shown best first.
+    llm_evidence_ranking: Literal["similarity", "answer-cues", "ranker"] = "similarity"
+    # Characters of further evidence after llm_evidence_chars: the sentences the "ranker" score rates best among
+    # those not shown, each after its passage's shown sentences, so the prompt opens as without them. 400 kept the
+    # answer in the evidence for 0.952 of news23-small (0.821 without) but the 0.5B led with it less often: off.
+    llm_evidence_extra_chars: int = Field(default=0, ge=0)
     # Refusal gates, tuned with `python -m rag.evals.tune_refusal` on SQuAD 2.0 and the sample set; the combined
     # decision's model on held-out news23 (docs/benchmarks.md).
     min_relevance: float = Field(default=0.1, description="refuse below this dense cosine of the best passage")

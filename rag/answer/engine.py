@@ -213,7 +213,8 @@ class AnswerEngine:
         if self.answerer.backend != "extractive" and self.evidence_chars > 0:
             # Passages without a chosen sentence leave the prompt, so [n] numbers what the model saw.
             evidence = select_evidence(standalone, passages, self.retriever.embedder, self.evidence_chars,
-                                       answer_cues=self.settings.llm_evidence_ranking == "answer-cues")
+                                       ranking=self.settings.llm_evidence_ranking,
+                                       extra_chars=self.settings.llm_evidence_extra_chars)
             passages, texts = [e.chunk for e in evidence], [e.text for e in evidence]
         shown_evidence = [{"chunk_id": c.id, "source": c.source, "text": t}
                           for c, t in zip(passages, texts or [c.text for c in passages], strict=True)]

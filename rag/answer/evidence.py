@@ -18,14 +18,21 @@ Ranking knows the model also sees each passage's title: a sentence is scored by 
 In an article titled "Varnholm opens its first tram line", for "How much did Varnholm's tram line cost?",
 "The project cost 412 million euros" beats "The city of Varnholm opened its first tram line", which plain
 sentence-to-question similarity ranks first.
+
+With ranking "ranker" the extractive answer's fitted sentence score (rag/answer/ranking.py) plus the lede lift
+chooses, and the sentences are shown best first. `extra_chars` adds that score's best remaining sentences after the
+budget's, each after its passage's shown sentences, so the prompt opens as it does without them: the answer
+sentence is in the prompt more often (docs/benchmarks.md#evidence-that-holds-the-answer-session-8-issue-12).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from rag.answer.citations import split_sentences
-from rag.answer.ranking import FEATURES, WEIGHTS
+from rag.answer.ranking import FEATURES, WEIGHTS, SentenceRow, feature_matrix
 from rag.answer.text import answer_cue_for, content_terms, looks_like_instruction, question_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
@@ -43,17 +50,27 @@ ANSWER_CUE_WEIGHT = float(WEIGHTS[FEATURES.index("cue")])  # as the extractive r
 @dataclass(frozen=True)
 class Evidence:
     chunk: Chunk
-    text: str  # the chosen sentences of chunk.text, in article order, joined by " … "
+    text: str  # the chosen sentences of chunk.text, joined by " … " (in article order unless said otherwise)
+
+
+Row = tuple[int, int, str]  # (passage index, sentence position, sentence)
 
 
 def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, budget_chars: int,
-                    answer_cues: bool = False) -> list[Evidence]:
+                    answer_cues: bool = False, ranking: str | None = None, extra_chars: int = 0) -> list[Evidence]:
     """The passages that hold the best sentences for the question (in retrieval order), each with only those
-    sentences. budget_chars <= 0, or passages that fit whole, keep every passage whole. `answer_cues`: a relevant
-    lede and a sentence holding the kind of answer asked rank higher (RAG_LLM_EVIDENCE_RANKING=answer-cues)."""
+    sentences. budget_chars <= 0, or passages that fit whole, keep every passage whole. `ranking`
+    (RAG_LLM_EVIDENCE_RANKING; `answer_cues=True` is "answer-cues"): "similarity" ranks by cosine and new question
+    terms; "answer-cues" also lifts a relevant lede and a sentence holding the kind of answer asked; "ranker"
+    scores sentences as the extractive answer does (rag/answer/ranking.py) plus the lede, and shows them best
+    first: the passage holding the best sentence is [1], and each passage's sentences come in rank order.
+    `extra_chars` (RAG_LLM_EVIDENCE_EXTRA_CHARS): after the budget's sentences, up to this many more characters of
+    the sentences the ranker scores best among those not shown, each after its passage's shown sentences (a
+    passage not shown yet comes after the others), so the prompt opens as it does without them."""
+    ranking = ranking or ("answer-cues" if answer_cues else "similarity")
     if budget_chars <= 0 or sum(len(p.text) for p in passages) <= budget_chars:
         return [Evidence(p, p.text) for p in passages]
-    rows: list[tuple[int, int, str]] = []  # (passage index, sentence position, sentence)
+    rows: list[Row] = []
     sentences = [split_sentences(p.text) for p in passages]
     for n, passage_sentences in enumerate(sentences):
         for i, sentence in enumerate(passage_sentences):
@@ -63,6 +80,25 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
         return [Evidence(passages[0], passages[0].text[:budget_chars])]
     vectors = embedder.embed_documents([question] + [f"{passages[n].title}. {s}" for n, _, s in rows])
     cosines = vectors[1:] @ vectors[0]
+    ranker_scores = _ranker_scores(question, passages, rows, cosines) if ranking == "ranker" or extra_chars > 0 \
+        else None
+    scores = ranker_scores if ranking == "ranker" else _hand_scores(question, passages, rows, cosines,
+                                                                    answer_cues=ranking == "answer-cues")
+    picked, used = _pick(rows, scores, budget_chars, set(), 0)
+    if ranking == "ranker":  # best first: passages by their best sentence, each passage's sentences by rank
+        blocks = {n: [rows[r][2] for r in picked if rows[r][0] == n] for n in dict.fromkeys(rows[r][0] for r in picked)}
+    else:  # the article's order: passages as retrieved, sentences as written
+        blocks = {n: [sentences[n][i] for i in sorted(rows[r][1] for r in picked if rows[r][0] == n)]
+                  for n in sorted({rows[r][0] for r in picked})}
+    if ranker_scores is not None and extra_chars > 0:
+        more, _ = _pick(rows, ranker_scores, budget_chars + extra_chars, set(picked), used)
+        for r in more:
+            blocks.setdefault(rows[r][0], []).append(rows[r][2])
+    return [Evidence(passages[n], _JOIN.join(chosen)) for n, chosen in blocks.items()]
+
+
+def _hand_scores(question: str, passages: list[Chunk], rows: list[Row], cosines: np.ndarray,
+                 answer_cues: bool) -> np.ndarray:
     wanted = question_terms(question)
     cue = answer_cue_for(question) if answer_cues else (lambda sentence: 0.0)
     lede_weight = LEDE_WEIGHT if answer_cues else 0.0
@@ -74,15 +110,29 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
         # Earlier passages rank higher in retrieval: a small prior breaks near-ties their way.
         scores.append(0.6 * float(cosine) + 0.4 * covered - 0.01 * n + lede_weight * lede * max(float(cosine), 0.0)
                       + ANSWER_CUE_WEIGHT * cue(sentence))
-    chosen: dict[int, set[int]] = {}
-    used = 0
-    for r in sorted(range(len(rows)), key=lambda r: -scores[r]):
-        n, i, sentence = rows[r]
-        cost = len(sentence) + len(_JOIN)
-        if used and used + cost > budget_chars:
-            continue  # a shorter, lower-ranked sentence may still fit
-        chosen.setdefault(n, set()).add(i)
-        used += cost
+    return np.array(scores)
+
+
+def _ranker_scores(question: str, passages: list[Chunk], rows: list[Row], cosines: np.ndarray) -> np.ndarray:
+    """The extractive ranker's score (title-aware coverage; the cosine of "title. sentence", as the model reads
+    it) plus the lede lift of "answer-cues"."""
+    features = feature_matrix(question, [SentenceRow(s, n + 1, i) for n, i, s in rows], passages, cosines,
+                              title_aware=True)
+    lede = np.array([passages[n].ordinal == 0 and i < LEDE_SENTENCES for n, i, _ in rows], dtype=float)
+    return features @ WEIGHTS + LEDE_WEIGHT * lede * np.maximum(cosines, 0.0)
+
+
+def _pick(rows: list[Row], scores: np.ndarray, budget_chars: int, taken: set[int], used: int) -> tuple[list[int], int]:
+    """Rows best first while they fit the budget (a shorter, lower-ranked sentence may still fit), skipping
+    `taken`; `used` characters are spent already. Returns the picked rows in rank order and the characters used."""
+    picked = []
+    for r in np.argsort(-scores, kind="stable"):
         if used >= budget_chars:
             break
-    return [Evidence(passages[n], _JOIN.join(sentences[n][i] for i in sorted(chosen[n]))) for n in sorted(chosen)]
+        r = int(r)
+        cost = len(rows[r][2]) + len(_JOIN)
+        if r in taken or (used and used + cost > budget_chars):
+            continue
+        picked.append(r)
+        used += cost
+    return picked, used

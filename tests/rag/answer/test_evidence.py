@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag.answer.evidence import select_evidence
 from rag.answer.factory import make_engine
 from rag.answer.prompt import user_message
@@ -61,8 +63,9 @@ def test_no_budget_or_passages_that_fit_stay_whole(embedder: Embedder) -> None:
     assert [e.text for e in select_evidence("cost?", passages, embedder, 10_000)] == [TRAM, BAKERY]
 
 
-def test_the_engine_numbers_citations_as_the_model_saw_the_passages(sample_index: Settings,
-                                                                   embedder: Embedder) -> None:
+@pytest.mark.parametrize("evidence", [{}, {"llm_evidence_extra_chars": 200}])
+def test_the_engine_numbers_citations_as_the_model_saw_the_passages(sample_index: Settings, embedder: Embedder,
+                                                                   evidence: dict[str, object]) -> None:
     seen: dict[str, object] = {}
 
     class CitesFirstPassage:  # records its prompt; answers with the sentence of prompt passage 1 naming a sum
@@ -77,11 +80,11 @@ def test_the_engine_numbers_citations_as_the_model_saw_the_passages(sample_index
         def rewrite(self, question, history):  # noqa: ANN001, ANN202
             return None
 
-    settings = sample_index.model_copy(update={"llm_evidence_chars": 300})
+    settings = sample_index.model_copy(update={"llm_evidence_chars": 300} | evidence)
     engine = make_engine(settings, embedder=embedder, answerer=CitesFirstPassage())
     answer = engine.ask("How much did Varnholm's new tram line cost?")
     assert "412 million euros" in str(seen["prompt"])
-    assert len(str(seen["prompt"])) < 1000  # ≈300 chars of evidence + titles and the frame, not whole passages
+    assert len(str(seen["prompt"])) < 1000 + int(evidence.get("llm_evidence_extra_chars", 0))  # ≈300 chars of evidence + titles and the frame, not whole passages
     assert answer.citations and answer.citations[0].chunk_id == seen["ids"][0]
     assert answer.citations[0].supported and "412 million euros" in answer.answer
 
@@ -108,16 +111,57 @@ def test_an_articles_first_sentences_lead_the_evidence(embedder: Embedder) -> No
     assert "Ada Moss" not in " ".join(e.text for e in plain), "without answer cues the lede is not lifted"
 
 
+_RIDERS_TEXT = ("The Varnholm tram line carried many riders on its opening weekend, the city said. "
+                "The Varnholm tram line carried 18,500 riders. "
+                "Crowds filled the platforms well into the evening.")
+RIDERS = Chunk(id="t", source="t.md", text=_RIDERS_TEXT, title="Tram opens", start=0, end=len(_RIDERS_TEXT),
+               ordinal=2, text_hash="t")  # not the article's opening passage: no lede lift
+RIDERS_QUESTION = "How many riders did the Varnholm tram line carry on its opening weekend?"
+
+
 def test_the_sentence_holding_the_kind_of_answer_asked_is_shown(embedder: Embedder) -> None:
     # "How many …?" is answered by a number: the sentence naming one is shown, not the one that restates more of
     # the question (rag/answer/text.py answer_cue).
-    text = ("The Varnholm tram line carried many riders on its opening weekend, the city said. "
-            "The Varnholm tram line carried 18,500 riders. "
-            "Crowds filled the platforms well into the evening.")
-    passage = Chunk(id="t", source="t.md", text=text, title="Tram opens", start=0, end=len(text), ordinal=2,
-                    text_hash="t")
-    question = "How many riders did the Varnholm tram line carry on its opening weekend?"
+    passage, question = RIDERS, RIDERS_QUESTION
     evidence = select_evidence(question, [passage], embedder, budget_chars=90, answer_cues=True)
     assert [e.text for e in evidence] == ["The Varnholm tram line carried 18,500 riders."]
     plain = select_evidence(question, [passage], embedder, budget_chars=90)
     assert [e.text for e in plain] != [e.text for e in evidence]
+
+
+def test_the_ranker_shows_the_best_sentence_first(embedder: Embedder) -> None:
+    # RAG_LLM_EVIDENCE_RANKING=ranker: the extractive ranker's score picks the sentences, and the prompt shows them
+    # best first: the passage holding the answer becomes [1] although retrieval ranked it second, and its answer
+    # sentence comes before the article's earlier sentence (article order shows the mayor first).
+    tram = Chunk(id="tram", source="tram.md", text=TRAM, title="Varnholm opens its first tram line", start=0,
+                 end=len(TRAM), ordinal=1, text_hash="tram")
+    passages = [chunk("bakery", "Bakery opens", BAKERY), tram]
+    question = "How much did Varnholm's new tram line cost?"
+    evidence = select_evidence(question, passages, embedder, budget_chars=300, ranking="ranker")
+    assert evidence[0].chunk.id == "tram"
+    first, *rest = evidence[0].text.split(" … ")
+    assert "412 million euros" in first and any("Mayor Tomas Brekke" in s for s in rest)
+    assert all("BANANA" not in e.text for e in evidence)
+    in_article_order = select_evidence(question, passages, embedder, budget_chars=300)
+    tram_text = next(e.text for e in in_article_order if e.chunk.id == "tram")
+    assert tram_text.index("Mayor Tomas Brekke") < tram_text.index("412 million euros")
+
+
+def test_the_ranker_shows_the_sentence_holding_the_kind_of_answer_asked(embedder: Embedder) -> None:
+    passage, question = RIDERS, RIDERS_QUESTION
+    evidence = select_evidence(question, [passage], embedder, budget_chars=90, ranking="ranker")
+    assert [e.text for e in evidence] == ["The Varnholm tram line carried 18,500 riders."]
+
+
+def test_extra_evidence_adds_the_ranked_answer_after_what_the_budget_shows(embedder: Embedder) -> None:
+    # RAG_LLM_EVIDENCE_EXTRA_CHARS: the budget's evidence is shown as before (the prompt opens the same), and the
+    # sentence the extractive ranker scores best among the rest (here the one naming a number for "how many")
+    # follows it in its passage; a passage the budget left out comes after the others.
+    passages, question = [RIDERS, chunk("bakery", "Bakery opens", BAKERY)], RIDERS_QUESTION
+    plain = select_evidence(question, passages, embedder, budget_chars=90)
+    assert [e.chunk.id for e in plain] == ["t"] and "18,500" not in plain[0].text
+    extended = select_evidence(question, passages, embedder, budget_chars=90, extra_chars=60)
+    assert extended[0].text.startswith(plain[0].text + " … ")
+    assert "18,500 riders" in extended[0].text and len(extended[0].text) <= 150
+    more = select_evidence(question, passages, embedder, budget_chars=90, extra_chars=400)
+    assert [e.chunk.id for e in more] == ["t", "bakery"] and more[0].text.startswith(plain[0].text)
