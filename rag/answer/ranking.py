@@ -184,7 +184,10 @@ def typed_span(profile: QuestionProfile, tokens: list[str]) -> tuple[float, floa
         score = 0.0
         if kind in ("quantity", "name") and _is_number(low):
             score = 1.0 if kind == "quantity" else 0.5
-            following = {_stem(t.lower()) for t in tokens[i + 1: i + 4]} | ({"$"} if low.startswith("$") else set())
+            # the unit may follow the number or be joined to it: "six hours", "a two-week period", "$5"
+            joined = [_stem(part) for part in low.split("-")[1:] if part]
+            following = {_stem(t.lower()) for t in tokens[i + 1: i + 4]} | set(joined) | (
+                {"$"} if low.startswith("$") else set())
             if profile.units & following:
                 return 1.0, 1.0
         elif kind == "time" and (_YEAR_RE.match(low) or low in MONTH_WORDS or low in WEEKDAY_WORDS):

@@ -58,6 +58,14 @@ def test_a_year_answers_since_when_and_a_unit_number_answers_how_many() -> None:
     assert typed_span(pope, tokens("He was the first to resign papacy in roughly 600 years.")) == (1.0, 0.0)
 
 
+def test_a_unit_joined_to_its_number_counts_as_the_unit() -> None:
+    # "a two-week period" answers "How long …?" as clearly as "almost six hours" does.
+    how_long = question_profile("How long did the Platinum Wolf exercise last?")
+    assert typed_span(how_long, tokens("The exercise ran over a two-week period from mid to late June.")) == (1.0, 1.0)
+    assert typed_span(how_long, tokens("The endgame lasted almost six hours.")) == (1.0, 1.0)
+    assert typed_span(how_long, tokens("The exercise was held with two NATO members.")) == (1.0, 0.0)
+
+
 def test_names_the_question_already_gives_are_no_answer() -> None:
     who = question_profile(OSCAR_Q)
     assert typed_span(who, tokens("The Best Supporting Actress award went to Jamie Lee Curtis."))[0] == 1.0
