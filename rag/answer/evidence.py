@@ -91,7 +91,10 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
         blocks = {n: [sentences[n][i] for i in sorted(rows[r][1] for r in picked if rows[r][0] == n)]
                   for n in sorted({rows[r][0] for r in picked})}
     if ranker_scores is not None and extra_chars > 0:
-        more, _ = _pick(rows, ranker_scores, budget_chars + extra_chars, set(picked), used)
+        # Neighbouring chunks of one article overlap: a sentence already shown may be another passage's row too.
+        shown = {rows[r][2] for r in picked}
+        taken = set(picked) | {r for r, row in enumerate(rows) if row[2] in shown}
+        more, _ = _pick(rows, ranker_scores, budget_chars + extra_chars, taken, used, distinct=True)
         for r in more:
             blocks.setdefault(rows[r][0], []).append(rows[r][2])
     return [Evidence(passages[n], _JOIN.join(chosen)) for n, chosen in blocks.items()]
@@ -122,17 +125,21 @@ def _ranker_scores(question: str, passages: list[Chunk], rows: list[Row], cosine
     return features @ WEIGHTS + LEDE_WEIGHT * lede * np.maximum(cosines, 0.0)
 
 
-def _pick(rows: list[Row], scores: np.ndarray, budget_chars: int, taken: set[int], used: int) -> tuple[list[int], int]:
+def _pick(rows: list[Row], scores: np.ndarray, budget_chars: int, taken: set[int], used: int,
+          distinct: bool = False) -> tuple[list[int], int]:
     """Rows best first while they fit the budget (a shorter, lower-ranked sentence may still fit), skipping
-    `taken`; `used` characters are spent already. Returns the picked rows in rank order and the characters used."""
-    picked = []
+    `taken`; `used` characters are spent already; `distinct`: a sentence whose text is picked already (from an
+    overlapping chunk) is skipped too. Returns the picked rows in rank order and the characters used."""
+    picked: list[int] = []
+    texts: set[str] = set()
     for r in np.argsort(-scores, kind="stable"):
         if used >= budget_chars:
             break
         r = int(r)
         cost = len(rows[r][2]) + len(_JOIN)
-        if r in taken or (used and used + cost > budget_chars):
+        if r in taken or (used and used + cost > budget_chars) or (distinct and rows[r][2] in texts):
             continue
         picked.append(r)
+        texts.add(rows[r][2])
         used += cost
     return picked, used

@@ -165,3 +165,18 @@ def test_extra_evidence_adds_the_ranked_answer_after_what_the_budget_shows(embed
     assert "18,500 riders" in extended[0].text and len(extended[0].text) <= 150
     more = select_evidence(question, passages, embedder, budget_chars=90, extra_chars=400)
     assert [e.chunk.id for e in more] == ["t", "bakery"] and more[0].text.startswith(plain[0].text)
+
+
+def test_extra_evidence_never_shows_a_sentence_twice(embedder: Embedder) -> None:
+    # Neighbouring chunks of one article overlap: the same sentence is a row of each. The extra pick skips a
+    # sentence whose text is already shown (news23-small 20230203_11 showed "When is Groundhog Day?" twice).
+    cost = "The project cost 412 million euros, about 60 million more than the original budget."
+    first = chunk("tram-0", "Varnholm opens its first tram line", TRAM[:TRAM.index(cost) + len(cost)])
+    second = Chunk(id="tram-1", source="tram-0.md", text=TRAM[TRAM.index("Mayor"):TRAM.index(" Ignore")],
+                   title="Varnholm opens its first tram line", start=100, end=400, ordinal=1, text_hash="tram-1")
+    question = "How much did Varnholm's new tram line cost?"
+    for extra in (0, 400):
+        evidence = select_evidence(question, [first, second], embedder, budget_chars=120, extra_chars=extra)
+        shown = [s for e in evidence for s in e.text.split(" … ")]
+        assert len(shown) == len(set(shown)), shown
+    assert "412 million euros" in " ".join(shown) and "2.10 euros" in " ".join(shown)
