@@ -116,7 +116,7 @@ def main() -> None:
     report = "\n\n".join([
         f"{model_name}, xllamacpp in-process, threads {settings.llm_threads}, temperature 0, {n} passages; "
         f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} (2 cores)",
-        table(f"production prompt: evidence selection, {budget} chars, {ranking}, {extra} extra", tight),
+        table(f"production prompt: {prompt_label(settings)}", tight),
         table("whole passages (no evidence selection)", whole),
         f"TTFT p50 ratio production/whole {p50_tight / p50_whole:.2f}; production p50/goal ({GOAL_TTFT_S:.0f} s) "
         f"{p50_tight / GOAL_TTFT_S:.2f}",
@@ -125,6 +125,12 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(report + "\n", encoding="utf-8")
+
+
+def prompt_label(settings) -> str:  # noqa: ANN001
+    """The production prompt's evidence settings, as both reports (main, --threads) name them."""
+    return (f"evidence selection, {settings.llm_evidence_chars} chars, {settings.llm_evidence_ranking}, "
+            f"{settings.llm_evidence_extra_chars} extra")
 
 
 def compare_threads(settings, retriever: HybridRetriever, questions: list[str], counts: list[int],  # noqa: ANN001
@@ -145,7 +151,7 @@ def compare_threads(settings, retriever: HybridRetriever, questions: list[str], 
     for question in questions:
         for t, model in models.items():
             rows[t].append(run(model, retriever, question, n, budget, ranking, extra))
-    parts = [f"{model_name}, xllamacpp in-process, threads {counts}, production prompt ({budget} chars); load "
+    parts = [f"{model_name}, xllamacpp in-process, threads {counts}, production prompt ({prompt_label(settings)}); load "
              f"average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs, shared)"]
     parts += [table(f"threads {t}", rows[t]) for t in counts]
     best = min(counts, key=lambda t: (percentile([r["ttft"] for r in rows[t]], 95),

@@ -412,9 +412,9 @@ def _quotes(ranked: list[Any], judge: SentenceJudge, said: set[str], max_sentenc
 # it: a clock time ("7:30 p.m.") or a score ("won 6:4") is no label and stays verbatim.
 _KICKER_RE = re.compile(r"^[A-Z][\w'’&.-]*(?: [\w'’&.-]+){0,5}(?:(?<=[A-Za-z])|(?<=\b\d{4})):(?=[\"“'‘A-Z])")
 # A dateline before a wire story's first sentence: a place in capitals ("WASHINGTON - ", "NEW YORK (AP) — ",
-# "WELLINGTON, New Zealand (AP) — "). Bare, without a region or an agency, it must have five letters or more: a
-# shorter word in capitals is as often an organisation that starts a sentence ("NASA - The agency said …"), and
-# a short place that keeps its dateline ("DOHA – …") loses nothing.
+# "WELLINGTON, New Zealand (AP) — "). Bare, without a region or an agency, it must have five letters or more or be
+# a listed city ("KYIV —", "DOHA –"): a shorter word in capitals is as often an organisation that starts a
+# sentence ("NASA - The agency said …").
 _DATELINE_RE = re.compile(r"^(?P<place>[A-Z][A-Z.'’ -]{2,30}?)(?P<region>, [A-Z][\w.]*(?: [A-Z][\w.]*){0,2})?"
                           r"(?P<agency> \([A-Za-z]+\))? [—–-]+ (?=[\"“A-Z0-9])")
 # What shows that a name in capitals before the dash is the sentence's subject, an organisation, not a place: the
@@ -429,13 +429,20 @@ _REFERS_BACK_RE = re.compile(
     r"^The (?:(?:[a-z][\w'’-]*|[A-Z.]{2,}) ){0,2}(?:agency|organi[sz]ation|group|body|company|firm|corporation|"
     r"union|league|association|federation|alliance|bloc|council|committee|commission|board|bureau|department|"
     r"ministry|fund|charity|network|party|authority|regulator|institute|foundation|administration) (?P<verb>\w+)")
-# Cities that stand alone in a wire dateline (AP style, single words; "NEW YORK", "LOS ANGELES" are two).
+# Cities that stand alone in a wire dateline (AP style, single words; "NEW YORK", "LOS ANGELES" are two), and the
+# national and US state capitals that papers print alone ("KYIV —", "NASHVILLE —", "SACRAMENTO —").
 _DATELINE_CITIES = frozenset("""
     WASHINGTON ATLANTA BALTIMORE BOSTON CHICAGO CINCINNATI CLEVELAND DALLAS DENVER DETROIT HONOLULU HOUSTON
     INDIANAPOLIS MIAMI MILWAUKEE MINNEAPOLIS PHILADELPHIA PHOENIX PITTSBURGH SEATTLE AMSTERDAM BAGHDAD BANGKOK
     BEIJING BEIRUT BERLIN BRUSSELS CAIRO GENEVA HAVANA HELSINKI ISLAMABAD ISTANBUL JERUSALEM JOHANNESBURG KABUL
     LONDON MADRID MILAN MONTREAL MOSCOW MUNICH PARIS PRAGUE ROME SHANGHAI SINGAPORE STOCKHOLM SYDNEY TOKYO
-    TORONTO VIENNA ZURICH""".split())
+    TORONTO VIENNA ZURICH
+    KYIV KIEV OTTAWA ABUJA ACCRA ALGIERS ANKARA ATHENS BELGRADE BERN BOGOTA BRASILIA BUCHAREST BUDAPEST CANBERRA
+    CARACAS COPENHAGEN DAMASCUS DHAKA DOHA DUBLIN HANOI JAKARTA KHARTOUM KINSHASA LIMA LISBON MANILA MINSK NAIROBI
+    OSLO RIYADH SANTIAGO SEOUL SOFIA TAIPEI TALLINN TBILISI TEHRAN RIGA VILNIUS WARSAW WELLINGTON YEREVAN ZAGREB
+    ALBANY ANNAPOLIS AUSTIN BOISE CHEYENNE COLUMBUS HARRISBURG HARTFORD JUNEAU LANSING MADISON MONTGOMERY
+    MONTPELIER NASHVILLE OLYMPIA PROVIDENCE RALEIGH RICHMOND SACRAMENTO SPRINGFIELD TALLAHASSEE TOPEKA TRENTON
+    """.split())
 
 
 def _names_an_organisation(place: str, rest: str) -> bool:
@@ -468,7 +475,7 @@ def without_kicker(text: str) -> str:
     text = _LINK_KICKER_RE.sub("", _KICKER_RE.sub(_kicker, text, count=1), count=1)
     dateline = _DATELINE_RE.match(text)
     if dateline and (dateline["region"] or dateline["agency"] or (
-            sum(c.isalpha() for c in dateline["place"]) >= 5
+            (sum(c.isalpha() for c in dateline["place"]) >= 5 or dateline["place"].strip() in _DATELINE_CITIES)
             and not _names_an_organisation(dateline["place"], text[dateline.end():]))):
         text = text[dateline.end():]
     return text
@@ -525,6 +532,9 @@ _LIST_TOKEN_RE = re.compile(r",|:(?=\s)|\b[Oo]r\b|[^\s,?:]+(?::[^\s,?:]+)*")
 _AUXILIARY = frozenset("""is are was were do does did has have had can could will would should shall may might must
     whether""".split())
 _CHOOSING_WH = frozenset(["which", "who", "whom", "whose"])
+# The words that join a choice's options without choosing ("either the Chiefs or the Eagles", "neither … nor").
+_JOINING = frozenset(["or", "either", "neither", "nor", "whether"])
+_JOINING_TERMS = frozenset(content_terms(" ".join(_JOINING)))
 _ARTICLES = frozenset(["the", "a", "an"])
 
 
@@ -546,7 +556,7 @@ def _trailing_item(words: list[str]) -> list[str]:
     return words[start - 1:] if start > 0 and words[start - 1].lower() in _ARTICLES else words[start:]
 
 
-def choice_options(asking: str) -> list[frozenset[str]]:
+def choice_options(asking: str, listed: bool = False) -> list[frozenset[str]]:
     """The terms of each option a question asks to choose between, [] for any other question. A choice is
     "which/who …, A or B?" (the list set off by a comma or a colon: "Which team won, the Chiefs or the Eagles?",
     or its first item a name after "among", "between", "of": "Which state … among Texas, Florida or California?"),
@@ -556,7 +566,10 @@ def choice_options(asking: str) -> list[frozenset[str]]:
     or a single word, "rise"; before a comma, only a name after "among", "between", "of" or an auxiliary, "Did
     Texas, Florida or California …": other words before a comma are the question's head); the last item is a
     name, or the words up to the question mark. Each option keeps its own terms: without those all options share
-    and without the question's terms outside the list ("…, the home team or the visitors?" → home; visitor)."""
+    and without the question's terms outside the list ("…, the home team or the visitors?" → home; visitor). When
+    the first item is one word that is no name, so is the last ("Did the Fed raise or cut interest rates this
+    week?" → rais; cut). `listed`: the items of any such list, asked as a choice or not ("How did the storm affect
+    Texas, Florida or California?" → florida; california)."""
     if re.search(r"\btrue or false\b", asking, re.IGNORECASE):
         return []  # a quiz's frame, not a choice (a yes/no question: _YES_NO_RE)
     tokens = _LIST_TOKEN_RE.findall(asking)
@@ -593,9 +606,17 @@ def choice_options(asking: str) -> list[frozenset[str]]:
             not lead_in or lead_in[-1].lower() in ("among", "between", "of", *_AUXILIARY))):
         items.insert(0, first)
         segment = lead_in
+        if len(first) == 1 and not _is_name(first[0]) and len(items[-1]) > 1 and not _is_name(items[-1][0]) \
+                and items[-1][0].lower() not in _ARTICLES:  # "raise or cut interest rates this week": "cut"
+            end -= len(items[-1]) - 1
+            items[-1] = items[-1][:1]
     head = [*tokens[:start], *segment]
     question_words = [w.lower() for w in head if re.fullmatch(_WH, w, re.IGNORECASE)]
-    if question_words and not (question_words[0] in _CHOOSING_WH and set_off):
+    # Which/who …, or any wh-word but how/why when the list is set off after a word that is no name ("Where did
+    # the balloon fly over, Montana or Alaska?"; not "What did the report say about Texas, Florida or …?").
+    choosing = set_off and (question_words[0] in _CHOOSING_WH or (
+        question_words[0] not in ("how", "why") and not _is_name(first[-1]))) if question_words else True
+    if not choosing and not listed:
         return []
     terms = [frozenset(content_terms(" ".join(item))) for item in items]
     outside = frozenset(content_terms(" ".join([*head, *tokens[end:]])))
@@ -644,6 +665,7 @@ class ShownFilter:
                                                  *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
         self.asking = asking_sentence(self.question)
         self.options = choice_options(self.asking)
+        self.listed = choice_options(self.asking, listed=True)
         self.asks_for_something = not (_YES_NO_RE.search(self.asking) or self.options
                                        or _RESTATED_ANSWER_RE.search(self.asking))
         self.no_news = _NO_NEWS_SAID if self.profile.kind == "time" else _NO_NEWS
@@ -683,10 +705,24 @@ class ShownFilter:
         return any(option & terms for option in self.options)
 
     def picks_an_option(self, text: str) -> bool:
-        """The sentence names some of a choice question's options but not every one ("The Chiefs or the Eagles
-        won." names both: it chooses nothing)."""
+        """The sentence names some of a choice question's options, or every one but not joined by or, either,
+        whether or nor ("The Chiefs or the Eagles won." chooses nothing; "Biden is older than Trump." chooses)."""
         terms = set(content_terms(text))
-        return 0 < sum(bool(option & terms) for option in self.options) < len(self.options)
+        named = sum(bool(option & terms) for option in self.options)
+        return named > 0 and (named < len(self.options) or not self._joins_options(text))
+
+    def _joins_options(self, text: str) -> bool:
+        """An or, either, whether or nor stands before the last option the sentence names."""
+        words = _WORDS_RE.findall(text)
+        last = max((i for i, w in enumerate(words) if any(set(content_terms(w)) & o for o in self.options)),
+                   default=-1)
+        return any(w.lower() in _JOINING for w in words[:last])
+
+    def names_one_listed(self, text: str) -> bool:
+        """The sentence names exactly one item of a list in the question (choice_options(listed=True)): it tells
+        which one, whether or not the question asks a choice."""
+        terms = set(content_terms(text))
+        return sum(bool(item & terms) for item in self.listed) == 1
 
     def leads(self, verdict: Verdict, opening: bool = False) -> bool:
         """The sentence holds the asked kind well enough to lead: a person's two-word name, a number for a
@@ -718,8 +754,10 @@ class ShownFilter:
             return "headline or link debris"
         # A choice question is answered by a restatement that picks an option ("The Chiefs won."), not by one that
         # names none ("A team won.") or all of them ("The Chiefs or the Eagles won.").
+        # A sentence naming exactly one listed item tells which one ("The balloon was over Montana.").
         if (self.asks_for_something or (self.options and not self.picks_an_option(text))) \
-                and not set(content_terms(text)) - self.asked - self.no_news:
+                and not set(content_terms(text)) - self.asked - self.no_news - _JOINING_TERMS \
+                and not self.names_one_listed(text):
             return "restates the question"
         return None
 
@@ -783,7 +821,13 @@ def repeats_shown(text: str, shown: Sequence[str]) -> bool:
     """The sentence says again what the shown sentences say (said_already): after a model failure the fallback's
     sentence may be the model's shown sentence plus little more ("…, Dmitry Peskov." then "…, Dmitry Peskov, who
     emphasized …"). A short shown answer does not hide a longer sentence that it is only part of ("Platinum Wolf."
-    before "Platinum Wolf was a multinational exercise held in Serbia with troops from six countries.")."""
+    before "Platinum Wolf was a multinational exercise held in Serbia with troops from six countries."), but a
+    shown sentence of 6 or more words that opens it word for word does: its start would be said twice."""
+    words = [w.lower() for w in _WORDS_RE.findall(text)]
+    for sentence in shown:
+        opening = [w.lower() for w in _WORDS_RE.findall(sentence)]
+        if len(opening) >= 6 and words[:len(opening)] == opening:
+            return True
     return said_already(text, set(content_terms(" ".join(shown))))
 
 
