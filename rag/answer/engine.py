@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -351,8 +351,13 @@ class AnswerEngine:
             return [{"text": v.text, "support": round(v.support, 4),
                      "cited": [passages[n - 1].source for n in v.citations]} for v in verdicts]
 
+        def left_out(refused: Sequence[Verdict] = ()) -> list[dict[str, Any]]:
+            """Answer.omitted: the supported sentences not shown, with why, but those refused with the answer."""
+            return [{**listed([v])[0], "origin": v.origin, "reason": reason} for v, reason in outcome.omitted
+                    if not any(v is r for r in refused)]
+
         rejected = listed(outcome.rejected)
-        omitted = [{**listed([v])[0], "origin": v.origin, "reason": reason} for v, reason in outcome.omitted]
+        omitted = left_out()
         # Where the combined decision judged the question (gates.decides_combined), it weighed the anchors before
         # generation.
         if outcome.shown and self.gates and anchors_after:
@@ -365,10 +370,8 @@ class AnswerEngine:
                 # The sentences past the answer's first ones rest on the same passages: refused with them, not
                 # listed as left out of an answer that is not given.
                 rejected += listed([*outcome.shown, *outcome.over])
-                over = {id(v) for v in outcome.over}
-                omitted = [o for o, (v, _) in zip(omitted, outcome.omitted, strict=True) if id(v) not in over]
                 return Answer(answer=REFUSAL, refused=True, support=0.0, citations=[], retrieved=hits,
-                              timings=timings, sentences=[], rejected=rejected, omitted=omitted, **base,
+                              timings=timings, sentences=[], rejected=rejected, omitted=left_out(outcome.over), **base,
                               refusal_reason=f"the passages the answer rests on do not mention "
                                              f"{', '.join(repr(m) for m in missing)} from the question")
         if not outcome.shown:

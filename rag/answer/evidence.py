@@ -93,7 +93,7 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
     if ranker_scores is not None and extra_chars > 0:
         # Neighbouring chunks of one article overlap: a sentence already shown may be another passage's row too.
         shown = {rows[r][2] for r in picked}
-        taken = set(picked) | {r for r, row in enumerate(rows) if row[2] in shown}
+        taken = {r for r, row in enumerate(rows) if row[2] in shown}  # the picked rows among them
         more, _ = _pick(rows, ranker_scores, budget_chars + extra_chars, taken, used, distinct=True)
         for r in more:
             blocks.setdefault(rows[r][0], []).append(rows[r][2])

@@ -570,13 +570,20 @@ def choice_options(asking: str, listed: bool = False) -> list[frozenset[str]]:
     the first item is one word that is no name, so is the last ("Did the Fed raise or cut interest rates this
     week?" → rais; cut). `listed`: the items of any such list, asked as a choice or not ("How did the storm affect
     Texas, Florida or California?" → florida; california)."""
+    options, choosing = question_list(asking)
+    return options if choosing or listed else []
+
+
+def question_list(asking: str) -> tuple[list[frozenset[str]], bool]:
+    """The terms of each item of a ", … or …" list in the question (choice_options), and whether the question asks
+    to choose one of them; ([], False) without such a list."""
     if re.search(r"\btrue or false\b", asking, re.IGNORECASE):
-        return []  # a quiz's frame, not a choice (a yes/no question: _YES_NO_RE)
+        return [], False  # a quiz's frame, not a choice (a yes/no question: _YES_NO_RE)
     tokens = _LIST_TOKEN_RE.findall(asking)
     separators = [i for i, t in enumerate(tokens) if t in (",", ":") or t.lower() == "or"]
     ors = [i for i in separators if tokens[i].lower() == "or"]
     if not ors or ors[-1] + 1 >= len(tokens) or tokens[ors[-1] + 1] in (",", ":"):
-        return []
+        return [], False
     # The last item: a name (and its article), or the words up to the next separator or the end.
     after = tokens[ors[-1] + 1:]
     after = after[:next((i for i, t in enumerate(after) if t in (",", ":")), len(after))]
@@ -594,7 +601,7 @@ def choice_options(asking: str, listed: bool = False) -> list[frozenset[str]]:
         start = before[-1] + 1 if before else 0
         segment = tokens[start:sep]
         if not segment:
-            return []
+            return [], False
         if not before or any(w.lower() in _AUXILIARY or re.fullmatch(_WH, w, re.IGNORECASE) for w in segment):
             break
         items.insert(0, segment)
@@ -616,13 +623,11 @@ def choice_options(asking: str, listed: bool = False) -> list[frozenset[str]]:
     # the balloon fly over, Montana or Alaska?"; not "What did the report say about Texas, Florida or …?").
     choosing = set_off and (question_words[0] in _CHOOSING_WH or (
         question_words[0] not in ("how", "why") and not _is_name(first[-1]))) if question_words else True
-    if not choosing and not listed:
-        return []
     terms = [frozenset(content_terms(" ".join(item))) for item in items]
     outside = frozenset(content_terms(" ".join([*head, *tokens[end:]])))
     shared = frozenset.intersection(*terms)
     options = [t - shared - outside for t in terms if t - shared - outside]
-    return options if len(options) >= 2 else []
+    return (options, choosing) if len(options) >= 2 else ([], False)
 
 
 def _verb_like(word: str) -> bool:
@@ -664,8 +669,8 @@ class ShownFilter:
         self.names = set(content_terms(" ".join([*([first] if first.isupper() else []),
                                                  *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
         self.asking = asking_sentence(self.question)
-        self.options = choice_options(self.asking)
-        self.listed = choice_options(self.asking, listed=True)
+        self.listed, choosing = question_list(self.asking)
+        self.options = self.listed if choosing else []
         self.asks_for_something = not (_YES_NO_RE.search(self.asking) or self.options
                                        or _RESTATED_ANSWER_RE.search(self.asking))
         self.no_news = _NO_NEWS_SAID if self.profile.kind == "time" else _NO_NEWS
@@ -719,7 +724,7 @@ class ShownFilter:
         return any(w.lower() in _JOINING for w in words[:last])
 
     def names_one_listed(self, text: str) -> bool:
-        """The sentence names exactly one item of a list in the question (choice_options(listed=True)): it tells
+        """The sentence names exactly one item of a list in the question (question_list): it tells
         which one, whether or not the question asks a choice."""
         terms = set(content_terms(text))
         return sum(bool(item & terms) for item in self.listed) == 1
