@@ -36,7 +36,7 @@ from rag.embedding import embedder_for
 from rag.evals import metrics as m
 from rag.evals.runner import load_dataset
 from rag.retrieve import HybridRetriever
-from rag.settings import get_settings
+from rag.settings import Settings, get_settings
 from rag.sync import sync_corpus
 from rag.types import SearchFilters
 
@@ -80,6 +80,15 @@ def mean(results: Sequence[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.fmean(r[key] for r in results) for key in results[0]}
 
 
+def synced_retriever(corpus: Path, index: Path) -> tuple[Settings, HybridRetriever]:
+    """The settings for a corpus and an index copy, and the system's retriever over that index after a sync (which
+    embeds nothing on an up-to-date copy; its summary line is printed)."""
+    settings = get_settings(corpus_dir=corpus, index_dir=index)
+    embedder = embedder_for(settings)
+    print(sync_corpus(settings, embedder=embedder).summary_line())
+    return settings, HybridRetriever(settings, embedder=embedder)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dataset", type=Path)
@@ -87,10 +96,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--index", type=Path, required=True, help="an index of the corpus (a copy: it is synced)")
     parser.add_argument("--only", help="one variant as TOP,C,W (default: the whole grid)")
     args = parser.parse_args(argv)
-    settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
-    embedder = embedder_for(settings)
-    print(sync_corpus(settings, embedder=embedder).summary_line())
-    retriever = HybridRetriever(settings, embedder=embedder)
+    settings, retriever = synced_retriever(args.corpus, args.index)
     corpus = Corpus(settings, retriever)
     tokens = {source: set(form.split()) for source, form in corpus.forms.items()}
     df = Counter(t for toks in tokens.values() for t in toks)
