@@ -84,7 +84,8 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
         else None
     scores = ranker_scores if ranking == "ranker" else _hand_scores(question, passages, rows, cosines,
                                                                     answer_cues=ranking == "answer-cues")
-    picked, used = _pick(rows, scores, budget_chars, set(), 0)
+    # Neighbouring chunks of one article overlap: a sentence is shown once, whichever passage's row it is.
+    picked, used = _pick(rows, scores, budget_chars, set(), 0, distinct=True)
     if ranking == "ranker":  # best first: passages by their best sentence, each passage's sentences by rank
         blocks = {n: [rows[r][2] for r in picked if rows[r][0] == n] for n in dict.fromkeys(rows[r][0] for r in picked)}
     else:  # the article's order: passages as retrieved, sentences as written
