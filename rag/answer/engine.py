@@ -9,17 +9,17 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 from rag.answer.citations import strip_citations
 from rag.answer.evidence import select_evidence
 from rag.answer.gates import CorpusDates, decides_combined, retrieval_refusal, time_standing, window_is_empty
-from rag.answer.generate import Answerer, ExtractiveAnswerer, Message, heuristic_rewrite
+from rag.answer.generate import Answerer, Candidate, ExtractiveAnswerer, Message, heuristic_rewrite
 from rag.answer.policy import (
     LeadOrder,
+    LeadRanking,
     PolicyOutcome,
     SentenceJudge,
     ShownFilter,
@@ -229,6 +229,13 @@ class AnswerEngine:
         writes = self.answerer.backend != "extractive"
         lead = LeadOrder(shown_filter if self.settings.answer_lead and writes else None,
                          limit=self.settings.answer_max_sentences if self.gates else 0, opening=writes)
+        ranked = self._ranked_once(standalone, passages)
+        if writes and self.gates and self.fallback is not None:
+            fallback = self.fallback
+            lead.ranking = LeadRanking(
+                score=lambda v: fallback.sentence_score(standalone, v.text, v.citations[0] if v.citations else 1,
+                                                        passages),
+                best=lambda: max((c.score for c in ranked(standalone, passages)), default=0.0))
         order: list[int] = []  # order[i] = passage number (as the answerer saw it) of shown citation i + 1
         first_token: float | None = None
         failed = False
@@ -289,7 +296,6 @@ class AnswerEngine:
                 self.settings.answer_repair == "quote-always"
                 or (self.settings.answer_repair == "quote" and not outcome.shown)):
             # The quotation adds to what the model saw with each passage's title (as evidence selection ranks).
-            ranked = partial(self.fallback.candidates, title_aware=True)
             quotes = quote_repair(standalone, passages, judge, ranked, already=outcome.shown, guide=outcome.rejected,
                                   shown=shown_filter, omitted=outcome.omitted)
             outcome.repaired = bool(quotes)
@@ -316,6 +322,17 @@ class AnswerEngine:
         answer.timings["check_ms"] = (time.perf_counter() - generated) * 1000
         answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield answer
+
+    def _ranked_once(self, question: str, passages: list[Chunk]) -> Callable[[str, list[Chunk]], list[Candidate]]:
+        """The fallback's title-aware candidates for this answer's passages, ranked once: the lead order's ranking and
+        the quotation repair read the same list."""
+        done: list[list[Candidate]] = []
+
+        def ranked(asked: str, chunks: list[Chunk]) -> list[Candidate]:
+            if not done:
+                done.append(self.fallback.candidates(asked, chunks, title_aware=True) if self.fallback else [])
+            return done[0]
+        return ranked
 
     @staticmethod
     def _shown(verdict: Verdict, order: list[int], first: bool) -> str:

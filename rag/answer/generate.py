@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from rag.answer.prompt import REFUSAL, REWRITE_PROMPT, SYSTEM_PROMPT, user_message
-from rag.answer.ranking import SECOND_SENTENCE_MARGIN, WEIGHTS, feature_matrix, passage_sentences
+from rag.answer.ranking import SECOND_SENTENCE_MARGIN, WEIGHTS, SentenceRow, feature_matrix, passage_sentences
 from rag.answer.text import content_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
@@ -118,6 +118,14 @@ class ExtractiveAnswerer:
         out = [Candidate(r.sentence, r.passage, r.position, float(score))
                for r, score in zip(rows, scores, strict=True)]
         return sorted(out, key=lambda c: -c.score)
+
+    def sentence_score(self, question: str, sentence: str, passage: int, passages: list[Chunk]) -> float:
+        """The score `candidates(..., title_aware=True)` would give `sentence` as a sentence of passage `passage`
+        (1-based): how the extractive ranker rates a language model's sentence beside the passages' own."""
+        vectors = self.embedder.embed_documents([question, sentence])
+        features = feature_matrix(question, [SentenceRow(sentence, passage, 0)], passages, vectors[1:] @ vectors[0],
+                                  title_aware=True)
+        return float((features @ WEIGHTS)[0])
 
     def answer_text(self, question: str, passages: list[Chunk]) -> str:
         chosen = answer_sentences(self.candidates(question, passages), self.max_sentences)

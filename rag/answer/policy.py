@@ -34,7 +34,7 @@ is listed in `omitted`, not shown (`ShownFilter`); the one holding the asked-for
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -520,6 +520,7 @@ _RESTATED_ANSWER_RE = re.compile(
     rf"^(?:(?!{_WH}).)*?\b(?:whether|either)\b"
     r"|,\s*(?:right|correct|true|no|yes|ok(?:ay)?|(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|"
     r"should|wo|ca)(?:n['’]t)?\s+(?:it|he|she|they|we|you|there|i|that))\s*\?\s*$", re.IGNORECASE)
+_WHICH_NOUN_RE = re.compile(r"\bwhich ([\w’'-]+)", re.IGNORECASE)
 _ASKS_NAME_RE = re.compile(
     r"\bwhich\b|\bname[ds]?\b|\bcalled\b|\bwhat (?!(?:is|was|are|were|do|does|did|has|have|had|can|could|will|would|"
     r"might|may|should|must|caused?|causes|happened|happens|made|makes|led|leads)\b)[a-z]", re.IGNORECASE)
@@ -674,6 +675,10 @@ class ShownFilter:
         self.asks_for_something = not (_YES_NO_RE.search(self.asking) or self.options
                                        or _RESTATED_ANSWER_RE.search(self.asking))
         self.no_news = _NO_NEWS_SAID if self.profile.kind == "time" else _NO_NEWS
+        # The noun a "which <noun>" question asks a name for ("Which ministry …?": ministry); none for a person, a
+        # place, a time or a quantity, whose kind says what answers them.
+        noun = _WHICH_NOUN_RE.search(self.asking) if self.profile.kind == "name" and not self.options else None
+        self.asked_noun = set(content_terms(noun.group(1))) if noun else set()
 
     def holds_answer(self, text: str, opening: bool = False) -> float:
         """How clearly the sentence holds a span of the asked kind (ranking.asked_span: 1.0 clear, 0.5 weak;
@@ -702,6 +707,13 @@ class ShownFilter:
         without names one of its terms: a quotation about something else never leads ("a long endgame that
         lasted almost six hours" names "long" and "last" of "How long did Platinum Wolf last?")."""
         return bool(set(content_terms(text)) & (self.names or self.asked))
+
+    def off_the_asked(self, text: str) -> bool:
+        """For a "which <noun>" question that asks a name: the sentence names neither the noun nor the question
+        (names_the_question) ("In parallel, Vucic indicated … joint exercises …" for "Which ministry conducted the Platinum Wolf
+        exercise?"); False for any other question."""
+        return bool(self.asked_noun) and not set(content_terms(text)) & self.asked_noun \
+            and not self.names_the_question(text)
 
     def names_option(self, text: str) -> bool:
         """The sentence names one of a choice question's options ("The Chiefs won." for "…, the Chiefs or the
@@ -767,6 +779,21 @@ class ShownFilter:
         return None
 
 
+# A model's sentence that names neither a "which <noun>" question's noun nor its names, and that the extractive ranker
+# scores this much or more below the passages' best sentence, does not lead (LeadOrder). 0.0–0.5 gave the same leads on
+# news23-small and the sample set (docs/benchmarks.md#evidence-by-default-and-the-ranked-lead-session-9-issue-12).
+RANKED_LEAD_MARGIN = 0.3
+
+
+@dataclass
+class LeadRanking:
+    """The extractive ranker's scores (rag/answer/ranking.py) for LeadOrder, computed only when asked: `score` of a
+    verified sentence as a sentence of the passage it cites, `best` of the passages' best sentence."""
+
+    score: Callable[[Verdict], float]
+    best: Callable[[], float]
+
+
 @dataclass
 class LeadOrder:
     """The order verified sentences are shown in, so that the one holding the asked-for answer leads: while no
@@ -775,11 +802,15 @@ class LeadOrder:
     shown as it is verified. At the end, the quotations that hold the asked kind (and name the question) come
     before the sentences still held. Streaming shows exactly this order: the stream and the final answer are the same
     text. For a question that asks for no kind (why, how, yes/no) nothing is held. At most `limit` sentences
-    are shown (0: no limit); those past it are listed in `over`."""
+    are shown (0: no limit); those past it are listed in `over`. With `ranking`, a model's sentence that is off what
+    a "which <noun>" question asks (ShownFilter.off_the_asked) and that the ranker scores RANKED_LEAD_MARGIN or more
+    below the passages' best sentence is held too: "In parallel, Vucic indicated … joint exercises with North
+    Atlantic Alliance forces" for "Which ministry conducted the Platinum Wolf exercise?"."""
 
     shown_filter: ShownFilter | None
     limit: int = 0
     opening: bool = False  # a language model writes the sentences: one may open with its answer ("Vermont …")
+    ranking: LeadRanking | None = None
     released: list[Verdict] = field(default_factory=list)
     held: list[Verdict] = field(default_factory=list)
     over: list[Verdict] = field(default_factory=list)
@@ -796,12 +827,19 @@ class LeadOrder:
     def offer(self, verdict: Verdict) -> list[Verdict]:
         """The sentences to show now (in order) once `verdict` is verified and shown-worthy."""
         opening = self.opening and verdict.origin == "model"
-        if not self.released and self._asks() and not self.shown_filter.leads(verdict, opening):  # type: ignore[union-attr]
+        if not self.released and self._asks() and (not self.shown_filter.leads(verdict, opening)  # type: ignore[union-attr]
+                                                   or self._ranked_off(verdict)):
             self.held.append(verdict)
             return []
         out = [verdict, *self.held]
         self.held = []
         return self._release(out)
+
+    def _ranked_off(self, verdict: Verdict) -> bool:
+        """A model's sentence off what the question asks that the ranker rates far below the passages' best."""
+        return (self.ranking is not None and verdict.origin == "model"
+                and self.shown_filter is not None and self.shown_filter.off_the_asked(verdict.text)
+                and self.ranking.score(verdict) <= self.ranking.best() - RANKED_LEAD_MARGIN)
 
     def close(self, quotes: Sequence[Verdict] = ()) -> list[Verdict]:
         """The rest, in order: quotations that hold the asked kind first while no sentence leads yet (the clearest

@@ -205,6 +205,37 @@ def test_a_quotation_about_something_else_never_leads() -> None:
     assert lead.close([chess]) == [aside, chess]
 
 
+MINISTRY = "Which ministry conducted the Platinum Wolf exercise?"
+JOINT = "In parallel, Vucic indicated that Belgrade is examining the prospect of joint exercises with NATO forces."
+WOLF = "The Serbian Ministry of Defense conducted the exercise named Platinum Wolf."
+
+
+def test_a_sentence_off_what_a_which_question_asks_names_neither_its_noun_nor_the_question() -> None:
+    asked = ShownFilter(MINISTRY)
+    assert asked.off_the_asked(JOINT)
+    assert not asked.off_the_asked(WOLF)  # names the ministry
+    assert not asked.off_the_asked("The Platinum Wolf drill was held by the army.")  # names the question's names
+    assert not ShownFilter("Who conducted the Platinum Wolf exercise?").off_the_asked(JOINT)  # a person: no noun
+    assert not ShownFilter("Which of these teams won?").off_the_asked(JOINT)  # no noun after "which"
+
+
+def ranking(scores: dict[str, float], best: float) -> policy.LeadRanking:
+    """Constructed ranker scores: the subject here is the order (the engine test below uses the real ranker)."""
+    return policy.LeadRanking(score=lambda v: scores[v.text], best=lambda: best)
+
+
+def test_a_model_sentence_off_the_asked_that_the_ranker_rates_far_below_the_best_does_not_lead() -> None:
+    joint, wolf = verdict(JOINT), verdict(WOLF)
+    far = policy.RANKED_LEAD_MARGIN + 0.1
+    lead = LeadOrder(ShownFilter(MINISTRY), opening=True, ranking=ranking({JOINT: 1.0 - far, WOLF: 1.0}, 1.0))
+    assert lead.offer(joint) == []  # held: it leads by its names alone ("North Atlantic", "Vucic")
+    assert lead.offer(wolf) == [wolf, joint]
+    close = LeadOrder(ShownFilter(MINISTRY), opening=True, ranking=ranking({JOINT: 0.95, WOLF: 1.0}, 1.0))
+    assert close.offer(joint) == [joint]  # the ranker rates it near the best: the model's order stands
+    nothing_better = LeadOrder(ShownFilter(MINISTRY), opening=True, ranking=ranking({JOINT: 0.0}, 1.0))
+    assert nothing_better.offer(joint) == [] and nothing_better.close([]) == [joint]  # never lost
+
+
 def test_what_caused_asks_for_no_name_to_lead_with() -> None:
     lead = LeadOrder(ShownFilter("What might have caused the wildfire near Solvik?"))
     winds = verdict("The wildfire near Solvik was caused by strong winds.")
@@ -236,10 +267,11 @@ RESTATED = "The press secretary of the Russian President [1]."
 UNSUPPORTED = "The press secretary of the Russian President is Boris Yeltsin [1]."
 
 
-def ask(settings: Settings, embedder: Embedder, text: str, **overrides: object) -> tuple[str, Answer]:
+def ask(settings: Settings, embedder: Embedder, text: str, question: str = PESKOV,
+        **overrides: object) -> tuple[str, Answer]:
     engine: AnswerEngine = make_engine(settings.model_copy(update={"llm_backend": "local", **overrides}),
                                        embedder=embedder, answerer=FixedAnswerer(text))
-    events = list(engine.stream(PESKOV))
+    events = list(engine.stream(question))
     answer = events[-1]
     assert isinstance(answer, Answer)
     return "".join(e for e in events[:-1] if isinstance(e, str)), answer
@@ -265,6 +297,21 @@ def test_the_answer_leads_and_the_stream_is_the_answer(sample_index: Settings, e
     assert [r["text"] for r in answer.rejected] == [bare(UNSUPPORTED)]
     assert_never_shown(answer, streamed, [RESTATED, UNSUPPORTED])
     assert answer.to_dict()["omitted"][0]["text"] == bare(RESTATED)
+
+
+def test_the_ranker_keeps_a_sentence_off_the_asked_from_leading(sample_index: Settings, embedder: Embedder) -> None:
+    # What the 0.5B wrote with 400 extra evidence characters (sample set s04): both sentences verbatim and verified.
+    joint = ("In parallel, Vucic indicated that Belgrade is examining the prospect of joint exercises with North "
+             "Atlantic Alliance forces in the near term [1].")
+    wolf = ("On the ground, the Serbian Ministry of Defense conducted an exercise named “Platinum Wolf,” held on "
+            "Serbian soil in collaboration with several NATO member states [1].")
+    streamed, answer = ask(sample_index, embedder, f"{joint} {wolf}", MINISTRY, answer_repair="drop")
+    assert streamed == answer.answer and answer.answer.startswith("On the ground, the Serbian Ministry of Defense")
+    assert [bare(s["text"]) for s in answer.sentences] == [bare(wolf), bare(joint)]  # held, then shown: nothing lost
+    assert all(s["supported"] for s in answer.sentences) and not answer.rejected
+    streamed, unordered = ask(sample_index, embedder, f"{joint} {wolf}", MINISTRY, answer_repair="drop",
+                              answer_lead=False)
+    assert streamed == unordered.answer and unordered.answer.startswith("In parallel, Vucic")
 
 
 def test_the_first_shown_sentence_is_timed_apart_from_the_models_first_token(sample_index: Settings,
