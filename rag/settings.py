@@ -96,9 +96,10 @@ class Settings(BaseSettings):
     # answer's sentence score (rag/answer/ranking.py) plus the lede lift, shown best first.
     llm_evidence_ranking: Literal["similarity", "answer-cues", "ranker"] = "similarity"
     # Characters of further evidence after llm_evidence_chars: the sentences the "ranker" score rates best among
-    # those not shown, each after its passage's shown sentences, so the prompt opens as without them. 400 kept the
-    # answer in the evidence for 0.952 of news23-small (0.821 without) but the 0.5B led with it less often: off.
-    llm_evidence_extra_chars: int = Field(default=0, ge=0)
+    # those not shown, each after its passage's shown sentences, so the prompt opens as without them. 400 keeps the
+    # answer in the evidence for 0.952 of news23-small (0.821 without, 0.940 with 300) and, with the ranked lead
+    # (policy.LeadOrder), the 0.5B leads with it as often as without (docs/benchmarks.md); 0 = none.
+    llm_evidence_extra_chars: int = Field(default=400, ge=0)
     # Refusal gates, tuned with `python -m rag.evals.tune_refusal` on SQuAD 2.0 and the sample set; the combined
     # decision's model on held-out news23 (docs/benchmarks.md).
     min_relevance: float = Field(default=0.1, description="refuse below this dense cosine of the best passage")
