@@ -49,16 +49,17 @@ import numpy as np
 from tqdm import tqdm
 
 import bench.common  # noqa: F401  (offline mode)
+from bench.bench_document_rerank import synced_retriever
 from bench.bench_retrieval_bound import Story, hit_stories, scores_of
 from rag.answer.citations import split_sentences
 from rag.answer.text import content_terms, question_terms, without_possessives
 from rag.chunking import embedding_text
-from rag.embedding import Embedder, embedder_for
+from rag.embedding import Embedder
 from rag.evals.runner import load_dataset
 from rag.loaders import LoadError, load_document
 from rag.retrieve import HybridRetriever
-from rag.settings import Settings, get_settings
-from rag.sync import make_chunker, sync_corpus
+from rag.settings import Settings
+from rag.sync import make_chunker
 from rag.types import Hit, SearchFilters
 
 SEARCH_K = 30
@@ -330,10 +331,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--best", type=int, default=15, help="print the best N variants of the grid")
     parser.add_argument("--cost", type=int, help="time the cost on this many questions instead (no cache)")
     args = parser.parse_args(argv)
-    settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
-    embedder = embedder_for(settings)
-    print(sync_corpus(settings, embedder=embedder).summary_line())
-    retriever = HybridRetriever(settings, embedder=embedder)
+    settings, retriever = synced_retriever(args.corpus, args.index)
+    embedder = retriever.embedder
     rows = [r for r in load_dataset(args.dataset) if r["answerable"] and r["gold_sources"]]
     top = max(GRID["top"])
     if args.cost:
