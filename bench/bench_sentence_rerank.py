@@ -12,7 +12,8 @@ its sentences (`split_sentences`), each embedded alone by the packaged MiniLM (`
     form      sent: the sentence alone; title: "title\\n\\nsentence" (the index's own header form)
     story     max: the best sentence's cosine; top2: the mean of the best two; max+share: the best cosine plus
               lam x the best sentence's share of the question's terms (title-aware, the extractive ranker's
-              coverage feature: rag.answer.text.question_terms / content_terms)
+              coverage feature: rag.answer.text.question_terms / content_terms); sentence+share: the best
+              sentence by its cosine + lam x its own share
     fusion    score + w / (c + rank) (rank from 1: the search's order is the prior), the first `top` stories only;
               the stories the question's time window put first (the leading in-window hits) stay first, as the
               search ranks them
@@ -65,9 +66,9 @@ from rag.types import Hit, SearchFilters
 SEARCH_K = 30
 TEXTS = ("whole", "cand")
 FORMS = ("sent", "title")
-STORY_SCORES = ("max", "top2", "max+share")
+STORY_SCORES = ("max", "top2", "max+share", "sentence+share")
 GRID = {"top": (20, 30), "min_words": (0, 5), "c": (1.0, 3.0, 10.0), "w": (0.0, 0.03, 0.1, 0.3, 1.0, 3.0),
-        "lam": (0.1, 0.3, 1.0)}
+        "lam": (0.1, 0.3, 1.0, 3.0)}
 
 
 def sentences_of(text: str, min_words: int = 0) -> list[str]:
@@ -99,6 +100,8 @@ def story_score(cosines: np.ndarray, shares: np.ndarray, how: str, lam: float = 
         return float(np.sort(cosines)[-2:].mean())
     if how == "max+share":
         return float(cosines.max() + lam * shares.max())
+    if how == "sentence+share":
+        return float((cosines + lam * shares).max())
     raise ValueError(f"unknown story score {how!r}")
 
 
@@ -260,9 +263,10 @@ def variants(texts: Sequence[str], forms: Sequence[str]) -> list[tuple]:
     out = []
     for text, form, how in itertools.product(texts, forms, STORY_SCORES):
         for top, min_words, c, w, lam in itertools.product(*GRID.values()):
-            if how != "max+share" and lam != GRID["lam"][0]:
+            shared = how.endswith("+share")
+            if not shared and lam != GRID["lam"][0]:
                 continue
-            out.append((text, form, how, top, min_words, c, w, lam if how == "max+share" else 0.0))
+            out.append((text, form, how, top, min_words, c, w, lam if shared else 0.0))
     return out
 
 
@@ -273,7 +277,7 @@ def parse_only(only: str) -> tuple:
 
 def variant_name(v: tuple) -> str:
     text, form, how, top, min_words, c, w, lam = v
-    return (f"{text} {form} {how}" + (f" lam {lam:g}" if how == "max+share" else "")
+    return (f"{text} {form} {how}" + (f" lam {lam:g}" if how.endswith("+share") else "")
             + f", top {top}, min {min_words}, c {c:g}, w {w:g}")
 
 

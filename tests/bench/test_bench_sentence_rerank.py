@@ -56,6 +56,9 @@ def test_term_share_counts_the_title_and_adds_to_the_best_cosine() -> None:
     assert term_share(set(), "anything", set()) == 0.0
     cosines, shares = np.array([0.5, 0.2]), np.array([0.1, 1.0])
     assert story_score(cosines, shares, "max+share", lam=0.3) == pytest.approx(0.5 + 0.3 * 1.0)
+    # sentence+share: the share counts only with its own sentence's cosine (0.5 + 0.03 beats 0.2 + 0.3).
+    assert story_score(cosines, shares, "sentence+share", lam=0.3) == pytest.approx(0.53)
+    assert story_score(cosines, shares, "sentence+share", lam=1.0) == pytest.approx(1.2)
 
 
 def test_fuse_weighs_score_against_rank_and_keeps_the_window_first() -> None:
