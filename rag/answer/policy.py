@@ -520,7 +520,14 @@ _RESTATED_ANSWER_RE = re.compile(
     rf"^(?:(?!{_WH}).)*?\b(?:whether|either)\b"
     r"|,\s*(?:right|correct|true|no|yes|ok(?:ay)?|(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|"
     r"should|wo|ca)(?:n['’]t)?\s+(?:it|he|she|they|we|you|there|i|that))\s*\?\s*$", re.IGNORECASE)
-_WHICH_NOUN_RE = re.compile(r"\bwhich ([\w’'-]+)", re.IGNORECASE)
+# "Which <noun phrase> <verb> …?": the 1-3 words after "which" up to its verb (an auxiliary, a past tense in -ed or a
+# common irregular one) or a function word ("Which of these teams …": none), modifiers included ("Which two
+# countries", "Which NFL team", "Which 'Star Wars' film").
+_WHICH_NOUN_RE = re.compile(
+    r"\bwhich((?: (?!(?:is|was|are|were|do|does|did|has|have|had|can|could|will|would|should|may|might|must|"
+    r"of|in|on|at|for|from|to|with|by|these|those|the|a|an|won|made|took|became|got|came|went|led|lost|beat|held|"
+    r"hit|set|sold|bought|left|saw|said|gave|told|ran|wrote|broke|found|kept|met|paid|put|sent|spent|stood|struck|"
+    r"won['’]t)\b|[\w’'-]+ed\b)[\w’'-]+){1,3})", re.IGNORECASE)
 _ASKS_NAME_RE = re.compile(
     r"\bwhich\b|\bname[ds]?\b|\bcalled\b|\bwhat (?!(?:is|was|are|were|do|does|did|has|have|had|can|could|will|would|"
     r"might|may|should|must|caused?|causes|happened|happens|made|makes|led|leads)\b)[a-z]", re.IGNORECASE)
@@ -675,8 +682,9 @@ class ShownFilter:
         self.asks_for_something = not (_YES_NO_RE.search(self.asking) or self.options
                                        or _RESTATED_ANSWER_RE.search(self.asking))
         self.no_news = _NO_NEWS_SAID if self.profile.kind == "time" else _NO_NEWS
-        # The noun a "which <noun>" question asks a name for ("Which ministry …?": ministry); none for a person, a
-        # place, a time or a quantity, whose kind says what answers them.
+        # The noun phrase a "which <noun>" question asks a name for ("Which ministry …?": ministry; "Which two
+        # countries …?": two, countries; a sentence naming any of them names it); none for a person, a place, a time
+        # or a quantity, whose kind says what answers them.
         noun = _WHICH_NOUN_RE.search(self.asking) if self.profile.kind == "name" and not self.options else None
         self.asked_noun = set(content_terms(noun.group(1))) if noun else set()
 

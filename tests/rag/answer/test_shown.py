@@ -697,3 +697,15 @@ def test_a_refusal_after_the_anchor_check_lists_no_verified_sentence_as_left_out
 def test_nothing_left_out_adds_no_line(sample_index: Settings, embedder: Embedder) -> None:
     _, answer = ask(sample_index, embedder, ANSWER, answer_repair="drop")
     assert not answer.omitted and "omitted" not in answer_html(answer)
+
+
+def test_a_which_question_names_its_noun_after_its_modifiers() -> None:
+    two = ShownFilter("Which two countries joined the Platinum Wolf exercise?")
+    assert not two.off_the_asked("Troops from Hungary and Greece joined the drill, their countries said.")
+    firms = ShownFilter("Which two firms won the Platinum Wolf contracts?")
+    assert not firms.off_the_asked("Both bids came from firms based in Belgrade.")
+    assert firms.off_the_asked(JOINT)
+    nfl = ShownFilter("Which NFL team did Damar Hamlin play for?")
+    assert not nfl.off_the_asked("He played for the Buffalo Bills, one of the league's oldest teams.")
+    star = ShownFilter("Which 'Star Wars' film opened this week?")
+    assert not star.off_the_asked("The film drew crowds in its first days.")
