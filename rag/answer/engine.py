@@ -233,8 +233,7 @@ class AnswerEngine:
         if writes and self.gates and self.fallback is not None:
             fallback = self.fallback
             lead.ranking = LeadRanking(
-                score=lambda v: fallback.sentence_score(standalone, v.text, v.citations[0] if v.citations else 1,
-                                                        passages),
+                score=lambda text, n: fallback.sentence_score(standalone, text, n, passages),
                 best=lambda: max((c.score for c in ranked(standalone, passages)), default=0.0))
         order: list[int] = []  # order[i] = passage number (as the answerer saw it) of shown citation i + 1
         first_token: float | None = None
@@ -329,8 +328,10 @@ class AnswerEngine:
         done: list[list[Candidate]] = []
 
         def ranked(asked: str, chunks: list[Chunk]) -> list[Candidate]:
+            if asked != question or chunks != passages:  # another question or passages: ranked anew, not cached
+                return self.fallback.candidates(asked, chunks, title_aware=True) if self.fallback else []
             if not done:
-                done.append(self.fallback.candidates(asked, chunks, title_aware=True) if self.fallback else [])
+                done.append(self.fallback.candidates(question, passages, title_aware=True) if self.fallback else [])
             return done[0]
         return ranked
 

@@ -33,6 +33,7 @@ is listed in `omitted`, not shown (`ShownFilter`); the one holding the asked-for
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from rag.answer.citations import CITATION_RE, NAME_TITLES, CitedSentence, _expan
 from rag.answer.text import MONTH_WORDS, WEEKDAY_WORDS, content_terms, looks_like_instruction
 from rag.types import Chunk
 from rag.verify import SupportChecker
+
+log = logging.getLogger(__name__)
 
 # What small models write instead of the exact refusal sentence.
 MODEL_REFUSAL_RE = re.compile(
@@ -796,10 +799,14 @@ RANKED_LEAD_MARGIN = 0.3
 @dataclass
 class LeadRanking:
     """The extractive ranker's scores (rag/answer/ranking.py) for LeadOrder, computed only when asked: `score` of a
-    verified sentence as a sentence of the passage it cites, `best` of the passages' best sentence."""
+    sentence's text as a sentence of passage n (1-based), `best` of the passages' best sentence. A verified sentence
+    scores its best over the passages it cites (`cited`)."""
 
-    score: Callable[[Verdict], float]
+    score: Callable[[str, int], float]
     best: Callable[[], float]
+
+    def cited(self, verdict: Verdict) -> float:
+        return max(self.score(verdict.text, n) for n in verdict.citations or [1])
 
 
 @dataclass
@@ -844,10 +851,17 @@ class LeadOrder:
         return self._release(out)
 
     def _ranked_off(self, verdict: Verdict) -> bool:
-        """A model's sentence off what the question asks that the ranker rates far below the passages' best."""
-        return (self.ranking is not None and verdict.origin == "model"
-                and self.shown_filter is not None and self.shown_filter.off_the_asked(verdict.text)
-                and self.ranking.score(verdict) <= self.ranking.best() - RANKED_LEAD_MARGIN)
+        """A model's sentence off what the question asks that the ranker rates far below the passages' best. A
+        ranking that fails (the embedding model, say) means no ranked lead from then on, not a failed answer."""
+        if not (self.ranking is not None and verdict.origin == "model"
+                and self.shown_filter is not None and self.shown_filter.off_the_asked(verdict.text)):
+            return False
+        try:
+            return self.ranking.cited(verdict) <= self.ranking.best() - RANKED_LEAD_MARGIN
+        except Exception:
+            log.warning("the ranked lead is off for this answer: ranking a sentence failed", exc_info=True)
+            self.ranking = None
+            return False
 
     def close(self, quotes: Sequence[Verdict] = ()) -> list[Verdict]:
         """The rest, in order: quotations that hold the asked kind first while no sentence leads yet (the clearest

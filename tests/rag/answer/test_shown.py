@@ -15,6 +15,7 @@ from rag.answer import policy
 from rag.answer.citations import NAME_TITLES, split_sentences
 from rag.answer.engine import Answer, AnswerEngine, Citation, dated_answer
 from rag.answer.factory import make_engine
+from rag.answer.generate import ExtractiveAnswerer
 from rag.answer.policy import LeadOrder, ShownFilter, Verdict, kept_from_omitted, repeats_shown, without_kicker
 from rag.answer.text import content_terms
 from rag.embedding import Embedder
@@ -221,7 +222,7 @@ def test_a_sentence_off_what_a_which_question_asks_names_neither_its_noun_nor_th
 
 def ranking(scores: dict[str, float], best: float) -> policy.LeadRanking:
     """Constructed ranker scores: the subject here is the order (the engine test below uses the real ranker)."""
-    return policy.LeadRanking(score=lambda v: scores[v.text], best=lambda: best)
+    return policy.LeadRanking(score=lambda text, passage: scores[text], best=lambda: best)
 
 
 def test_a_model_sentence_off_the_asked_that_the_ranker_rates_far_below_the_best_does_not_lead() -> None:
@@ -234,6 +235,24 @@ def test_a_model_sentence_off_the_asked_that_the_ranker_rates_far_below_the_best
     assert close.offer(joint) == [joint]  # the ranker rates it near the best: the model's order stands
     nothing_better = LeadOrder(ShownFilter(MINISTRY), opening=True, ranking=ranking({JOINT: 0.0}, 1.0))
     assert nothing_better.offer(joint) == [] and nothing_better.close([]) == [joint]  # never lost
+
+
+def test_a_sentence_citing_several_passages_is_ranked_by_its_best_cited_passage() -> None:
+    joint = Verdict(JOINT, [1, 2], True, 1.0, "model")
+    scores = {1: 0.0, 2: 1.0}  # low as a sentence of passage 1, the best as one of passage 2
+    both = policy.LeadRanking(score=lambda text, passage: scores[passage], best=lambda: 1.0)
+    assert LeadOrder(ShownFilter(MINISTRY), opening=True, ranking=both).offer(joint) == [joint]
+    first = policy.LeadRanking(score=lambda text, passage: scores[passage], best=lambda: 1.0)
+    assert LeadOrder(ShownFilter(MINISTRY), opening=True, ranking=first).offer(verdict(JOINT)) == []  # cites [1]
+
+
+def test_a_failing_ranking_means_no_ranked_lead() -> None:
+    def fails(text: str, passage: int) -> float:
+        raise RuntimeError("the embedding model failed")
+
+    lead = LeadOrder(ShownFilter(MINISTRY), opening=True, ranking=policy.LeadRanking(score=fails, best=lambda: 1.0))
+    joint = verdict(JOINT)
+    assert lead.offer(joint) == [joint] and lead.ranking is None  # the model's order stands
 
 
 def test_what_caused_asks_for_no_name_to_lead_with() -> None:
@@ -299,12 +318,15 @@ def test_the_answer_leads_and_the_stream_is_the_answer(sample_index: Settings, e
     assert answer.to_dict()["omitted"][0]["text"] == bare(RESTATED)
 
 
-def test_the_ranker_keeps_a_sentence_off_the_asked_from_leading(sample_index: Settings, embedder: Embedder) -> None:
-    # What the 0.5B wrote with 400 extra evidence characters (sample set s04): both sentences verbatim and verified.
-    joint = ("In parallel, Vucic indicated that Belgrade is examining the prospect of joint exercises with North "
+# What the 0.5B wrote with 400 extra evidence characters (sample set s04): both sentences verbatim and verified.
+JOINT_S04 = ("In parallel, Vucic indicated that Belgrade is examining the prospect of joint exercises with North "
              "Atlantic Alliance forces in the near term [1].")
-    wolf = ("On the ground, the Serbian Ministry of Defense conducted an exercise named “Platinum Wolf,” held on "
+WOLF_S04 = ("On the ground, the Serbian Ministry of Defense conducted an exercise named “Platinum Wolf,” held on "
             "Serbian soil in collaboration with several NATO member states [1].")
+
+
+def test_the_ranker_keeps_a_sentence_off_the_asked_from_leading(sample_index: Settings, embedder: Embedder) -> None:
+    joint, wolf = JOINT_S04, WOLF_S04
     streamed, answer = ask(sample_index, embedder, f"{joint} {wolf}", MINISTRY, answer_repair="drop")
     assert streamed == answer.answer and answer.answer.startswith("On the ground, the Serbian Ministry of Defense")
     assert [bare(s["text"]) for s in answer.sentences] == [bare(wolf), bare(joint)]  # held, then shown: nothing lost
@@ -312,6 +334,39 @@ def test_the_ranker_keeps_a_sentence_off_the_asked_from_leading(sample_index: Se
     streamed, unordered = ask(sample_index, embedder, f"{joint} {wolf}", MINISTRY, answer_repair="drop",
                               answer_lead=False)
     assert streamed == unordered.answer and unordered.answer.startswith("In parallel, Vucic")
+
+
+class FailingRanker(ExtractiveAnswerer):
+    """The real extractive answerer whose sentence scoring fails, as an embedding error inside the ranking would."""
+
+    def sentence_score(self, question: str, sentence: str, passage: int, passages: list[Chunk]) -> float:
+        raise RuntimeError("embedding failed")
+
+
+def test_a_failing_ranking_is_no_model_failure(sample_index: Settings, embedder: Embedder) -> None:
+    engine: AnswerEngine = make_engine(sample_index.model_copy(update={"llm_backend": "local",
+                                                                       "answer_repair": "drop"}),
+                                       embedder=embedder, answerer=FixedAnswerer(f"{JOINT_S04} {WOLF_S04}"))
+    engine.fallback = FailingRanker(embedder)
+    events = list(engine.stream(MINISTRY))
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert "fallback" not in answer.model and not answer.warning  # the model's answer, not "the model failed"
+    assert answer.answer.startswith("In parallel, Vucic")  # no ranked lead: the model's order
+    assert "".join(e for e in events[:-1] if isinstance(e, str)) == answer.answer
+
+
+def test_the_ranked_candidates_are_cached_only_for_the_answers_own_question(sample_index: Settings,
+                                                                            embedder: Embedder) -> None:
+    engine = make_engine(sample_index.model_copy(update={"llm_backend": "local"}), embedder=embedder,
+                         answerer=FixedAnswerer(WOLF_S04))
+    text = f"{bare(WOLF_S04)} {bare(JOINT_S04)}"
+    passages = [Chunk(id="a", source="a.md", text=text, title="Platinum Wolf", start=0, end=len(text), ordinal=0,
+                      text_hash="a")]
+    ranked = engine._ranked_once(MINISTRY, passages)
+    assert ranked(MINISTRY, passages) is ranked(MINISTRY, passages)  # ranked once
+    other = "Which countries may hold joint exercises with Serbia?"
+    assert ranked(other, passages) == engine.fallback.candidates(other, passages, title_aware=True)
 
 
 def test_the_first_shown_sentence_is_timed_apart_from_the_models_first_token(sample_index: Settings,
