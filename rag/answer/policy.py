@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.answer.citations import CITATION_RE, NAME_TITLES, CitedSentence, _expand, split_sentences
-from rag.answer.text import MONTH_WORDS, WEEKDAY_WORDS, content_terms, looks_like_instruction
+from rag.answer.text import MONTH_WORDS, WEEKDAY_WORDS, content_terms, looks_like_instruction, without_context
 from rag.types import Chunk
 from rag.verify import SupportChecker
 
@@ -679,7 +679,7 @@ class ShownFilter:
         first, *rest = _WORDS_RE.findall(self.question) or [""]
         self.names = set(content_terms(" ".join([*([first] if first.isupper() else []),
                                                  *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
-        self.asking = asking_sentence(self.question)
+        self.asking = asking_sentence(without_context(self.question))  # not a follow-up's context note
         self.listed, choosing = question_list(self.asking)
         self.options = self.listed if choosing else []
         self.asks_for_something = not (_YES_NO_RE.search(self.asking) or self.options

@@ -21,6 +21,7 @@ from rag.answer.text import (
     answer_cue_for,
     content_terms,
     looks_like_instruction,
+    without_context,
 )
 from rag.types import Chunk
 
@@ -83,8 +84,9 @@ def question_profile(question: str) -> QuestionProfile:
 
 
 def _asking_sentence(question: str) -> str:
-    """"Huge crowds lined the streets this week. Which country …?": the sentence that asks, not the set-up."""
-    parts = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p]
+    """"Huge crowds lined the streets this week. Which country …?": the sentence that asks, not the set-up nor a
+    follow-up's "(context: …)" note."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", without_context(question).strip()) if p]
     asking = [p for p in parts if _WH_RE.search(p)]
     return asking[-1] if asking else question
 

@@ -23,6 +23,17 @@ def words(text: str) -> list[str]:
     return [w.lower().strip("'’-") for w in _WORD_RE.findall(text)]
 
 
+# The note the heuristic follow-up rewrite appends (rag/answer/generate.py heuristic_rewrite): "Who led it?
+# (context: What was the military exercise in Serbia called?)". It names what the follow-up is about, not what it asks.
+_CONTEXT_NOTE_RE = re.compile(r"\s*\(context: .*\)\s*$", re.DOTALL)
+
+
+def without_context(question: str) -> str:
+    """The question without a rewrite's trailing "(context: …)" note: the part that says what kind of answer is
+    asked for ("Who led it?" asks for a person, whatever its context asked)."""
+    return _CONTEXT_NOTE_RE.sub("", question) or question
+
+
 _POSSESSIVE_RE = re.compile(r"(?<=\w)['’]s\b")
 
 
@@ -75,6 +86,7 @@ def answer_cue_for(question: str) -> Callable[[str], float]:
     """answer_cue with the question's side worked out once, for ranking many sentences against one question."""
     asked_numbers = set(_NUMBER_RE.findall(question))
     named = {w.lower() for w in _TOKEN_RE.findall(question)}
+    asking = without_context(question)  # a follow-up's kind is its own ("Who led it? (context: When …?)")
 
     def new_number(sentence: str) -> bool:
         return any(n not in asked_numbers for n in _NUMBER_RE.findall(sentence))
@@ -82,11 +94,11 @@ def answer_cue_for(question: str) -> Callable[[str], float]:
     def new_name(sentence: str) -> bool:
         return any(t[0].isupper() and t.lower() not in named for t in _TOKEN_RE.findall(sentence)[1:])
 
-    if _ASKS_QUANTITY_RE.search(question):
+    if _ASKS_QUANTITY_RE.search(asking):
         return lambda sentence: float(new_number(sentence))
-    if _ASKS_NAME_RE.search(question):
+    if _ASKS_NAME_RE.search(asking):
         return lambda sentence: float(new_name(sentence))
-    if _ASKS_WHAT_RE.search(question):
+    if _ASKS_WHAT_RE.search(asking):
         return lambda sentence: float(new_name(sentence) or new_number(sentence))
     return lambda sentence: 0.0
 

@@ -101,3 +101,18 @@ def test_every_feature_has_a_name() -> None:
     from rag.answer.ranking import WEIGHTS
 
     assert len(WEIGHTS) == len(FEATURES) == len(set(FEATURES))
+
+
+SERBIA_Q = "What was the military exercise in Serbia called?"
+
+
+def test_a_follow_up_is_typed_by_its_own_question_not_its_context() -> None:
+    from rag.answer.generate import heuristic_rewrite
+
+    history = [{"role": "user", "content": SERBIA_Q}]
+    led = heuristic_rewrite("Who led it?", history)
+    assert led.endswith(f"(context: {SERBIA_Q})")  # the local backend's rewrite names the earlier question
+    assert question_profile(led).kind == "person"
+    assert question_profile(heuristic_rewrite("How many soldiers took part in it?", history)).kind == "quantity"
+    assert "serbia" in question_profile(led).named  # the context still names what the follow-up is about
+

@@ -754,6 +754,18 @@ def test_nothing_left_out_adds_no_line(sample_index: Settings, embedder: Embedde
     assert not answer.omitted and "omitted" not in answer_html(answer)
 
 
+def test_a_follow_up_asks_what_its_own_question_asks_not_its_context() -> None:
+    from rag.answer.generate import heuristic_rewrite
+    from rag.answer.text import answer_cue
+
+    history = [{"role": "user", "content": "What was the military exercise in Serbia called?"}]
+    led = ShownFilter(heuristic_rewrite("Who led it?", history))
+    assert led.asking == "Who led it?" and led.profile.kind == "person"
+    assert ShownFilter(heuristic_rewrite("How many soldiers took part in it?", history)).profile.kind == "quantity"
+    when = [{"role": "user", "content": "When did the Platinum Wolf exercise begin?"}]
+    assert answer_cue(heuristic_rewrite("Who led it?", when), "The drill was led by Colonel Jovic.") == 1.0
+
+
 def test_a_which_question_names_its_noun_after_its_modifiers() -> None:
     two = ShownFilter("Which two countries joined the Platinum Wolf exercise?")
     assert not two.off_the_asked("Troops from Hungary and Greece joined the drill, their countries said.")
