@@ -16,7 +16,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from rag.answer.prompt import REFUSAL, REWRITE_PROMPT, SYSTEM_PROMPT, user_message
-from rag.answer.ranking import SECOND_SENTENCE_MARGIN, WEIGHTS, SentenceRow, feature_matrix, passage_sentences
+from rag.answer.ranking import (
+    SECOND_SENTENCE_MARGIN,
+    WEIGHTS,
+    QuestionProfile,
+    SentenceRow,
+    asked_span,
+    feature_matrix,
+    passage_sentences,
+    question_profile,
+)
 from rag.answer.text import content_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
@@ -128,7 +137,8 @@ class ExtractiveAnswerer:
         return float((features @ WEIGHTS)[0])
 
     def answer_text(self, question: str, passages: list[Chunk]) -> str:
-        chosen = answer_sentences(self.candidates(question, passages), self.max_sentences)
+        chosen = answer_sentences(self.candidates(question, passages), self.max_sentences,
+                                  profile=question_profile(question))
         if not chosen:
             return REFUSAL
         return " ".join(_cite(c.sentence, c.passage) for c in chosen)
@@ -142,20 +152,39 @@ class ExtractiveAnswerer:
 
 
 def answer_sentences(ranked: list[Candidate], max_sentences: int,
-                     margin: float = SECOND_SENTENCE_MARGIN) -> list[Candidate]:
+                     margin: float = SECOND_SENTENCE_MARGIN, profile: QuestionProfile | None = None) -> list[Candidate]:
     """The extractive answer's sentences: the best one, then up to max_sentences - 1 more whose score is within
-    `margin` of it, in the article's own order when they come from the lead sentence's passage."""
+    `margin` of it, in the article's own order when they come from the lead sentence's passage.
+
+    With the question's `profile`, a quantity asked with its unit ("How long did the Platinum Wolf exercise
+    last?": days, weeks …) is answered by a number with that unit: when the best sentence holds none, a close one
+    of the same passage that does comes next, ahead of another passage's ("… an endgame that lasted almost six
+    hours" is about something else), and leads. Only the choice changes, never a score: the scores also rank the
+    language model's evidence (docs/benchmarks.md#a-duration-leads-the-extractive-answer-session-9-issue-12)."""
     if not ranked:
         return []
-    chosen = [ranked[0]]
-    for cand in ranked[1:]:
+    best = ranked[0]
+    close = [c for c in ranked[1:] if c.score >= best.score - margin]
+    unit_first = False
+    if profile is not None and profile.kind == "quantity" and profile.units and not _holds_unit(profile, best):
+        own = [c for c in close if c.passage == best.passage and _holds_unit(profile, c)]
+        if own:
+            close, unit_first = own + [c for c in close if c not in own], True
+    chosen = [best]
+    for cand in close:
         if len(chosen) >= max_sentences:
             break
-        if cand.score >= ranked[0].score - margin and all(cand.sentence != c.sentence for c in chosen):
+        if all(cand.sentence != c.sentence for c in chosen):
             chosen.append(cand)
-    lead = chosen[0].passage
-    chosen.sort(key=lambda c: (c.passage, c.position) if c.passage == lead else (99, 0))
+    lead = best.passage
+    chosen.sort(key=lambda c: (not (unit_first and _holds_unit(profile, c)),
+                               (c.passage, c.position) if c.passage == lead else (99, 0)))
     return chosen
+
+
+def _holds_unit(profile: QuestionProfile | None, cand: Candidate) -> bool:
+    """The sentence holds a number followed by (or joined to) the asked unit: "a two-week period", "six hours"."""
+    return profile is not None and asked_span(profile, cand.sentence) == (1.0, 1.0)
 
 
 def _cite(sentence: str, n: int) -> str:

@@ -97,6 +97,38 @@ def test_a_second_sentence_joins_only_within_the_margin_and_keeps_article_order(
     assert answer_sentences([], 2) == []
 
 
+WOLF_Q = "How long did the Platinum Wolf exercise last?"
+WOLF_NAMED = ("On the ground, the Serbian Ministry of Defense conducted an exercise named \u201cPlatinum Wolf,\u201d held "
+              "on Serbian soil in collaboration with several NATO member states.")
+WOLF_RAN = "The exercise, which ran over a two-week period from mid to late June, demonstrated a commitment."
+ENDGAME = "Her decisive win came in the eighth round, when she beat Lund in a long endgame that lasted almost six hours."
+
+
+def test_a_duration_of_the_lead_article_is_shown_first_for_how_long() -> None:
+    """The sample set's s02 as ranked (scores 0.540 / 0.492 / 0.448): the best sentence names the exercise but no
+    duration; the chess sentence of another article holds "six hours" and ranks second; the article's next
+    sentence, within the margin, holds "two-week" and is shown, first, instead of the other article's."""
+    ranked = [Candidate(WOLF_NAMED, 1, 2, 0.540), Candidate(ENDGAME, 2, 2, 0.492), Candidate(WOLF_RAN, 1, 3, 0.448)]
+    profile = question_profile(WOLF_Q)
+    assert [c.sentence for c in answer_sentences(ranked, 2, profile=profile)] == [WOLF_RAN, WOLF_NAMED]
+    # Without the profile (or past the margin) the choice is as before: the scores alone.
+    assert [c.sentence for c in answer_sentences(ranked, 2)] == [WOLF_NAMED, ENDGAME]
+    far = ranked[:2] + [Candidate(WOLF_RAN, 1, 3, 0.43)]
+    assert [c.sentence for c in answer_sentences(far, 2, profile=profile)] == [WOLF_NAMED, ENDGAME]
+    # A best sentence that holds the asked unit keeps its place; so does any question that asks no unit.
+    holds = [Candidate(WOLF_RAN, 1, 3, 0.6)] + ranked
+    assert [c.sentence for c in answer_sentences(holds, 2, profile=profile)] == [WOLF_NAMED, WOLF_RAN]
+    who = question_profile("Who conducted the Platinum Wolf exercise?")
+    assert [c.sentence for c in answer_sentences(ranked, 2, profile=who)] == [WOLF_NAMED, ENDGAME]
+
+
+def test_the_extractive_answer_to_how_long_holds_the_duration(embedder: Embedder) -> None:
+    text = f"{WOLF_NAMED} {WOLF_RAN}"
+    chess = f"Mira Castell won the Harbour Chess Open on Sunday. {ENDGAME}"
+    answer = ExtractiveAnswerer(embedder).answer_text(WOLF_Q, [chunk("a", "Serbia", text), chunk("b", "Chess", chess)])
+    assert answer.startswith("The exercise, which ran over a two-week period") and "Lund" not in answer
+
+
 def test_every_feature_has_a_name() -> None:
     from rag.answer.ranking import WEIGHTS
 
