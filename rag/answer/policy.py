@@ -746,6 +746,18 @@ class ShownFilter:
                    default=-1)
         return any(w.lower() in _JOINING for w in words[:last])
 
+    def joins_every_option(self, text: str) -> bool:
+        """The sentence names every option of a choice question with an or, either, whether or nor between the
+        first and the last it names ("Either the Chiefs or the Eagles won the game."; not "The Chiefs beat the
+        Eagles, or so it seemed.")."""
+        words = _WORDS_RE.findall(text)
+        firsts = [next((i for i, w in enumerate(words) if set(content_terms(w)) & option), None)
+                  for option in self.options]
+        if not firsts or any(i is None for i in firsts):
+            return False
+        named = [i for i in firsts if i is not None]
+        return any(w.lower() in _JOINING for w in words[min(named): max(named)])
+
     def names_one_listed(self, text: str) -> bool:
         """The sentence names exactly one item of a list in the question (question_list): it tells
         which one, whether or not the question asks a choice."""
@@ -780,6 +792,10 @@ class ShownFilter:
         if (len(tokens) <= self.max_fragment_words and not any(_verb_like(t) for t in tokens)
                 and not self.holds_answer(text)):
             return "headline or link debris"
+        # Options joined by or, either, neither or whether choose none, whatever else the sentence says ("The winner
+        # was either the Chiefs or the Eagles.").
+        if self.options and self.joins_every_option(text):
+            return "restates the question"
         # A choice question is answered by a restatement that picks an option ("The Chiefs won."), not by one that
         # names none ("A team won.") or all of them ("The Chiefs or the Eagles won.").
         # A sentence naming exactly one listed item tells which one ("The balloon was over Montana.").

@@ -651,6 +651,14 @@ def test_a_how_question_with_a_list_keeps_the_order_written() -> None:
      "restates the question", None),
     ("Which team won, the Chiefs or the Eagles?", "Neither the Chiefs nor the Eagles won.", "restates the question",
      None),
+    # Options joined by either/or choose none, whatever else the sentence says ("the game", "the winner").
+    ("Which team won, the Chiefs or the Eagles?", "Either the Chiefs or the Eagles won the game.",
+     "restates the question", None),
+    ("Which team won, the Chiefs or the Eagles?", "The winner was either the Chiefs or the Eagles.",
+     "restates the question", None),
+    ("Who won the 2024 election, Trump or Biden?", "Either Trump or Biden won the 2024 election, polls showed.",
+     "restates the question", None),
+    ("Which team won, the Chiefs or the Eagles?", "The Chiefs beat the Eagles, or so the fans said.", None, True),
     # Naming every option in a comparison chooses one: only options joined by or/either/whether/nor choose none.
     ("Which is older, Biden or Trump?", "Biden is older than Trump.", None, True),
     ("Who got more votes, Lula or Bolsonaro?", "Lula got more votes than Bolsonaro.", None, True),
