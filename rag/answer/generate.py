@@ -158,8 +158,9 @@ def answer_sentences(ranked: list[Candidate], max_sentences: int,
 
     With the question's `profile`, a quantity asked with its unit ("How long did the Platinum Wolf exercise
     last?": days, weeks …) is answered by a number with that unit: when the best sentence holds none, a close one
-    of the same passage that does comes next, ahead of another passage's ("… an endgame that lasted almost six
-    hours" is about something else), and leads. Only the choice changes, never a score: the scores also rank the
+    of the same passage that does, and that names a term of the question besides the unit ("The exercise …", not
+    "After 12 years of Tory failure …" for "… after how many years as first minister?"), comes next, ahead of
+    another passage's ("… an endgame that lasted almost six hours" is about something else), and leads. Only the choice changes, never a score: the scores also rank the
     language model's evidence (docs/benchmarks.md#a-duration-leads-the-extractive-answer-session-9-issue-12)."""
     if not ranked:
         return []
@@ -167,7 +168,9 @@ def answer_sentences(ranked: list[Candidate], max_sentences: int,
     close = [c for c in ranked[1:] if c.score >= best.score - margin]
     unit_first = False
     if profile is not None and profile.kind == "quantity" and profile.units and not _holds_unit(profile, best):
-        own = [c for c in close if c.passage == best.passage and _holds_unit(profile, c)]
+        asked = set(content_terms(" ".join(profile.named))) - profile.units
+        own = [c for c in close if c.passage == best.passage and _holds_unit(profile, c)
+               and asked & set(content_terms(c.sentence))]
         if own:
             close, unit_first = own + [c for c in close if c not in own], True
     chosen = [best]

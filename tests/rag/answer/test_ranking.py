@@ -122,6 +122,18 @@ def test_a_duration_of_the_lead_article_is_shown_first_for_how_long() -> None:
     assert [c.sentence for c in answer_sentences(ranked, 2, profile=who)] == [WOLF_NAMED, ENDGAME]
 
 
+
+def test_a_number_with_the_unit_about_something_else_does_not_lead() -> None:
+    """news23-small 20230217_22: the article's "After 12 years of Tory failure …" holds "years" but none of the
+    question's other terms: the scores' choice stands."""
+    question = "Nicola Sturgeon resigned after how many years as Scotland's first minister?"
+    called = "Scottish First Minister Nicola Sturgeon also called for an early vote."
+    tory = "After 12 years of Tory failure, the British people deserve better, the opposition leader said."
+    other = "Scottish First Minister Nicola Sturgeon also called for the leadership question to be settled."
+    ranked = [Candidate(called, 1, 5, 0.50), Candidate(other, 2, 3, 0.47), Candidate(tory, 1, 2, 0.45)]
+    assert [c.sentence for c in answer_sentences(ranked, 2, profile=question_profile(question))] == [called, other]
+
+
 def test_the_extractive_answer_to_how_long_holds_the_duration(embedder: Embedder) -> None:
     text = f"{WOLF_NAMED} {WOLF_RAN}"
     chess = f"Mira Castell won the Harbour Chess Open on Sunday. {ENDGAME}"
