@@ -166,13 +166,13 @@ def answer_sentences(ranked: list[Candidate], max_sentences: int,
         return []
     best = ranked[0]
     close = [c for c in ranked[1:] if c.score >= best.score - margin]
-    unit_first = False
+    own: list[Candidate] = []
     if profile is not None and profile.kind == "quantity" and profile.units and not _holds_unit(profile, best):
-        asked = set(content_terms(" ".join(profile.named))) - profile.units
+        # "lasted" or "took" names the question's verb, not its subject ("a press conference lasted two hours").
+        asked = set(content_terms(" ".join(profile.named))) - profile.units - _DURATION_WORDS
         own = [c for c in close if c.passage == best.passage and _holds_unit(profile, c)
                and asked & set(content_terms(c.sentence))]
-        if own:
-            close, unit_first = own + [c for c in close if c not in own], True
+        close = own + [c for c in close if c not in own]
     chosen = [best]
     for cand in close:
         if len(chosen) >= max_sentences:
@@ -180,9 +180,14 @@ def answer_sentences(ranked: list[Candidate], max_sentences: int,
         if all(cand.sentence != c.sentence for c in chosen):
             chosen.append(cand)
     lead = best.passage
-    chosen.sort(key=lambda c: (not (unit_first and _holds_unit(profile, c)),
+    chosen.sort(key=lambda c: (c not in own,
                                (c.passage, c.position) if c.passage == lead else (99, 0)))
     return chosen
+
+
+# The words a "how long …" question asks with besides its subject: a sentence naming only these is about anything.
+_DURATION_WORDS = frozenset(content_terms("how long last lasted lasts lasting take takes took taken run runs ran "
+                                          "running spend spent spends"))
 
 
 def _holds_unit(profile: QuestionProfile | None, cand: Candidate) -> bool:

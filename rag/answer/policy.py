@@ -547,6 +547,7 @@ _CHOOSING_WH = frozenset(["which", "who", "whom", "whose"])
 _JOINING = frozenset(["or", "either", "neither", "nor", "whether"])
 _JOINING_TERMS = frozenset(content_terms(" ".join(_JOINING)))
 _ARTICLES = frozenset(["the", "a", "an"])
+_AFTER_PRESENT_VERB = frozenset("the a an its his her their this these those".split())
 
 
 def _is_name(word: str) -> bool:
@@ -641,6 +642,19 @@ def question_list(asking: str) -> tuple[list[frozenset[str]], bool]:
     return (options, choosing) if len(options) >= 2 else ([], False)
 
 
+def _which_noun_words(noun: re.Match[str], asking: str) -> list[str]:
+    """The words of a "which <noun>" match, less a present-tense verb that ends it: a word in -s followed by an article,
+    a possessive or a demonstrative ("Which company owns the MSG Sphere?": company), when words come before it
+    ("Which teams in …" keeps its noun; "Which team plays in Las Vegas?" keeps "plays": a preposition may follow a
+    noun as well)."""
+    words = noun.group(1).split()
+    after = asking[noun.end():].split()
+    if len(words) > 1 and words[-1].lower().endswith("s") and not words[-1].lower().endswith("ss") and after \
+            and after[0].lower() in _AFTER_PRESENT_VERB:
+        return words[:-1]
+    return words
+
+
 def _verb_like(word: str) -> bool:
     low = word.lower().strip("'’")
     return (low in _VERB_WORDS or low.endswith("n't") or (len(low) > 4 and low.endswith("ed"))
@@ -689,7 +703,7 @@ class ShownFilter:
         # countries …?": two, countries; a sentence naming any of them names it); none for a person, a place, a time
         # or a quantity, whose kind says what answers them.
         noun = _WHICH_NOUN_RE.search(self.asking) if self.profile.kind == "name" and not self.options else None
-        self.asked_noun = set(content_terms(noun.group(1))) if noun else set()
+        self.asked_noun = set(content_terms(" ".join(_which_noun_words(noun, self.asking)))) if noun else set()
 
     def holds_answer(self, text: str, opening: bool = False) -> float:
         """How clearly the sentence holds a span of the asked kind (ranking.asked_span: 1.0 clear, 0.5 weak;
@@ -747,16 +761,19 @@ class ShownFilter:
         return any(w.lower() in _JOINING for w in words[:last])
 
     def joins_every_option(self, text: str) -> bool:
-        """The sentence names every option of a choice question with an or, either, whether or nor between the
-        first and the last it names ("Either the Chiefs or the Eagles won the game."; not "The Chiefs beat the
-        Eagles, or so it seemed.")."""
+        """The sentence names every option of a choice question joined by "or" and nothing else between them but
+        articles ("Either the Chiefs or the Eagles won the game.", "… whether the Fed will raise or cut rates"); not
+        "The Chiefs beat the Eagles, or so it seemed.", "Neither the Chiefs nor the Eagles won." (it answers: neither)
+        nor "The Chiefs, whether fans liked it or not, beat the Eagles.")."""
         words = _WORDS_RE.findall(text)
-        firsts = [next((i for i, w in enumerate(words) if set(content_terms(w)) & option), None)
-                  for option in self.options]
-        if not firsts or any(i is None for i in firsts):
+        owner = [next((k for k, option in enumerate(self.options) if set(content_terms(w)) & option), None)
+                 for w in words]
+        if not self.options or any(k not in owner for k in range(len(self.options))):
             return False
-        named = [i for i in firsts if i is not None]
-        return any(w.lower() in _JOINING for w in words[min(named): max(named)])
+        marks = [i for i, k in enumerate(owner) if k is not None]
+        between = [w.lower() for w, k in zip(words[marks[0]: marks[-1] + 1], owner[marks[0]: marks[-1] + 1],
+                                             strict=True) if k is None]
+        return "or" in between and set(between) <= {"or"} | _ARTICLES
 
     def names_one_listed(self, text: str) -> bool:
         """The sentence names exactly one item of a list in the question (question_list): it tells
@@ -792,8 +809,8 @@ class ShownFilter:
         if (len(tokens) <= self.max_fragment_words and not any(_verb_like(t) for t in tokens)
                 and not self.holds_answer(text)):
             return "headline or link debris"
-        # Options joined by or, either, neither or whether choose none, whatever else the sentence says ("The winner
-        # was either the Chiefs or the Eagles.").
+        # Options joined by "or" choose none, whatever else the sentence says ("The winner was either the Chiefs or
+        # the Eagles.").
         if self.options and self.joins_every_option(text):
             return "restates the question"
         # A choice question is answered by a restatement that picks an option ("The Chiefs won."), not by one that

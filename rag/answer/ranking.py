@@ -88,7 +88,7 @@ def _asking_sentence(question: str) -> str:
     follow-up's "(context: …)" note."""
     parts = [p for p in re.split(r"(?<=[.!?])\s+", without_context(question).strip()) if p]
     asking = [p for p in parts if _WH_RE.search(p)]
-    return asking[-1] if asking else question
+    return asking[-1] if asking else without_context(question)
 
 
 def _answer_kind(asking: str) -> tuple[str, frozenset[str]]:

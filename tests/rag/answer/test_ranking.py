@@ -122,6 +122,24 @@ def test_a_duration_of_the_lead_article_is_shown_first_for_how_long() -> None:
     assert [c.sentence for c in answer_sentences(ranked, 2, profile=who)] == [WOLF_NAMED, ENDGAME]
 
 
+def test_only_an_approved_duration_sentence_is_promoted() -> None:
+    """"Lasted" names the question's verb, not its subject: a press conference's two hours is not the exercise's. With
+    room for more sentences, a duration sentence that was not approved (another article's, or one naming nothing
+    of the question) keeps its place by score and never goes ahead of the best sentence."""
+    profile = question_profile(WOLF_Q)
+    press = "Later, a press conference lasted two hours."
+    ranked = [Candidate("Serbia hosted the Platinum Wolf exercise with NATO members.", 1, 2, 1.0),
+              Candidate(press, 1, 3, 0.95)]
+    assert [c.sentence for c in answer_sentences(ranked, 2, profile=profile)][1] == press
+    years = "After 12 years of failure, the region sighed."
+    ranked = [Candidate(WOLF_NAMED, 1, 2, 1.0), Candidate(years, 1, 1, 0.95), Candidate(WOLF_RAN, 1, 3, 0.9),
+              Candidate(ENDGAME, 2, 2, 0.92)]
+    # The approved sentence leads; the rest keep the article's order, another article's last.
+    assert [c.sentence for c in answer_sentences(ranked, 3, profile=profile)] == [WOLF_RAN, years, WOLF_NAMED]
+    assert [c.sentence for c in answer_sentences(ranked, 4, profile=profile)] == [WOLF_RAN, years, WOLF_NAMED,
+                                                                                   ENDGAME]
+
+
 
 def test_a_number_with_the_unit_about_something_else_does_not_lead() -> None:
     """news23-small 20230217_22: the article's "After 12 years of Tory failure …" holds "years" but none of the

@@ -659,6 +659,12 @@ def test_a_how_question_with_a_list_keeps_the_order_written() -> None:
     ("Who won the 2024 election, Trump or Biden?", "Either Trump or Biden won the 2024 election, polls showed.",
      "restates the question", None),
     ("Which team won, the Chiefs or the Eagles?", "The Chiefs beat the Eagles, or so the fans said.", None, True),
+    # "Or" inside an aside, or "neither … nor" with more said, is not a choice left open: shown.
+    ("Which team won, the Chiefs or the Eagles?", "The Chiefs, whether fans liked it or not, beat the Eagles 38-35.",
+     None, True),
+    ("Who won, Biden or Trump?", "Trump, either way, lost to Biden by seven million votes.", None, True),
+    ("Which team won, the Chiefs or the Eagles?", "Neither the Chiefs nor the Eagles won; the game was postponed.",
+     None, None),
     # Naming every option in a comparison chooses one: only options joined by or/either/whether/nor choose none.
     ("Which is older, Biden or Trump?", "Biden is older than Trump.", None, True),
     ("Who got more votes, Lula or Bolsonaro?", "Lula got more votes than Bolsonaro.", None, True),
@@ -764,6 +770,7 @@ def test_nothing_left_out_adds_no_line(sample_index: Settings, embedder: Embedde
 
 def test_a_follow_up_asks_what_its_own_question_asks_not_its_context() -> None:
     from rag.answer.generate import heuristic_rewrite
+    from rag.answer.ranking import question_profile
     from rag.answer.text import answer_cue
 
     history = [{"role": "user", "content": "What was the military exercise in Serbia called?"}]
@@ -772,6 +779,9 @@ def test_a_follow_up_asks_what_its_own_question_asks_not_its_context() -> None:
     assert ShownFilter(heuristic_rewrite("How many soldiers took part in it?", history)).profile.kind == "quantity"
     when = [{"role": "user", "content": "When did the Platinum Wolf exercise begin?"}]
     assert answer_cue(heuristic_rewrite("Who led it?", when), "The drill was led by Colonel Jovic.") == 1.0
+    # A yes/no follow-up asks no kind, whatever its context note asked.
+    assert question_profile(heuristic_rewrite("Did it hit Florida?", [
+        {"role": "user", "content": "Where did the storm hit?"}])).kind == ""
 
 
 def test_a_which_question_names_its_noun_after_its_modifiers() -> None:
@@ -784,3 +794,7 @@ def test_a_which_question_names_its_noun_after_its_modifiers() -> None:
     assert not nfl.off_the_asked("He played for the Buffalo Bills, one of the league's oldest teams.")
     star = ShownFilter("Which 'Star Wars' film opened this week?")
     assert not star.off_the_asked("The film drew crowds in its first days.")
+    # A present-tense verb before an article is not part of the noun ("owns the …").
+    assert ShownFilter("Which company owns the MSG Sphere?").asked_noun == {"compani"}
+    assert ShownFilter("Which company owns the MSG Sphere?").off_the_asked("Dolan owns a stake and the arena.")
+    assert ShownFilter("Which NFL teams in the league won?").asked_noun == {"nfl", "team"}
