@@ -83,7 +83,7 @@ def ingest_lock(settings: Settings, progress: SyncProgress) -> Iterator[None]:
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            owner = owner_path.read_text(encoding="utf-8").strip() if owner_path.exists() else "unknown"
+            owner = lock_owner(owner_path)
             progress.message(f"another ingest is running ({owner}); waiting up to {settings.lock_timeout_s:.0f} s")
             try:
                 lock.acquire(timeout=settings.lock_timeout_s)
@@ -96,9 +96,24 @@ def ingest_lock(settings: Settings, progress: SyncProgress) -> Iterator[None]:
             owner_path.write_text(f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}", encoding="utf-8")
             yield
         finally:
+            owner_path.unlink(missing_ok=True)  # the next holder's note, not this one's, is what a waiter reads
             lock.release()
     finally:
         _process_lock.release()
+
+
+def lock_owner(owner_path: Path, wait_s: float = 2.0) -> str:
+    """Who holds the ingest lock, as it noted itself ("pid 123 since 10:00:00"). The holder writes the note just
+    after it takes the lock, so a waiter that came a moment too early waits for it (up to `wait_s`)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            note = owner_path.read_text(encoding="utf-8").strip()
+        except OSError:
+            note = ""
+        if note or time.monotonic() >= deadline:
+            return note or "owner unknown"
+        time.sleep(0.05)
 
 
 def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:

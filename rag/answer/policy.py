@@ -763,8 +763,8 @@ class ShownFilter:
     def joins_every_option(self, text: str) -> bool:
         """The sentence names every option of a choice question joined by "or" and nothing else between them but
         articles ("Either the Chiefs or the Eagles won the game.", "… whether the Fed will raise or cut rates"); not
-        "The Chiefs beat the Eagles, or so it seemed.", "Neither the Chiefs nor the Eagles won." (it answers: neither)
-        nor "The Chiefs, whether fans liked it or not, beat the Eagles.")."""
+        "The Chiefs beat the Eagles, or so it seemed.", "Neither the Chiefs nor the Eagles won; the game was postponed."
+        (it answers: neither) nor "The Chiefs, whether fans liked it or not, beat the Eagles.")."""
         words = _WORDS_RE.findall(text)
         owner = [next((k for k, option in enumerate(self.options) if set(content_terms(w)) & option), None)
                  for w in words]

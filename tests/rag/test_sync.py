@@ -265,3 +265,30 @@ def test_a_bad_date_is_one_warning_line_never_a_failed_ingest(make_settings, emb
     record = Manifest.load(settings.index_dir).files["bad-date.md"]
     assert (record.date, record.date_source, record.title) == (None, None, "Bad date")
     assert Manifest.load(settings.index_dir).files["harbour.md"].date_source == "front matter"
+
+
+def test_a_waiter_reads_the_lock_holders_note_written_a_moment_late(tmp_path: Path) -> None:
+    """The holder notes its pid just after taking the lock: a waiter that came first waits for the note rather than
+    reporting an unknown owner (the race tests/hardening/test_concurrency.py once lost), and gives up after wait_s."""
+    import threading
+
+    from rag.sync import lock_owner
+
+    note = tmp_path / "ingest.owner"
+    writer = threading.Timer(0.3, lambda: note.write_text("pid 4242 since 10:00:00", encoding="utf-8"))
+    writer.start()
+    try:
+        assert lock_owner(note, wait_s=5.0) == "pid 4242 since 10:00:00"
+    finally:
+        writer.cancel()
+    note.unlink()
+    assert lock_owner(note, wait_s=0.1) == "owner unknown"
+
+
+def test_the_lock_holders_note_is_gone_once_it_releases(make_settings) -> None:
+    from rag.sync import SyncProgress, ingest_lock
+
+    settings = make_settings()
+    with ingest_lock(settings, SyncProgress()):
+        assert (settings.index_dir / "ingest.owner").read_text(encoding="utf-8").startswith(f"pid {os.getpid()} ")
+    assert not (settings.index_dir / "ingest.owner").exists()
