@@ -753,11 +753,16 @@ class ShownFilter:
         named = sum(bool(option & terms) for option in self.options)
         return named > 0 and (named < len(self.options) or not self._joins_options(text))
 
+    def _option_words(self, text: str) -> tuple[list[str], list[int | None]]:
+        """The sentence's words and, for each, the number of the choice option it names (None: none)."""
+        words = _WORDS_RE.findall(text)
+        return words, [next((k for k, option in enumerate(self.options) if set(content_terms(w)) & option), None)
+                       for w in words]
+
     def _joins_options(self, text: str) -> bool:
         """An or, either, whether or nor stands before the last option the sentence names."""
-        words = _WORDS_RE.findall(text)
-        last = max((i for i, w in enumerate(words) if any(set(content_terms(w)) & o for o in self.options)),
-                   default=-1)
+        words, owner = self._option_words(text)
+        last = max((i for i, k in enumerate(owner) if k is not None), default=-1)
         return any(w.lower() in _JOINING for w in words[:last])
 
     def joins_every_option(self, text: str) -> bool:
@@ -765,9 +770,7 @@ class ShownFilter:
         articles ("Either the Chiefs or the Eagles won the game.", "… whether the Fed will raise or cut rates"); not
         "The Chiefs beat the Eagles, or so it seemed.", "Neither the Chiefs nor the Eagles won; the game was postponed."
         (it answers: neither) nor "The Chiefs, whether fans liked it or not, beat the Eagles.")."""
-        words = _WORDS_RE.findall(text)
-        owner = [next((k for k, option in enumerate(self.options) if set(content_terms(w)) & option), None)
-                 for w in words]
+        words, owner = self._option_words(text)
         if not self.options or any(k not in owner for k in range(len(self.options))):
             return False
         marks = [i for i, k in enumerate(owner) if k is not None]
