@@ -18,7 +18,6 @@ Run: .venv/bin/python -m bench.bench_document_rerank /tmp/s6/news23-heldout.json
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import statistics
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-import bench.common  # noqa: F401  (offline mode)
+import bench.common  # offline mode on import; dataset_parser
 from bench.bench_retrieval_bound import Corpus, Story, hit_stories, scores_of
 from rag.embedding import embedder_for
 from rag.evals import metrics as m
@@ -90,10 +89,7 @@ def synced_retriever(corpus: Path, index: Path) -> tuple[Settings, HybridRetriev
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset", type=Path)
-    parser.add_argument("--corpus", type=Path, required=True)
-    parser.add_argument("--index", type=Path, required=True, help="an index of the corpus (a copy: it is synced)")
+    parser = bench.common.dataset_parser(__doc__)
     parser.add_argument("--only", help="one variant as TOP,C,W (default: the whole grid)")
     args = parser.parse_args(argv)
     settings, retriever = synced_retriever(args.corpus, args.index)

@@ -22,7 +22,6 @@ Run: nice -n 10 .venv/bin/python -m bench.bench_llm_rerank /tmp/s6/news23-heldou
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
@@ -37,7 +36,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-import bench.common  # noqa: F401  (offline mode)
+import bench.common  # offline mode on import; dataset_parser
 from bench.bench_document_rerank import mean, synced_retriever
 from bench.bench_retrieval_bound import Story, hit_stories, scores_of
 from rag.evals.runner import load_dataset
@@ -227,10 +226,7 @@ def report(judged: Sequence[Judged], only: str | None) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset", type=Path)
-    parser.add_argument("--corpus", type=Path, required=True)
-    parser.add_argument("--index", type=Path, required=True, help="an index of the corpus (a copy: it is synced)")
+    parser = bench.common.dataset_parser(__doc__)
     parser.add_argument("--cache", type=Path, required=True, help="judge outputs by prompt (JSON lines; one per model)")
     parser.add_argument("--judge-top", type=int, default=JUDGE_TOP, help="stories judged per question")
     parser.add_argument("--chars", type=int, default=JUDGE_CHARS, help="characters of each story's chunks shown")

@@ -28,20 +28,18 @@ Run: .venv/bin/python -m bench.bench_retrieval_bound ../shared/data/news23-small
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-import bench.common  # noqa: F401  (offline mode)
+import bench.common  # offline mode on import; dataset_parser
 from rag.embedding import Embedder, embedder_for
 from rag.evals import metrics as m
 from rag.evals.runner import RETRIEVE_K, load_dataset
@@ -317,10 +315,7 @@ def table(questions: Sequence[Question]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset", type=Path)
-    parser.add_argument("--corpus", type=Path, required=True)
-    parser.add_argument("--index", type=Path, required=True, help="an index of the corpus (a copy: it is synced)")
+    parser = bench.common.dataset_parser(__doc__)
     parser.add_argument("--pool", type=int, help="candidate chunks per retriever of the pool (default: the system's)")
     parser.add_argument("--misses", action="store_true", help="list every miss of the oracles with its reason")
     args = parser.parse_args(argv)

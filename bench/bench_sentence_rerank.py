@@ -33,7 +33,6 @@ Run: .venv/bin/python -m bench.bench_sentence_rerank /tmp/s6/news23-heldout.json
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import itertools
 import os
@@ -49,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-import bench.common  # noqa: F401  (offline mode)
+import bench.common  # offline mode on import; dataset_parser
 from bench.bench_document_rerank import synced_retriever
 from bench.bench_retrieval_bound import Story, hit_stories, scores_of
 from rag.answer.citations import split_sentences
@@ -323,10 +322,7 @@ def measure_cost(settings: Settings, retriever: HybridRetriever, embedder: Embed
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset", type=Path)
-    parser.add_argument("--corpus", type=Path, required=True)
-    parser.add_argument("--index", type=Path, required=True, help="an index of the corpus (a copy: it is synced)")
+    parser = bench.common.dataset_parser(__doc__)
     parser.add_argument("--cache", type=Path, required=True, help="folder for sentence vectors and searches")
     parser.add_argument("--texts", default=",".join(TEXTS), help="which texts to score: whole,cand")
     parser.add_argument("--forms", default="sent", help="sent and/or title (title+sentence, 2x the embedding)")

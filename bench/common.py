@@ -4,6 +4,7 @@ sys.path."""
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import time
@@ -61,3 +62,13 @@ def search_latencies(retriever: Any, queries: list[str], k: int = 5, warm: int =
         retriever.search(query, k=k)
         times.append(time.perf_counter() - started)
     return times
+
+
+def dataset_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every replay of the system's search over an eval set takes: the dataset, its corpus and an index
+    copy (synced first); the module's docstring's first paragraph describes it."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--index", type=Path, required=True, help="an index of the corpus (a copy: it is synced)")
+    return parser
