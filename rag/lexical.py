@@ -35,7 +35,7 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -311,15 +311,20 @@ class LexicalIndex:
         searcher = self._searcher()
         return len(self), {term: int(searcher.doc_freq("body", term)) for term in set(terms)}
 
-    def search(self, query: str, k: int, where: LexicalFilter | None = None) -> list[tuple[str, float]]:
-        """The best k chunks by BM25 for `query`, as (chunk id, score > 0), best first."""
-        counts = Counter(analyze(query))
+    def search(self, query: str, k: int, where: LexicalFilter | None = None,
+               expansion: Mapping[str, float] | None = None) -> list[tuple[str, float]]:
+        """The best k chunks by BM25 for `query`, as (chunk id, score > 0), best first. `expansion`: more stems
+        (analysed terms, as `analyze` gives them), each weighing its value × a question word's (query expansion)."""
+        counts: dict[str, float] = {term: float(n) for term, n in Counter(analyze(query)).items()}
+        for term, weight in (expansion or {}).items():
+            if term not in counts and weight > 0:
+                counts[term] = weight
         if not counts or k <= 0:
             return []
         tantivy = _tantivy()
         query_, occur = tantivy.Query, tantivy.Occur
         terms = [query_.term_query(self._schema, "body", term) for term in counts]
-        terms = [q if n == 1 else query_.boost_query(q, float(n)) for q, n in zip(terms, counts.values(), strict=True)]
+        terms = [q if n == 1 else query_.boost_query(q, n) for q, n in zip(terms, counts.values(), strict=True)]
         # Any term may match, as in bm25s; a union of term queries alone is what block-max WAND prunes.
         scored = query_.boolean_query([(occur.Should, q) for q in terms])
         where = where or LexicalFilter()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from rag.index import (
     manifest_stamp,
     open_collection,
 )
+from rag.lexical import analyze
 from rag.lexical import date_int as stored_date_int
 from rag.manifest import DocumentInfo
 from rag.settings import Settings
@@ -174,6 +178,70 @@ def check_vectors(manifest: Manifest, settings: Settings) -> None:
             "precision the index was built with, or run `rag ingest` to re-embed it")
 
 
+
+def feedback_terms(stories: list[list[str]], question: set[str], frequencies: dict[str, int], total: int,
+                   m: int) -> dict[str, float]:
+    """RM3-style expansion terms from pseudo-relevant stories (each a list of passage texts): the m stems with the
+    highest weight = Σ over stories of the stem's share of that story's terms (each story counts alike, however
+    long) × BM25 IDF from `frequencies` (chunks holding the stem, of `total`); the question's own stems left out.
+    → stem: its weight relative to the best one (1.0 for the first)."""
+    weight: Counter[str] = Counter()
+    for texts in stories:
+        counts = Counter(term for text in texts for term in analyze(text))
+        size = sum(counts.values())
+        for term, count in counts.items():
+            if term not in question:
+                weight[term] += count / size
+    scored = {term: w * math.log(1.0 + (total - frequencies.get(term, 0) + 0.5) / (frequencies.get(term, 0) + 0.5))
+              for term, w in weight.items()}
+    best = sorted(scored.items(), key=lambda item: (-item[1], item[0]))[:m]
+    top = best[0][1] if best else 0.0
+    return {term: score / top for term, score in best if score > 0} if top > 0 else {}
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What one search may return and how its lexical query reads: the same for a first and an expanded pass."""
+
+    lexical: LexicalIndex | None
+    catalog: Catalog
+    sources: set[str] | None
+    source_ids: list[str] | None
+    since: int | None
+    until: int | None
+    as_of: dt.date
+    as_of_int: int
+    window: DateWindow | None
+    lexical_text: str
+
+
+@dataclass
+class _Pool:
+    """One candidate stage: both retrievers' lists, the candidates' chunks and cosines to the question, and their
+    order after fusion and time (`ranked`)."""
+
+    dense: list[tuple[str, float]]
+    bm25: list[tuple[str, float]]
+    chunks: dict[str, Chunk]
+    dense_sim: dict[str, float]
+    base: dict[str, float]
+    in_window: dict[str, bool]
+    ranking_window: DateWindow | None
+    ranked: list[str]
+
+    @property
+    def dense_rank(self) -> dict[str, int]:
+        return {cid: i for i, (cid, _) in enumerate(self.dense, start=1)}
+
+    @property
+    def bm25_rank(self) -> dict[str, int]:
+        return {cid: i for i, (cid, _) in enumerate(self.bm25, start=1)}
+
+    @property
+    def bm25_score(self) -> dict[str, float]:
+        return dict(self.bm25)
+
+
 class HybridRetriever:
     """`search(query, k, filters) -> list[Hit]`. One instance serves many queries and threads; it notices
     when a sync rebuilt the lexical index and reloads it."""
@@ -272,49 +340,20 @@ class HybridRetriever:
         allowed_sources, allowed_ids = self._matching_sources(lexical, catalog, filters.source_glob)
         if allowed_sources is not None and not allowed_sources:
             return []
-        n = self.settings.candidates_k
         vector = self.embedder.embed_query(query)
-
-        with self._chroma():
-            # As of a date no article is after (today, usually) the as-of clause excludes nothing, and Chroma's
-            # `where` filter costs ~100x an unfiltered query (docs/benchmarks.md#scale): it is left out. A chunk
-            # a running sync wrote past the manifest is still dropped below (_not_after).
-            dense_as_of = as_of_int if as_of_int < catalog.newest else None
-            share = len(allowed_sources or ()) / max(len(catalog.records), 1)
-            dense = self._dense(vector, n, allowed_sources, since, until, dense_as_of, catalog.undated,
-                                source_ids=allowed_ids, source_share=share)
-        bm25 = self._bm25(lexical, lexical_query(query, window), n, allowed_sources, since, until, as_of_int)
-        fused = reciprocal_rank_fusion([[cid for cid, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
-        if not fused:
+        scope = _Scope(lexical, catalog, allowed_sources, allowed_ids, since, until, as_of, as_of_int, window,
+                       lexical_query(query, window))
+        pool = self._pool(scope, vector, vector, k)
+        if pool is not None and (self.settings.feedback_terms > 0 or self.settings.feedback_beta > 0):
+            # Query expansion by pseudo-relevance feedback (docs/benchmarks.md#query-expansion-issue-11): the first
+            # stories of this search suggest words and a direction the question did not spell out, and the
+            # candidates are searched again with them, under the same filters.
+            pool = self._expanded(scope, pool, query, vector, k) or pool
+        if pool is None:
             return []
-        dense_rank = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
-        dense_sim = dict(dense)
-        bm25_rank = {cid: i for i, (cid, _) in enumerate(bm25, start=1)}
-        bm25_score = dict(bm25)
-        with self._chroma():
-            # Lexical-only candidates get a cosine too: the relevance bands below compare every candidate.
-            chunks, vectors = self._fetch(list(fused), need_vectors=[cid for cid in fused if cid not in dense_sim])
-        for cid, vec in vectors.items():
-            dense_sim[cid] = float(np.dot(vec, vector))
-        # Deleted between the candidate search and the fetch; or dated after the as-of date (never shown, even
-        # if an index written by an older version lacks the date in its filterable metadata).
-        candidates = [cid for cid in fused if cid in chunks and _not_after(chunks[cid].date, as_of_int)]
-        base = dict(fused)
-        if self.settings.reranker == "cosine":
-            # Rescore the best fused candidates by the query–passage cosine alone (title header included).
-            top = sorted(candidates, key=lambda cid: -fused[cid])[: max(k, self.settings.rerank_top_n)]
-            base = {cid: (1.0 + dense_sim.get(cid, -1.0)) if cid in top else fused[cid] * 1e-3 for cid in candidates}
-        ranking_window = window.news_about(self.settings.time_window_days_after, as_of) if window else None
-        in_window = {cid: ranking_window.contains(chunks[cid].date) for cid in candidates} if ranking_window else {}
-        # Time only reorders candidates about as relevant as the best one (dense cosine within a band of it): on
-        # flat fused scores the recency prior would lift any recent article, and window-first ordering would put
-        # an in-window article on another subject (a cosine of 0.05) above the answer published a day earlier.
-        best_cosine = max((dense_sim.get(cid, -1.0) for cid in candidates), default=-1.0)
-        near = {cid for cid in candidates if dense_sim.get(cid, -1.0) >= best_cosine - RECENCY_COSINE_BAND}
-        relevant = {cid for cid in candidates if dense_sim.get(cid, -1.0) >= best_cosine - WINDOW_COSINE_BAND}
-        order = self._time_order(candidates, base, chunks, {c: v for c, v in in_window.items() if c in relevant},
-                                 as_of, near)
-        ranked = order
+        chunks, dense_sim, in_window, base, ranked = pool.chunks, pool.dense_sim, pool.in_window, pool.base, pool.ranked
+        dense_rank, bm25_rank, bm25_score = pool.dense_rank, pool.bm25_rank, pool.bm25_score
+        ranking_window = pool.ranking_window
         if self.settings.story_grouping:
             def searchable(source: str) -> bool:
                 # A copy may stand in for a retrieved one only if the search's own filters would have allowed it.
@@ -352,6 +391,95 @@ class HybridRetriever:
                 hit.also = [self._copy(catalog, src) for src in catalog.copies(chunk.source, as_of_int)]
             hits.append(hit)
         return hits
+
+
+    def _pool(self, scope: _Scope, search_vector: np.ndarray, vector: np.ndarray, k: int,
+              expansion: dict[str, float] | None = None, dense: list[tuple[str, float]] | None = None,
+              bm25: list[tuple[str, float]] | None = None, known_sim: dict[str, float] | None = None) -> _Pool | None:
+        """The candidate stage: the dense neighbours of `search_vector` (or the given `dense` list) and the BM25
+        matches of the question's words plus `expansion`'s weighted stems (or the given `bm25` list), fused and put in
+        time order; None when nothing matched. Cosines (the relevance bands, Hit.dense_score) are always to the question's own `vector`
+        (`known_sim`: ones already computed)."""
+        n, catalog, as_of = self.settings.candidates_k, scope.catalog, scope.as_of
+        if dense is None:
+            with self._chroma():
+                # As of a date no article is after (today, usually) the as-of clause excludes nothing, and Chroma's
+                # `where` filter costs ~100x an unfiltered query (docs/benchmarks.md#scale): it is left out. A
+                # chunk a running sync wrote past the manifest is still dropped below (_not_after).
+                dense_as_of = scope.as_of_int if scope.as_of_int < catalog.newest else None
+                share = len(scope.sources or ()) / max(len(catalog.records), 1)
+                dense = self._dense(search_vector, n, scope.sources, scope.since, scope.until, dense_as_of,
+                                    catalog.undated, source_ids=scope.source_ids, source_share=share)
+        if bm25 is None:
+            bm25 = self._bm25(scope.lexical, scope.lexical_text, n, scope.sources, scope.since, scope.until,
+                              scope.as_of_int, expansion)
+        fused = reciprocal_rank_fusion([[cid for cid, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
+        if not fused:
+            return None
+        dense_sim = dict(dense) if search_vector is vector else {}
+        dense_sim.update({cid: sim for cid, sim in (known_sim or {}).items() if cid in fused})
+        with self._chroma():
+            # Lexical-only candidates get a cosine too: the relevance bands below compare every candidate.
+            chunks, vectors = self._fetch(list(fused), need_vectors=[cid for cid in fused if cid not in dense_sim])
+        for cid, vec in vectors.items():
+            dense_sim[cid] = float(np.dot(vec, vector))
+        # Deleted between the candidate search and the fetch; or dated after the as-of date (never shown, even
+        # if an index written by an older version lacks the date in its filterable metadata).
+        candidates = [cid for cid in fused if cid in chunks and _not_after(chunks[cid].date, scope.as_of_int)]
+        base = dict(fused)
+        if self.settings.reranker == "cosine":
+            # Rescore the best fused candidates by the query–passage cosine alone (title header included).
+            top = sorted(candidates, key=lambda cid: -fused[cid])[: max(k, self.settings.rerank_top_n)]
+            base = {cid: (1.0 + dense_sim.get(cid, -1.0)) if cid in top else fused[cid] * 1e-3 for cid in candidates}
+        window = scope.window
+        ranking_window = window.news_about(self.settings.time_window_days_after, as_of) if window else None
+        in_window = {cid: ranking_window.contains(chunks[cid].date) for cid in candidates} if ranking_window else {}
+        # Time only reorders candidates about as relevant as the best one (dense cosine within a band of it): on
+        # flat fused scores the recency prior would lift any recent article, and window-first ordering would put
+        # an in-window article on another subject (a cosine of 0.05) above the answer published a day earlier.
+        best_cosine = max((dense_sim.get(cid, -1.0) for cid in candidates), default=-1.0)
+        near = {cid for cid in candidates if dense_sim.get(cid, -1.0) >= best_cosine - RECENCY_COSINE_BAND}
+        relevant = {cid for cid in candidates if dense_sim.get(cid, -1.0) >= best_cosine - WINDOW_COSINE_BAND}
+        ranked = self._time_order(candidates, base, chunks, {c: v for c, v in in_window.items() if c in relevant},
+                                  as_of, near)
+        return _Pool(dense, bm25, chunks, dense_sim, base, in_window, ranking_window, ranked)
+
+    def _expanded(self, scope: _Scope, pool: _Pool, query: str, vector: np.ndarray, k: int) -> _Pool | None:
+        """The candidate stage again, with the first `feedback_stories` stories of `pool` as pseudo-relevant
+        feedback: lexical (`feedback_terms` stems of their candidate passages at `feedback_weight`) and dense
+        (Rocchio: the question vector plus `feedback_beta` × the mean of their best passages' vectors). Only
+        `pool`'s candidates (already within the search's filters) are read; the new search runs under the same
+        filters. None when the feedback suggests nothing."""
+        settings = self.settings
+        stories: dict[str, list[str]] = {}  # story → its candidate chunk ids, best first
+        for cid in pool.ranked:
+            source = pool.chunks[cid].source
+            story = scope.catalog.story.get(source, source)
+            if story in stories or len(stories) < settings.feedback_stories:
+                stories.setdefault(story, []).append(cid)
+        if not stories:
+            return None
+        expansion: dict[str, float] = {}
+        if settings.feedback_terms > 0 and scope.lexical is not None:
+            texts = [[pool.chunks[cid].text for cid in ids] for ids in stories.values()]
+            question = set(analyze(query)) | set(analyze(scope.lexical_text))
+            candidates = {term for story in texts for text in story for term in analyze(text)} - question
+            total, frequencies = scope.lexical.document_frequencies(candidates)
+            expansion = {term: settings.feedback_weight * weight for term, weight in
+                         feedback_terms(texts, question, frequencies, total, settings.feedback_terms).items()}
+        search_vector = vector
+        if settings.feedback_beta > 0:
+            with self._chroma():
+                _, vectors = self._fetch([], need_vectors=[ids[0] for ids in stories.values()])
+            if vectors:
+                centroid = np.mean([v / (np.linalg.norm(v) or 1.0) for v in vectors.values()], axis=0)
+                moved = vector + settings.feedback_beta * centroid / (np.linalg.norm(centroid) or 1.0)
+                search_vector = (moved / (np.linalg.norm(moved) or 1.0)).astype(np.float32)
+        if not expansion and search_vector is vector:
+            return None
+        return self._pool(scope, search_vector, vector, k, expansion=expansion or None,
+                          dense=pool.dense if search_vector is vector else None,
+                          bm25=None if expansion else pool.bm25, known_sim=pool.dense_sim)
 
     def _time_order(self, candidates: list[str], base: dict[str, float], chunks: dict[str, Chunk],
                     in_window: dict[str, bool], as_of: dt.date, near: set[str] | None = None) -> list[str]:
@@ -545,6 +673,7 @@ class HybridRetriever:
         since: int | None,
         until: int | None,
         as_of: int | None = None,
+        expansion: dict[str, float] | None = None,
     ) -> list[tuple[str, float]]:
         if lexical is None:
             return []
@@ -553,7 +682,7 @@ class HybridRetriever:
             # as_of: nothing dated after it; undated chunks are kept (as in the dense filter)
             where = LexicalFilter(sources=frozenset(sources) if sources is not None else None, since=since,
                                   until=until, as_of=as_of)
-        return lexical.search(query, n, where)
+        return lexical.search(query, n, where, expansion)
 
     def _fetch(self, ids: list[str], need_vectors: list[str]) -> tuple[dict[str, Chunk], dict[str, np.ndarray]]:
         chunks = get_chunks(self.collection, ids)

@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     # one story; search returns k distinct stories, each listing its other copies.
     story_grouping: bool = True
     story_threshold: float = 0.5
+    # Query expansion by pseudo-relevance feedback (rag/retrieve.py HybridRetriever._expanded; off by default:
+    # docs/benchmarks.md#query-expansion-issue-11). The first feedback_stories stories of a search are taken as
+    # relevant and the candidates searched again: lexical (RM3-style) adds feedback_terms stems of their candidate
+    # passages (term share × IDF, the question's own left out) to the BM25 query, the best at feedback_weight × a
+    # question word's weight; dense (Rocchio) moves the query vector by feedback_beta × the mean of their best
+    # passages' vectors. 0 terms and beta 0: one search, as before.
+    feedback_stories: int = Field(default=5, ge=1)
+    feedback_terms: int = Field(default=0, ge=0)
+    feedback_weight: float = Field(default=0.5, gt=0.0)
+    feedback_beta: float = Field(default=0.0, ge=0.0)
 
     # Ingest concurrency: how long a second ingest waits for the first before giving up.
     lock_timeout_s: float = 600.0
