@@ -32,7 +32,7 @@ from rag.answer.policy import (
     with_markers,
 )
 from rag.answer.prompt import REFUSAL
-from rag.answer.text import coverage
+from rag.answer.text import context_as_words, coverage
 from rag.retrieve import HybridRetriever, as_of_date
 from rag.settings import Settings
 from rag.timewindow import DateWindow, format_day, resolve_window
@@ -157,9 +157,13 @@ class AnswerEngine:
         standalone = question
         warning: str | None = None
         follow_up = False  # the question leans on the conversation ("And how much …?")
+        heuristic = question
         if history:
+            # One rule says whether the question leans on the conversation (generate.leans_on_context): a
+            # question that names its own subject is answered as asked, borrowing nothing from earlier turns.
             heuristic = heuristic_rewrite(question, history)
             follow_up = heuristic != question
+        if follow_up:
             try:
                 rewritten_by_model = self.answerer.rewrite(question, history)
             except Exception as exc:  # noqa: BLE001  (a model server that is down must not stop the answer)
@@ -188,9 +192,11 @@ class AnswerEngine:
         anchors_after = False  # the anchor check after generation: only where the combined decision did not judge
         if self.gates:
             standing = time_standing(passages, as_of, corpus, self.settings)
-            # A follow-up leans on earlier turns: terms said there count as covered by the conversation.
-            reason = retrieval_refusal(without_time_words(question, window), [m["content"] for m in history[-4:]],
-                                       hits, passages, standing, self.settings, asked=standalone, follow_up=follow_up)
+            # A follow-up is about its context note's subject too ("How long did it last? (context: What was the
+            # military exercise in Serbia called?)"): the passages must name the note's terms as well as its own;
+            # a question asked alone is judged by its own terms, never the conversation's.
+            reason = retrieval_refusal(without_time_words(context_as_words(heuristic), window), [], hits, passages, standing,
+                                       self.settings, asked=standalone, follow_up=follow_up)
             anchors_after = self.settings.refuse_missing_anchors and not decides_combined(standing, self.settings,
                                                                                           follow_up)
         if not passages:

@@ -26,7 +26,7 @@ from rag.answer.ranking import (
     passage_sentences,
     question_profile,
 )
-from rag.answer.text import content_terms
+from rag.answer.text import MONTH_WORDS, WEEKDAY_WORDS, content_terms, question_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
 
@@ -47,24 +47,18 @@ class Answerer(Protocol):
         ...
 
 
-_FOLLOW_UP_RE = re.compile(
-    r"\b(he|she|it|they|them|his|her|its|their|this|that|these|those|there|then|the same|which one|who else|"
-    r"what else|and)\b",
-    re.IGNORECASE,
-)
-
-
 def heuristic_rewrite(question: str, history: list[Message]) -> str:
-    """Deterministic follow-up rewrite: a question that leans on the conversation (pronouns, "and …?", very
-    short) gets the previous user question appended as context, which is what retrieval needs."""
+    """Deterministic follow-up rewrite: a question that leans on the conversation (leans_on_context) gets the
+    latest earlier question that names its own topic appended as context, which is what retrieval needs; a
+    question that stands on its own is left as asked (it borrows nothing from the conversation)."""
     previous = [m["content"].strip() for m in history if m.get("role") == "user" and m.get("content", "").strip()]
     if not previous:
         return question.strip()
     q = question.strip()
-    if _leans_on_context(q):
+    if leans_on_context(q):
         # Follow-ups chain ("Who won?" → "How old is she?" → "How many points did she score?"): the context
         # is the latest earlier question that stands on its own, not merely the previous one.
-        topic = next((p for p in reversed(previous) if _names_its_topic(p)), previous[-1])
+        topic = next((p for p in reversed(previous) if not leans_on_context(p)), previous[-1])
         return f"{q} (context: {topic})"
     return q
 
@@ -82,16 +76,78 @@ def keep_time_words(question: str, rewritten: str) -> str:
     return f"{rewritten} ({window.phrase})"
 
 
-def _leans_on_context(question: str) -> bool:
-    return bool(_FOLLOW_UP_RE.search(question)) or len(content_terms(question)) <= 3
+# Whether a question leans on the conversation, by one rule (docs/design.md "Follow-up questions"):
+# - a fragment ("And in 2022?", "What about Belgrade?", "In May?") or a pronoun that needs an antecedent ("How long
+#   did it last?", "How old is she?", "Why did that happen?") → a follow-up, whatever else it names;
+# - a question naming its own subject (a name, a number or year, or two or more content words besides a
+#   definite "the exercise") → standalone; so is a topic-less question about a time ("What happened this week?");
+# - a definite description with no name ("Which company owns the mine?", "Where will the talks take place?") or
+#   too few words to name a subject ("Who won?", "Why?") → a follow-up.
+_OPENER_RE = re.compile(r"^(?:and|but|also|or|so|then|what about|how about|what of|same for)\b", re.IGNORECASE)
+_ASKING_START_RE = re.compile(
+    r"^(?:who|whom|whose|what|which|where|when|why|how|is|are|was|were|do|does|did|has|have|had|can|could|will|"
+    r"would|should|shall|may|might|must|tell|list|name|give|show|describe|explain|summari[sz]e|find|any)\b",
+    re.IGNORECASE)
+_PRONOUN_RE = re.compile(r"\b(?:he|she|it|they|them|him|his|her|hers|its|their|theirs|the same|which one|who else|"
+                         r"what else|the other|the latter|the former)\b", re.IGNORECASE)
+# "there" and "then" point back unless existential ("Is there …", "there were"); "this/these/those" unless a
+# time ("this week"); "that" only at the end ("Who said that?") or in a question naming nothing else.
+_THERE_RE = re.compile(r"\b(?<!is )(?<!are )(?<!was )(?<!were )there\b(?! (?:is|are|was|were|be|been)\b)|\bthen\b",
+                       re.IGNORECASE)
+_DEMONSTRATIVE_RE = re.compile(r"\b(?:this|these|those)\b(?! (?:week|weekend|month|year|morning|afternoon|evening|"
+                               r"summer|winter|spring|autumn|fall|season|quarter|century|decade)\b)", re.IGNORECASE)
+_THAT_LAST_RE = re.compile(r"\bthat\W*$", re.IGNORECASE)
+_THAT_RE = re.compile(r"\bthat\b", re.IGNORECASE)
+_DEFINITE_RE = re.compile(r"\bthe ([a-z]+)\b")  # lower case: "the exercise", not "the Hague"
+# A definite noun that needs no antecedent: the news of the day.
+_SELF_DEFINITE = frozenset("news latest world weather week weekend month year day past future moment headlines "
+                           "country economy government".split())
+# A question about a time with no topic of its own asks what happened then (rag/timewindow.py sets its window).
+_TOPICLESS_RE = re.compile(r"\b(?:happen\w*|news|stories|headlines|latest|going on)\b", re.IGNORECASE)
+_NUMBER_RE = re.compile(r"\d")
 
 
-_PRONOUN_RE = re.compile(r"\b(he|she|it|they|them|his|her|its|their|him)\b", re.IGNORECASE)
+def leans_on_context(question: str) -> bool:
+    """Whether the question needs an earlier turn to say what it is about (the rule above)."""
+    q = question.strip()
+    words = re.findall(r"[\w’'-]+", q)
+    if not words:
+        return True
+    if _OPENER_RE.search(q) or (not _ASKING_START_RE.search(q) and len(words) <= 3):
+        return True  # a fragment: "And in 2022?", "What about Belgrade?", "In May?"
+    if _PRONOUN_RE.search(q) or _THERE_RE.search(q) or _DEMONSTRATIVE_RE.search(q) or _THAT_LAST_RE.search(q):
+        return True
+    names = [w for w in words[1:] if w[0].isupper() and w.lower() not in _NOT_NAMES]
+    if names or _NUMBER_RE.search(q):
+        return False  # names its own subject: "What is the population of Belgrade?"
+    if _THAT_RE.search(q):
+        return True  # "How long did that take?"
+    if _TOPICLESS_RE.search(q) and _window_phrase(q):
+        return False  # "What happened this week?"
+    subject = [t for t in question_terms(_without_window(q))]
+    definite = [m.group(1) for m in _DEFINITE_RE.finditer(q) if m.group(1) not in _SELF_DEFINITE]
+    if definite:
+        # "the exercise" points back unless the question says enough besides it ("Who won the election for mayor
+        # of the county?" names its subject in several words).
+        return len(subject) <= 3
+    return len(subject) < 2
 
 
-def _names_its_topic(question: str) -> bool:
-    """No pronoun to resolve and enough words of its own: a question that can anchor the ones after it."""
-    return not _PRONOUN_RE.search(question) and len(content_terms(question)) > 3
+_NOT_NAMES = frozenset("i i’m i'm".split()) | MONTH_WORDS | WEEKDAY_WORDS
+
+
+def _window_phrase(question: str) -> str:
+    import datetime as dt
+
+    from rag.timewindow import resolve_window
+
+    window = resolve_window(question, dt.date.today())
+    return window.phrase if window is not None and window.phrase else ""
+
+
+def _without_window(question: str) -> str:
+    phrase = _window_phrase(question)
+    return question.replace(phrase, " ") if phrase else question
 
 
 # ------------------------------------------------------------------------------------------ extractive

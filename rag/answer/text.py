@@ -34,6 +34,15 @@ def without_context(question: str) -> str:
     return _CONTEXT_NOTE_RE.sub("", question) or question
 
 
+def context_as_words(question: str) -> str:
+    """A follow-up with its context note's words as part of the question ("How long did it last? (What was the
+    military exercise in Serbia called?)"): what the refusal gates judge the passages by, without the note's label."""
+    match = _CONTEXT_NOTE_RE.search(question)
+    if not match:
+        return question
+    return f"{question[:match.start()]} ({match.group(0).strip()[len('(context: '):]}"
+
+
 _POSSESSIVE_RE = re.compile(r"(?<=\w)['’]s\b")
 
 
