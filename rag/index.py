@@ -27,6 +27,11 @@ RACY_MTIME_NS = 3_000_000_000
 # --------------------------------------------------------------------------------------------- Chroma
 
 
+def chroma_dir(settings: Settings) -> Path:
+    """The embedded Chroma's folder in the index folder (not used with a Chroma server)."""
+    return settings.index_dir / "chroma"
+
+
 def chroma_client(settings: Settings) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -41,7 +46,7 @@ def chroma_client(settings: Settings) -> Any:
                 ssl=parsed.scheme == "https",
                 settings=chroma_settings,
             )
-        path = settings.index_dir / "chroma"
+        path = chroma_dir(settings)
         path.mkdir(parents=True, exist_ok=True)
         _forget_if_written_elsewhere(settings.index_dir, path)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
@@ -49,7 +54,7 @@ def chroma_client(settings: Settings) -> Any:
         if settings.chroma_url:
             raise IndexUnavailable(f"the Chroma server at {settings.chroma_url} is not answering "
                                    f"({first_line(exc)})") from exc
-        raise IndexUnavailable(f"cannot open the Chroma index at {settings.index_dir / 'chroma'}: "
+        raise IndexUnavailable(f"cannot open the Chroma index at {chroma_dir(settings)}: "
                                f"{first_line(exc)}") from exc
 
 

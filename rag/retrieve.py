@@ -23,6 +23,7 @@ from rag.index import (
     LexicalFilter,
     LexicalIndex,
     Manifest,
+    chroma_dir,
     first_line,
     get_chunks,
     manifest_stamp,
@@ -272,7 +273,11 @@ class HybridRetriever:
         return self._collection
 
     def count(self) -> int:
-        """Chunks in the dense index (raises IndexUnavailable with a clear message when it cannot be read)."""
+        """Chunks in the dense index (raises IndexUnavailable with a clear message when it cannot be read). An
+        embedded index never written holds none: opening Chroma would create its folder, and reading creates
+        nothing (`rag search` with a wrong --index must not leave a folder behind)."""
+        if not self.settings.chroma_url and not chroma_dir(self.settings).exists():
+            return 0
         with self._chroma():
             return int(self.collection.count())
 

@@ -121,3 +121,32 @@ def test_search_names_the_outlet_of_each_result_and_its_copies(capsys) -> None: 
     assert lines[0].endswith("(rtqa-1.md)")
     # A copy without a URL is named by its file, and an undated one says so.
     assert lines[1] == "    also in: news.yahoo.com (2023-05-09), rtqa-3.md (no date)"
+
+
+@pytest.mark.parametrize("argv", [
+    ("search", "tram", "-k", "0"), ("search", "tram", "-k", "-1"), ("ask", "tram?", "-k", "0"),
+    ("eval", "questions.jsonl", "--limit", "0"), ("status", "--changes", "-1"),
+])
+def test_counts_out_of_range_are_rejected_with_one_line(capsys, tmp_path: Path, argv: tuple[str, ...]) -> None:  # noqa: ANN001
+    with pytest.raises(SystemExit) as stop:
+        main(["--corpus", str(tmp_path), "--index", str(tmp_path / "index"), *argv])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert stop.value.code == 2 and len(errors) == 1, err
+    assert argv[-2] in errors[0] and repr(argv[-1]) in errors[0]
+
+
+@pytest.mark.parametrize("command", [("search",), ("ask", "--backend", "extractive")])
+def test_a_blank_question_is_a_one_line_error(capsys, sample_index: Settings, command: tuple[str, ...]) -> None:  # noqa: ANN001
+    code, out, err = run(capsys, command[0], "   ", *command[1:], *flags(sample_index))
+    assert code == 2 and err.strip().startswith("error:") and len(err.strip().splitlines()) == 1, err
+    assert "blank" in err and "no results" not in out
+
+
+@pytest.mark.parametrize("command", [("search", "tram"), ("ask", "tram?", "--backend", "extractive"), ("status",)])
+def test_read_only_commands_create_no_index_folder(capsys, tmp_path: Path, command: tuple[str, ...]) -> None:  # noqa: ANN001
+    index = tmp_path / "nothing-here"
+    code, _, err = run(capsys, "--corpus", str(tmp_path), "--index", str(index), *command)
+    assert not index.exists()
+    if command[0] != "status":
+        assert code == 2 and "rag ingest" in err

@@ -8,7 +8,17 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from rag.cli.common import add_backend_flag, add_filters, also_in, filters_from, require_index, run_batch, settings_from
+from rag.cli.common import (
+    add_backend_flag,
+    add_filters,
+    also_in,
+    count,
+    filters_from,
+    question_from,
+    require_index,
+    run_batch,
+    settings_from,
+)
 from rag.errors import BackendUnavailable, UsageError
 from rag.stories import outlet
 
@@ -22,7 +32,7 @@ def register(sub: Any) -> None:
     add_backend_flag(p)
     p.add_argument("--model", help="model name for the openai backend (RAG_LLM_MODEL)")
     p.add_argument("--base-url", help="OpenAI-compatible server URL (RAG_LLM_BASE_URL)")
-    p.add_argument("-k", type=int, help="passages to retrieve")
+    p.add_argument("-k", type=count(1), help="passages to retrieve")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
     p.add_argument("--history", metavar="FILE.json", help='earlier turns: [{"role": "user"|"assistant", "content"}]')
     p.add_argument("--queries", metavar="FILE.jsonl", help='batch: lines {"id", "question", "history"?}')
@@ -107,6 +117,7 @@ def read_history(path: str | None) -> list[dict[str, str]]:
 def run(args: argparse.Namespace) -> int:
     from rag.answer.factory import make_engine
 
+    question = None if args.queries else question_from(args.question, "question")  # before any model loads
     settings = settings_from(args, llm_backend=args.backend, llm_model=args.model, llm_base_url=args.base_url)
     filters = filters_from(args)
     try:
@@ -117,14 +128,12 @@ def run(args: argparse.Namespace) -> int:
     if args.queries:
         return run_batch(args.queries, args.output, lambda row: engine.ask(
             row["question"], history=row.get("history"), k=args.k, filters=filters_from(args, row)).to_dict())
-    if not args.question:
-        raise UsageError("give a QUESTION or --queries FILE.jsonl")
     history = read_history(args.history)
     if args.json:
-        print(json.dumps(engine.ask(args.question, history=history, k=args.k, filters=filters).to_dict(),
+        print(json.dumps(engine.ask(question, history=history, k=args.k, filters=filters).to_dict(),
                          ensure_ascii=False))
         return 0
-    answer = stream_answer(engine.stream(args.question, history=history, k=args.k, filters=filters))
+    answer = stream_answer(engine.stream(question, history=history, k=args.k, filters=filters))
     print_sources(answer)
     print(f"(as of {answer.as_of}" + (f"; \"{answer.window['phrase']}\" = {answer.window['description']})"
                                       if answer.window else ")"), file=sys.stderr)

@@ -43,6 +43,31 @@ def add_global_flags(parser: argparse.ArgumentParser, default: Any) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", default=default or False, help="debug logging")
 
 
+def count(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `least` (`-k 0` would otherwise fall back to the default, `-k -1`
+    slice away the last result); argparse reports a wrong one as `argument -k: …` and exits 2."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be {least} or more, got {text!r}")
+        return value
+
+    return parse
+
+
+def question_from(text: str | None, what: str) -> str:
+    """The one question or query given on the command line; a blank one is a usage error, not an empty search."""
+    if text is None:
+        raise UsageError(f"give a {what.upper()} or --queries FILE.jsonl")
+    if not text.strip():
+        raise UsageError(f"the {what} is blank: give a few words to look for")
+    return text
+
+
 def add_backend_flag(p: argparse.ArgumentParser, text: str = "answering backend (RAG_LLM_BACKEND)") -> None:
     p.add_argument("--backend", choices=list(BACKENDS), help=text)
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.cli.common import add_backend_flag, settings_from
+from rag.cli.common import add_backend_flag, count, settings_from
 from rag.errors import UsageError
 
 
@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", type=Path, help="output folder (default evals/runs/<dataset>-<pipeline>-<time>)")
     p.add_argument("--pipeline", choices=["full", "baseline"], default="full")
     add_backend_flag(p, "answering backend")
-    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--limit", type=count(1), help="only the first N questions")
     p.add_argument("--resume", action="store_true", help="skip questions already in --out/results.jsonl")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"), help="print and write deltas")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

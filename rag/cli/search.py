@@ -7,15 +7,24 @@ import json
 import time
 from typing import Any
 
-from rag.cli.common import add_filters, also_in, filters_from, out, require_index, run_batch, settings_from
-from rag.errors import UsageError
+from rag.cli.common import (
+    add_filters,
+    also_in,
+    count,
+    filters_from,
+    out,
+    question_from,
+    require_index,
+    run_batch,
+    settings_from,
+)
 from rag.stories import outlet
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("search", help="hybrid search (dense + BM25, fused)")
     p.add_argument("query", nargs="?", help="what to search for")
-    p.add_argument("-k", type=int, help="number of results (RAG_TOP_K, default 5)")
+    p.add_argument("-k", type=count(1), help="number of results (RAG_TOP_K, default 5)")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("--queries", metavar="FILE.jsonl", help='batch mode: lines {"id", "question"}; "-" for stdin')
     p.add_argument("--output", metavar="FILE", help="batch mode: write JSON lines here instead of stdout")
@@ -41,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from rag.retrieve import HybridRetriever, question_window
     from rag.types import SearchFilters
 
+    query = None if args.queries else question_from(args.query, "query")  # before any model loads
     settings = settings_from(args)
     filters = filters_from(args)
     retriever = HybridRetriever(settings)
@@ -54,13 +64,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.queries:
         return run_batch(args.queries, args.output, lambda q: search(q["question"], filters_from(args, q)))
-    if not args.query:
-        raise UsageError("give a QUERY or --queries FILE.jsonl")
     started = time.perf_counter()
-    found = search(args.query, filters)
+    found = search(query, filters)
     elapsed = (time.perf_counter() - started) * 1000
     if args.json:
-        out(json.dumps({"query": args.query, **found, "ms": round(elapsed, 1)}, ensure_ascii=False))
+        out(json.dumps({"query": query, **found, "ms": round(elapsed, 1)}, ensure_ascii=False))
         return 0
     window = found["window"]
     out(f"as of {filters.as_of}" + (f"; \"{window['phrase']}\" = {window['description']}" if window else ""))

@@ -7,13 +7,13 @@ import argparse
 import json
 from typing import Any
 
-from rag.cli.common import out, settings_from
+from rag.cli.common import count, out, settings_from
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="list indexed documents and the last corpus changes made in the web app")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--changes", type=int, default=10, metavar="N", help="how many web-app changes to show (10)")
+    p.add_argument("--changes", type=count(0), default=10, metavar="N", help="how many web-app changes to show (10)")
     p.set_defaults(func=run)
 
 
