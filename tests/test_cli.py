@@ -150,3 +150,40 @@ def test_read_only_commands_create_no_index_folder(capsys, tmp_path: Path, comma
     assert not index.exists()
     if command[0] != "status":
         assert code == 2 and "rag ingest" in err
+
+
+def test_counts_read_right_for_one_and_for_many(capsys, make_settings, sample_index: Settings) -> None:  # noqa: ANN001
+    from rag.conversations import ConversationStore
+
+    settings = make_settings()
+    (settings.corpus_dir / "a.md").write_text("---\ntitle: A\n---\n\nThe harbour opened a new quay.", encoding="utf-8")
+    run(capsys, "ingest", "--quiet", *flags(settings))
+    code, out, _ = run(capsys, "status", *flags(settings))
+    assert code == 0 and "1 document, 1 chunk;" in out and "    1 chunk   " in out, out
+    code, out, _ = run(capsys, "status", *flags(sample_index))
+    assert "13 documents, 20 chunks;" in out and " chunks  " in out
+    code, out, _ = run(capsys, "search", "harbour quay", "-k", "1", *flags(settings))
+    assert code == 0 and "\n1 result in " in out, out
+    code, out, _ = run(capsys, "search", "tram", "-k", "2", *flags(sample_index))
+    assert "\n2 results in " in out, out
+
+    store = ConversationStore(settings.index_dir)
+    cid, _ = store.append_turn("ann", None, "What opened?", {"answer": "A quay [1].", "refused": False, "citations": [
+        {"n": 1, "source": "a.md", "title": "A", "date": None, "url": None, "text": "t", "supported": True}],
+        "retrieved": [{"source": "a.md"}]}, "h", "s")
+    store.set_feedback("ann", cid, 0, rating=1)
+    code, out, _ = run(capsys, "feedback", "export", "--out", str(settings.index_dir / "fb.jsonl"), *flags(settings))
+    assert code == 0 and "wrote 1 row to" in out and "(1 👍 regression case, 0 👎 cases to fix)" in out, out
+
+
+def test_the_quoted_sentence_count_reads_right(capsys) -> None:  # noqa: ANN001
+    from rag.answer.engine import Answer
+    from rag.cli.ask import stream_answer
+
+    for quoted, expected in ((1, "(1 sentence quoted verbatim"), (2, "(2 sentences quoted verbatim")):
+        sentences = [{"text": f"Quote {i} [1].", "origin": "quote"} for i in range(quoted)]
+        text = " ".join(s["text"] for s in sentences)
+        answer = Answer(question="q", standalone_question="q", answer=text, refused=False, support=1.0,
+                        citations=[], retrieved=[], sentences=sentences)
+        stream_answer(iter([text, answer]))
+        assert expected in capsys.readouterr().out

@@ -14,6 +14,7 @@ from rag.cli.common import (
     also_in,
     count,
     filters_from,
+    plural,
     question_from,
     require_index,
     run_batch,
@@ -100,7 +101,7 @@ def stream_answer(events: Iterator[str | Answer], out: Any = None) -> Answer:
         print(f"\n{answer.answer}", file=out)
     quoted = [s["text"] for s in answer.sentences if s.get("origin") == "quote"]
     if quoted:
-        print(f"({len(quoted)} sentence(s) quoted verbatim from the sources)", file=out)
+        print(f"({plural(len(quoted), 'sentence')} quoted verbatim from the sources)", file=out)
     return answer
 
 

@@ -30,6 +30,11 @@ def out(line: str = "") -> None:
     print(line, flush=True)
 
 
+def plural(number: int, noun: str, nouns: str | None = None) -> str:
+    """'1 chunk', '0 chunks', '2 chunks' ('1 match', '2 matches' with nouns='matches')."""
+    return f"{number} {noun if number == 1 else nouns or noun + 's'}"
+
+
 def err(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 

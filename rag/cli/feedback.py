@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rag.cli.common import settings_from
+from rag.cli.common import plural, settings_from
 
 
 def register(sub: Any) -> None:
@@ -32,6 +32,7 @@ def run_export(args: argparse.Namespace) -> int:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     os.replace(tmp, args.out)
     down = sum(1 for r in rows if r["feedback"] == "down")
-    print(f"wrote {len(rows)} rows to {args.out} ({len(rows) - down} 👍 regression cases, {down} 👎 cases to fix"
-          + (f"; {skipped} notes without a rating skipped" if skipped else "") + ")", flush=True)
+    print(f"wrote {plural(len(rows), 'row')} to {args.out} ({plural(len(rows) - down, '👍 regression case')}, "
+          f"{plural(down, '👎 case')} to fix" + (f"; {plural(skipped, 'note')} without a rating skipped" if skipped
+                                                  else "") + ")", flush=True)
     return 0

@@ -13,6 +13,7 @@ from rag.cli.common import (
     count,
     filters_from,
     out,
+    plural,
     question_from,
     require_index,
     run_batch,
@@ -77,5 +78,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for hit in found["results"]:
         print_hit(hit)
-    out(f"{len(found['results'])} results in {elapsed:.0f} ms")
+    out(f"{plural(len(found['results']), 'result')} in {elapsed:.0f} ms")
     return 0

@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from rag.cli.common import count, out, settings_from
+from rag.cli.common import count, out, plural, settings_from
 
 
 def register(sub: Any) -> None:
@@ -41,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if not manifest.complete:
         out("the last ingest did not finish: the next `rag ingest` repairs the index")
     for doc in docs:
-        out(f"{doc['chunks']:5d} chunks  {doc['date'] or '          '}  {doc['source']}  ·  {doc['title']}")
-    out(f"{len(docs)} documents, {sum(d['chunks'] for d in docs)} chunks; {undated} without a publication date")
+        chunks = "chunk " if doc["chunks"] == 1 else "chunks"  # the column stays aligned
+        out(f"{doc['chunks']:5d} {chunks}  {doc['date'] or '          '}  {doc['source']}  ·  {doc['title']}")
+    out(f"{plural(len(docs), 'document')}, {plural(sum(d['chunks'] for d in docs), 'chunk')}; "
+        f"{undated} without a publication date")
     print_changes(changes)
     return 0
 

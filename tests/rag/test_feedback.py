@@ -35,7 +35,7 @@ def test_export_writes_rows_rag_eval_accepts(tmp_path: Path) -> None:
     done = subprocess.run([str(BIN / "rag"), "--index", str(tmp_path / "index"), "feedback", "export", "--out",
                            str(out)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "wrote 3 rows" in done.stdout and "1 notes without a rating skipped" in done.stdout
+    assert "wrote 3 rows" in done.stdout and "1 note without a rating skipped" in done.stdout
     rows = {r["id"]: r for r in load_dataset(out)}  # exactly what `rag eval FILE` reads
     up, down, refusal = rows["feedback-1"], rows["feedback-2"], rows["feedback-3"]
     assert up["answers"] == ["Mira Castell won."]
