@@ -17,23 +17,30 @@ score more than these rows, measured over the answerable questions with gold sou
       the title and text), each part in the system's order (stories outside the pool after the pool's, by their
       best chunk's dense cosine to the question);
   (d) that oracle with the answer-naming stories inside the question's time window first (the window the search
-      ranks by, `DateWindow.news_about`): what a system that is right about time would rank first.
+      ranks by, `DateWindow.news_about`): what a system that is right about time would rank first;
+  (e) with `--answers-from RUN` (a `rag eval` / replay output folder): the pool reordered by the system's OWN
+      answer instead of the gold one: stories naming a name or number of that answer's first sentence that the
+      question does not name come first (`answer_spans`), each part in the system's order; a refused question
+      keeps the pool's order. What the answerer's reading is worth as a reranker.
 
 Each miss of (c) at Hit@5 gets a reason: gold only after `asked_on`; gold not in the pool; the gold article does
 not name the answer by the rule; gold behind N other answer-naming stories.
 
 Run: .venv/bin/python -m bench.bench_retrieval_bound ../shared/data/news23-small/questions.jsonl \
-        --corpus ../shared/data/news23-small/corpus --index /tmp/COPY-of-n23s-idx [--pool N] [--misses]
+        --corpus ../shared/data/news23-small/corpus --index /tmp/COPY-of-n23s-idx [--pool N] [--misses] [--answers-from RUN]
 """
 
 from __future__ import annotations
 
+import json
+import re
 import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +71,7 @@ ORACLE_ALL = "(c) answer oracle over every article <= asked_on"
 ORACLE_PASSAGES = "(c) answer oracle over the pool, its candidate passages only"
 WINDOW_POOL = "(d) window-first answer oracle over the pool"
 WINDOW_ALL = "(d) window-first answer oracle, every article <= asked_on"
+OWN_ANSWER = "(e) the pool, stories naming the system's own answer first"
 ROWS = (SYSTEM, SYSTEM_NAMED, CEIL_CORPUS, CEIL_POOL, ORACLE_POOL, ORACLE_ALL, ORACLE_PASSAGES, WINDOW_POOL,
         WINDOW_ALL)
 POOL_ROWS = (ORACLE_POOL, ORACLE_PASSAGES, WINDOW_POOL)
@@ -84,6 +92,25 @@ def scores_of(stories: Sequence[Story], gold: Sequence[str]) -> dict[str, float]
     out = {f"hit@{k}": m.story_hit_at_k(stories, gold, k) for k in KS}
     out["mrr@10"] = m.story_mrr_at_k(stories, gold, 10)
     return out
+
+
+_SPAN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|de|and)\s+)?[A-Z][\w'’.-]*)*|\d[\d,.]*")
+_NOT_SPANS = frozenset("The A An In On At Of And Or But As It He She They This That These Those His Her Its Their".split())
+
+
+def answer_spans(answer: str | None, question: str) -> list[str]:
+    """The names (runs of capitalised words) and numbers of an answer's first sentence that the question does not
+    name: what the answer adds, the part a story would have to name to agree with it."""
+    first = re.split(r"(?<=[.!?])\s", re.sub(r"\s*\[\d+\]", "", answer or ""), maxsplit=1)[0]
+    asked = question.lower()
+    spans = (re.sub(r"^(?:The|A|An)\s+", "", span.strip(" .,")) for span in _SPAN.findall(first))
+    return [span for span in spans if span and span not in _NOT_SPANS and span.lower() not in asked]
+
+
+def run_answers(run: Path) -> dict[str, str | None]:
+    """Question id → the answer a `rag eval` / replay run gave (None when it refused)."""
+    rows = (json.loads(line) for line in (run / "results.jsonl").read_text().splitlines() if line.strip())
+    return {row["id"]: None if row["refused"] else row["answer"] for row in rows}
 
 
 def ceiling(reachable: bool) -> dict[str, float]:
@@ -223,8 +250,10 @@ class Bound:
     """Measures one question at a time against one index. `pool`: candidate chunks per retriever of the pool's
     search (default: the settings' candidates_k, the system's own pool)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, pool: int | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, pool: int | None = None,
+                 answers: dict[str, str | None] | None = None) -> None:
         self.settings = settings
+        self.answers = answers
         self.retriever = HybridRetriever(settings, embedder=embedder)
         pool_settings = settings.model_copy(update={"candidates_k": pool}) if pool else settings
         self.pool_retriever = HybridRetriever(pool_settings, embedder=embedder)
@@ -275,6 +304,10 @@ class Bound:
             WINDOW_POOL: answer_first(pool, names, in_window),
             WINDOW_ALL: answer_first(every, names, in_window),
         }
+        if self.answers is not None:
+            own = answer_spans(self.answers.get(row["id"]), row["question"])
+            ranked[OWN_ANSWER] = answer_first(
+                pool, lambda story: bool(own) and any(m.names_gold(corpus.forms.get(s, ""), own) for s in story))
         q = Question(row["id"], str(row.get("asked_on") or ""))
         q.scores[SYSTEM] = scores_of(system, gold)
         q.first[SYSTEM] = system[:10]
@@ -286,7 +319,7 @@ class Bound:
         for name, stories in ranked.items():
             q.scores[name] = scores_of(stories, gold)
             q.first[name] = stories[:10]
-            if not q.scores[name][f"hit@{MISS_K}"]:
+            if name != OWN_ANSWER and not q.scores[name][f"hit@{MISS_K}"]:
                 by_passages = name == ORACLE_PASSAGES
                 q.misses[name] = miss_reason(gold, stories, pool_sources if name in POOL_ROWS else None, corpus,
                                              as_of, passages_name if by_passages else names,
@@ -308,7 +341,9 @@ def mean_scores(questions: Sequence[Question], row: str) -> dict[str, float]:
 
 def table(questions: Sequence[Question]) -> str:
     lines = ["| retrieval, distinct stories | hit@1 | hit@5 | hit@10 | mrr@10 |", "|---|---:|---:|---:|---:|"]
-    for row in ROWS:
+    for row in (*ROWS, OWN_ANSWER):
+        if row not in questions[0].scores:
+            continue
         s = mean_scores(questions, row)
         lines.append(f"| {row} | {s['hit@1']:.3f} | {s['hit@5']:.3f} | {s['hit@10']:.3f} | {s['mrr@10']:.3f} |")
     return "\n".join(lines)
@@ -318,13 +353,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = bench.common.dataset_parser(__doc__)
     parser.add_argument("--pool", type=int, help="candidate chunks per retriever of the pool (default: the system's)")
     parser.add_argument("--misses", action="store_true", help="list every miss of the oracles with its reason")
+    parser.add_argument("--answers-from", type=Path, metavar="RUN",
+                        help="a rag eval / replay output folder: add row (e), the pool reordered by its answers")
     args = parser.parse_args(argv)
     settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
     embedder = embedder_for(settings)
     print(sync_corpus(settings, embedder=embedder).summary_line())
     rows = [r for r in load_dataset(args.dataset) if r["answerable"] and r["gold_sources"] and r["answers"]]
     started = time.perf_counter()
-    bound = Bound(settings, embedder, args.pool)
+    bound = Bound(settings, embedder, args.pool, run_answers(args.answers_from) if args.answers_from else None)
     questions = [bound.question(row) for row in tqdm(rows, desc="questions", unit="q", file=sys.stderr)]
     facts = bound.facts
     elapsed = time.perf_counter() - started

@@ -17,11 +17,13 @@ from bench.bench_retrieval_bound import (
     ORACLE_ALL,
     ORACLE_PASSAGES,
     ORACLE_POOL,
+    OWN_ANSWER,
     SYSTEM,
     SYSTEM_NAMED,
     WINDOW_ALL,
     WINDOW_POOL,
     Bound,
+    answer_spans,
     main,
 )
 from rag.embedding import Embedder
@@ -147,3 +149,31 @@ def test_command_prints_the_table_and_the_misses(indexed: Settings, tmp_path: Pa
     assert f"| {CEIL_CORPUS} | 0.667 | 0.667 | 0.667 | 0.667 |" in out
     assert "  future-gold (asked 2023-05-10): gold only after asked_on: gold dated 2023-06-10" in out
     assert "  old-gold (asked 2023-05-10): gold behind other answer-naming stories" in out
+
+
+@pytest.mark.parametrize(("answer", "question", "spans"), [
+    ("Maria Okafor won it [1]. The count ended on Monday.", QUESTION, ["Maria Okafor"]),
+    ("The Buffalo Bills signed him in 2019 [1].", "Damar Hamlin plays for which team?", ["Buffalo Bills", "2019"]),
+    ("It was the Bank of England that raised rates by 0.25 points.", "Who raised rates?", ["Bank of England", "0.25"]),
+    ("Damar Hamlin plays for Buffalo.", "Damar Hamlin plays for which team?", ["Buffalo"]),  # the asked name left out
+    (None, QUESTION, []),  # a refusal
+])
+def test_answer_spans_are_what_the_answer_adds_to_the_question(answer: str | None, question: str,
+                                                              spans: list[str]) -> None:
+    assert answer_spans(answer, question) == spans
+
+
+def test_own_answer_row_ranks_stories_naming_the_answer_given(indexed: Settings, embedder: Embedder) -> None:
+    """Row (e): the pool reordered by the system's own answer; a wrong answer promotes what names it."""
+    row = rows()[0]
+    right, wrong, refused = (
+        Bound(indexed, embedder, answers={"old-gold": answer}).question(row)
+        for answer in ("Maria Okafor won the election [1].", "The ferry runs every twenty minutes from June [1].",
+                       None))
+
+    assert [naming(s) for s in right.first[OWN_ANSWER]][:5] == [True] * 5
+    assert wrong.first[OWN_ANSWER][0] == ["ferry.md"]  # "June" is named only by the ferry article
+    # A refused question keeps the search's order.
+    assert refused.first[OWN_ANSWER][:5] == refused.first[SYSTEM][:5]
+    # Without a run's answers the row is not measured.
+    assert OWN_ANSWER not in Bound(indexed, embedder).question(row).scores
