@@ -37,6 +37,13 @@ def load_dataset(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def gold_not_in(rows: list[dict[str, Any]], corpus: Path) -> tuple[list[str], int]:
+    """(the gold sources that are not files of `corpus`, how many distinct gold sources the rows name): a dataset
+    scored against another corpus than its own can only miss."""
+    gold = sorted({source for row in rows for source in row["gold_sources"]})
+    return [source for source in gold if not (corpus / source).is_file()], len(gold)
+
+
 def default_index_dir(settings: Settings, corpus: Path) -> Path:
     """One eval index per corpus folder, beside the product's index."""
     digest = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:8]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from rag.cli import main
 from rag.settings import Settings
+from tests.helpers import SAMPLE_CORPUS
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -187,3 +189,48 @@ def test_the_quoted_sentence_count_reads_right(capsys) -> None:  # noqa: ANN001
                         citations=[], retrieved=[], sentences=sentences)
         stream_answer(iter([text, answer]))
         assert expected in capsys.readouterr().out
+
+
+def _dataset(folder: Path, gold: list[str]) -> Path:
+    """A dataset file in `folder`: one chess question per gold source."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "questions.jsonl"
+    path.write_text("".join(json.dumps({"id": f"q{i}", "question": "Who won the Harbour Chess Open?",
+                                        "answers": ["Mira Castell"], "gold_sources": [source]}) + "\n"
+                            for i, source in enumerate(gold)), encoding="utf-8")
+    return path
+
+
+def test_eval_scores_against_the_corpus_beside_the_dataset(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    dataset = _dataset(tmp_path / "set", ["harbour-chess-open.md"])
+    shutil.copytree(SAMPLE_CORPUS, dataset.parent / "corpus", ignore=lambda _, names: [
+        n for n in names if n != "harbour-chess-open.md"])
+    code, out, err = run(capsys, "eval", str(dataset), "--backend", "extractive", "--json", "--out",
+                         str(tmp_path / "run"), "--index", str(tmp_path / "index"))
+    beside = [line for line in out.splitlines() if "beside the dataset" in line]
+    assert code == 0 and len(beside) == 1 and str(dataset.parent / "corpus") in beside[0], out
+    assert json.loads(out.splitlines()[-1])["hit@1"] == 1.0 and "warning" not in err
+
+
+def test_eval_warns_when_gold_sources_are_not_in_the_corpus(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    dataset = _dataset(tmp_path / "set", ["harbour-chess-open.md", "gone.md"])
+    corpus = tmp_path / "elsewhere"
+    shutil.copytree(SAMPLE_CORPUS, corpus, ignore=lambda _, names: [n for n in names if n != "harbour-chess-open.md"])
+    code, out, err = run(capsys, "eval", str(dataset), "--backend", "extractive", "--corpus", str(corpus), "--out",
+                         str(tmp_path / "run"), "--index", str(tmp_path / "index"))
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert code == 0 and len(warnings) == 1, err
+    assert "1 of 2 gold sources" in warnings[0] and "gone.md" in warnings[0] and str(corpus) in warnings[0]
+    assert "beside the dataset" not in out
+
+
+def test_eval_stops_when_no_gold_source_is_in_the_corpus(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    dataset = _dataset(tmp_path / "set", ["gone.md", "lost.md"])
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    index = tmp_path / "index"
+    code, _, err = run(capsys, "eval", str(dataset), "--corpus", str(corpus), "--index", str(index), "--out",
+                       str(tmp_path / "run"))
+    assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+    assert "none of the 2 gold sources" in err and "--corpus" in err
+    assert not index.exists() and not (tmp_path / "run").exists()

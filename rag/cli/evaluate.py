@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
 
-from rag.cli.common import add_backend_flag, count, settings_from
-from rag.errors import UsageError
+from rag.cli.common import add_backend_flag, count, err, settings_from
+from rag.errors import DatasetError, UsageError
 
 
 def register(sub: Any) -> None:
@@ -32,10 +33,35 @@ def run(args: argparse.Namespace) -> int:
         return compare(*args.compare, args.out)
     if not args.dataset:
         raise UsageError("give a DATASET (questions.jsonl) or --compare RUN_A RUN_B")
+    args.corpus = args.corpus or dataset_corpus(args)
     summary = evaluate(args.dataset, args, settings_from(args, llm_backend=args.backend))
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+def dataset_corpus(args: argparse.Namespace) -> Path | None:
+    """A dataset's own corpus: the folder `corpus/` beside its file (evals/sample/questions.jsonl ->
+    evals/sample/corpus), unless --corpus or RAG_CORPUS_DIR names one; None = the settings' corpus."""
+    beside = args.dataset.parent / "corpus"
+    if args.corpus is not None or os.environ.get("RAG_CORPUS_DIR") or not beside.is_dir():
+        return None
+    print(f"corpus {beside}: the folder beside the dataset (--corpus DIR scores against another)", flush=True)
+    return beside
+
+
+def check_gold_sources(dataset: Path, rows: list[dict[str, Any]], corpus: Path) -> None:
+    """Stops when none of the dataset's gold sources is in the corpus (scoring it there measures nothing); warns
+    in one line when some are not."""
+    from rag.evals.runner import gold_not_in
+
+    missing, total = gold_not_in(rows, corpus)
+    if total and len(missing) == total:
+        raise DatasetError(f"none of the {total} gold sources of {dataset} is in corpus {corpus}: give the "
+                           "dataset's corpus with --corpus DIR")
+    if missing:
+        err(f"warning: {len(missing)} of {total} gold sources of {dataset} are not in corpus {corpus} "
+            f"({', '.join(missing[:3])}{', …' if len(missing) > 3 else ''}): their questions cannot be retrieved")
 
 
 def compare(run_a: Path, run_b: Path, out: Path | None) -> int:
@@ -62,8 +88,9 @@ def evaluate(dataset: Path, args: argparse.Namespace, settings: Any) -> dict[str
     from rag.sync import sync_corpus
     from rag.verify import make_support_checker
 
-    load_dataset(dataset)  # a malformed dataset fails here, before any indexing
+    rows = load_dataset(dataset)[: args.limit or None]  # a malformed dataset fails here, before any indexing
     corpus = settings.corpus_dir
+    check_gold_sources(dataset, rows, corpus)
     # An explicit --index is used as given; otherwise each eval corpus gets its own index under .rag/evals.
     if args.index is None:
         settings = settings.model_copy(update={"index_dir": default_index_dir(settings, corpus)})
