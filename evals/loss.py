@@ -41,7 +41,7 @@ REFUSAL_GATES = (
 
 def refusal_gate(reason: str | None) -> str:
     for marker, gate in REFUSAL_GATES:
-        if marker in (reason or ""):
+        if marker in (reason or "").lower():  # reasons are sentences now, older runs' were clauses
             return gate
     return "other"
 

@@ -234,3 +234,23 @@ def test_eval_stops_when_no_gold_source_is_in_the_corpus(capsys, tmp_path: Path)
     assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1, err
     assert "none of the 2 gold sources" in err and "--corpus" in err
     assert not index.exists() and not (tmp_path / "run").exists()
+
+
+def test_a_refusal_gives_its_reason_as_a_sentence(capsys, sample_index: Settings) -> None:  # noqa: ANN001
+    from rag.answer.engine import Answer
+    from rag.ui.render import sources_html
+
+    question = ("ask", "How much did the Tessa bridge cost?", "--backend", "extractive", *flags(sample_index))
+    code, out, _ = run(capsys, *question, "--json")
+    data = json.loads(out)
+    reason = data["refusal_reason"]
+    assert code == 0 and data["refused"] and reason[0].isupper() and reason.endswith("."), reason
+    code, out, _ = run(capsys, *question)
+    assert code == 0 and f"\n{reason}\n" in out, out
+    # The web chat's panel composes the same sentence after its own.
+    answer = Answer(question="q", standalone_question="q", answer="I couldn't find that in the corpus.",
+                    refused=True, support=0.0, citations=[], retrieved=[],
+                    refusal_reason="the passages mention only 0% of the question's terms (< 25%)")
+    assert answer.refusal_reason == "The passages mention only 0% of the question's terms (< 25%)."
+    html = sources_html(answer)
+    assert "The passages mention only 0%" in html and "the passages mention" not in html

@@ -90,6 +90,13 @@ class Answer:
     # evals tell "retrieval missed the answer" from "the evidence dropped it" from "a gate refused it" with them.
     passages: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # Gates and checks word their reason as a clause ("the passages mention only …"); it is shown as a sentence
+        # of its own ("Not found in the corpus. The passages mention only …."): composed once here, for the CLI,
+        # the JSON and the web chat alike.
+        if self.refusal_reason:
+            self.refusal_reason = as_sentence(self.refusal_reason)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
@@ -117,6 +124,13 @@ class Answer:
             "model": self.model,
             "warning": self.warning,
         }
+
+
+def as_sentence(clause: str) -> str:
+    """A clause as a sentence: capital first letter, final full stop ('the passages …' -> 'The passages ….')."""
+    text = clause.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 class AnswerEngine:

@@ -46,6 +46,8 @@ def print_sources(answer: Any, out: Any = None) -> None:
     """The numbered sources under an answer, or the closest sources under a refusal."""
     out = out or sys.stdout
     if answer.refused:
+        if answer.refusal_reason:
+            print(f"\n{answer.refusal_reason}", file=out)
         print_rejected(answer, out)
         if answer.retrieved:
             print("\nClosest sources:", file=out)

@@ -26,8 +26,11 @@ def test_each_stage() -> None:
     assert stage(row(metrics={"gold_contained": 1.0})) == ("answered", "")
     assert stage(row(refused=True, refusal_reason="the passages mention only 40% of the question's terms")) == (
         "refused", "term coverage")
-    assert stage(row(refused=True, refusal_reason="the passages … do not mention 'Serbia'", passages=HOLDS)) == (
+    assert stage(row(refused=True, refusal_reason="The passages … do not mention 'Serbia'.", passages=HOLDS)) == (
         "refused", "anchor check (answer in passages)")
+    # Reasons are sentences since session 10 (capital first letter); older runs' clauses read alike.
+    for reason in ("Nothing in the corpus matches the question.", "nothing in the corpus matches the question"):
+        assert stage(row(refused=True, refusal_reason=reason)) == ("refused", "nothing retrieved")
     assert stage(row(refused=True, refusal_reason="the passages look like a near miss (terms 60%, in the first 40%, "
                                                   "best cosine 0.49: log-odds 0.61 > -0.55)")) == (
         "refused", "combined decision")

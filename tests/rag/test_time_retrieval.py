@@ -144,7 +144,7 @@ def test_an_empty_window_is_refused_with_the_window_searched(time_index, embedde
                         filters=SearchFilters(as_of="2024-05-07"))
     assert answer.refused
     assert answer.answer.endswith("(no articles between 30 April and 7 May 2024)")
-    assert "no retrieved article was published" in answer.refusal_reason
+    assert "No retrieved article was published" in answer.refusal_reason
 
 
 def test_the_newest_copy_is_shown_even_when_it_was_not_a_candidate(time_index, embedder: Embedder) -> None:

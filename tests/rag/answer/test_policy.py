@@ -83,7 +83,7 @@ def test_when_nothing_survives_a_verified_quotation_stands_in(sample_index: Sett
     # The same model output under "drop": refused, the rejected sentence still listed apart.
     _, dropped = run(engine_for(sample_index, embedder, f"{WRONG} [1]", answer_repair="drop"))
     assert dropped.refused and dropped.rejected and "joint exercises" not in dropped.answer
-    assert dropped.refusal_reason == "no answer sentence is supported by the passages it cites"
+    assert dropped.refusal_reason == "No answer sentence is supported by the passages it cites."
 
 
 def test_the_models_own_cannot_find_gives_way_to_a_verified_quotation(sample_index: Settings,
@@ -96,7 +96,7 @@ def test_the_models_own_cannot_find_gives_way_to_a_verified_quotation(sample_ind
     assert answer.sentences and all(s["origin"] == "quote" for s in answer.sentences)
     assert cannot not in answer.answer
     _, dropped = run(engine_for(sample_index, embedder, cannot, answer_repair="drop"))
-    assert dropped.refused and dropped.refusal_reason == "the model found no answer in the passages"
+    assert dropped.refused and dropped.refusal_reason == "The model found no answer in the passages."
 
 
 def test_answer_and_sources_panel_give_one_verdict_per_sentence(sample_index: Settings, embedder: Embedder) -> None:
