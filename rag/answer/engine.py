@@ -328,6 +328,7 @@ class AnswerEngine:
         past = "past the answer's first sentence" if lead.limit == 1 else f"past the answer's first {lead.limit} sentences"
         outcome.over = list(lead.over)
         outcome.omitted += [(v, past) for v in outcome.over]
+        outcome.omitted += [(v, "repeats a sentence already shown") for v in lead.repeated]
         generated = time.perf_counter()
         timings["first_token_ms"] = ((first_token or generated) - started) * 1000
         timings["first_shown_ms"] = ((first_shown or generated) - started) * 1000

@@ -865,15 +865,41 @@ class LeadOrder:
     released: list[Verdict] = field(default_factory=list)
     held: list[Verdict] = field(default_factory=list)
     over: list[Verdict] = field(default_factory=list)
+    repeated: list[Verdict] = field(default_factory=list)  # not shown: a shown sentence says them word for word
 
     def _asks(self) -> bool:
         return self.shown_filter is not None and self.shown_filter.asks_a_kind
 
     def _release(self, verdicts: list[Verdict]) -> list[Verdict]:
+        verdicts = self._once(verdicts)
         room = len(verdicts) if not self.limit else max(0, self.limit - len(self.released))
         self.released += verdicts[:room]
         self.over += verdicts[room:]
         return verdicts[:room]
+
+    def _once(self, verdicts: list[Verdict]) -> list[Verdict]:
+        """`verdicts` less those that would say word for word what is shown (`repeated`): a sentence inside a shown
+        one ("Vesmark announced it would raise tolls …" after the lede that says it in those words, a quotation and
+        the model's copy of it), or one that holds a shown sentence of 6 words or more (it would say it twice; a
+        short answer, "In Geneva.", does not hide the sentence it is part of). Of two sentences shown together the
+        one that holds the other takes its place: it says all the other says."""
+        out: list[Verdict] = []
+        for verdict in verdicts:
+            words = _word_list(verdict.text)
+            if any(_holds(_word_list(v.text), words) or (len(_word_list(v.text)) >= REPEATED_MIN_WORDS
+                                                          and _holds(words, _word_list(v.text)))
+                   for v in self.released):
+                self.repeated.append(verdict)
+                continue
+            inside = next((i for i, v in enumerate(out) if _holds(words, _word_list(v.text))), None)
+            if inside is not None:
+                self.repeated.append(out[inside])
+                out[inside] = verdict
+            elif any(_holds(_word_list(v.text), words) for v in out):
+                self.repeated.append(verdict)
+            else:
+                out.append(verdict)
+        return out
 
     def offer(self, verdict: Verdict) -> list[Verdict]:
         """The sentences to show now (in order) once `verdict` is verified and shown-worthy."""
@@ -911,6 +937,21 @@ class LeadOrder:
         return self._release(out)
 
 
+# A shown sentence of this many words or more that another sentence holds word for word hides that sentence
+# (LeadOrder._once, repeats_shown): it would say it twice.
+REPEATED_MIN_WORDS = 6
+
+
+def _word_list(text: str) -> list[str]:
+    return [w.lower() for w in _WORDS_RE.findall(text)]
+
+
+def _holds(words: list[str], part: list[str]) -> bool:
+    """`part` occurs in `words`, word for word (a sentence inside another one)."""
+    n = len(part)
+    return bool(part) and any(words[i:i + n] == part for i in range(len(words) - n + 1))
+
+
 def said_already(text: str, said: set[str]) -> bool:
     """The sentence's content terms are mostly (60 % or more) among `said`, the terms of what is shown: it would say
     little that is not said already (a repair's quotation, a fallback's sentence after a model failure)."""
@@ -924,10 +965,10 @@ def repeats_shown(text: str, shown: Sequence[str]) -> bool:
     emphasized …"). A short shown answer does not hide a longer sentence that it is only part of ("Platinum Wolf."
     before "Platinum Wolf was a multinational exercise held in Serbia with troops from six countries."), but a
     shown sentence of 6 or more words that opens it word for word does: its start would be said twice."""
-    words = [w.lower() for w in _WORDS_RE.findall(text)]
+    words = _word_list(text)
     for sentence in shown:
-        opening = [w.lower() for w in _WORDS_RE.findall(sentence)]
-        if len(opening) >= 6 and words[:len(opening)] == opening:
+        opening = _word_list(sentence)
+        if len(opening) >= REPEATED_MIN_WORDS and words[:len(opening)] == opening:
             return True
     return said_already(text, set(content_terms(" ".join(shown))))
 

@@ -206,6 +206,45 @@ def test_a_quotation_about_something_else_never_leads() -> None:
     assert lead.close([chess]) == [aside, chess]
 
 
+TALKS = "Where will the talks take place?"
+LEDE = ("A dispute between Aldora and neighbouring Vesmark over the Tidewater Canal escalated on Thursday when Vesmark "
+        "announced it would raise tolls for ships passing through the canal by 22 percent from January.")
+TOLLS = "Vesmark announced it would raise tolls for ships passing through the canal by 22 percent from January."
+GENEVA = "Talks between the two governments are due to begin in Geneva on 20 October."
+
+
+def test_a_sentence_contained_in_a_shown_one_is_not_shown_again() -> None:
+    lead = LeadOrder(ShownFilter(TALKS))
+    tolls = verdict(TOLLS)
+    assert lead.offer(tolls) == []  # held: no place
+    lede = verdict(LEDE, "quote")
+    assert lead.close([lede]) == [lede]  # the held sentence is the lede's own words: shown once
+    assert lead.repeated == [tolls] and lead.released == [lede]
+
+
+def test_a_sentence_already_shown_is_not_repeated_inside_a_later_one_but_a_short_answer_is() -> None:
+    lead = LeadOrder(ShownFilter(TALKS))
+    geneva = verdict(GENEVA)
+    assert lead.offer(geneva) == [geneva]
+    assert lead.offer(verdict(GENEVA.rstrip(".") + ", officials said.")) == []  # says the shown sentence again
+    assert lead.offer(verdict("Talks between the two governments are due.")) == []  # part of the shown sentence
+    assert [v.text for v in lead.repeated] == [GENEVA.rstrip(".") + ", officials said.",
+                                               "Talks between the two governments are due."]
+    short = LeadOrder(None)  # shown as written
+    assert short.offer(verdict("In Geneva.")) != []
+    # A short answer does not hide the sentence it is part of: that sentence tells where it comes from.
+    assert short.offer(verdict(GENEVA)) != [] and short.repeated == []
+
+
+def test_of_two_sentences_shown_together_the_one_holding_the_other_is_kept() -> None:
+    lead = LeadOrder(ShownFilter(TALKS))
+    tolls = verdict(TOLLS)
+    assert lead.offer(tolls) == []  # held: no place
+    geneva, lede = verdict(GENEVA, "quote"), verdict(LEDE, "quote")
+    # Geneva leads, then the held sentence, then the other quotation: that one says all the held one says, and more.
+    assert lead.close([geneva, lede]) == [geneva, lede] and lead.repeated == [tolls]
+
+
 MINISTRY = "Which ministry conducted the Platinum Wolf exercise?"
 JOINT = "In parallel, Vucic indicated that Belgrade is examining the prospect of joint exercises with NATO forces."
 WOLF = "The Serbian Ministry of Defense conducted the exercise named Platinum Wolf."
