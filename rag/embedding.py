@@ -218,6 +218,28 @@ def _no_telemetry() -> Iterator[None]:
             module.tm = original  # type: ignore[attr-defined]
 
 
+class _LossNote(logging.Filter):
+    """Drops transformers' "`loss_type=None` was set in the config but it is unrecognized" note and nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("loss_type=" in message and "unrecognized" in message)
+
+
+@contextlib.contextmanager
+def _without_loss_note() -> Iterator[None]:
+    """Tracing the encoder reads its `loss_function`, and transformers then notes (at every conversion, i.e. every
+    new index folder's first ingest or eval) that the config names no known loss: irrelevant to an encoder that never
+    trains. Only that message is dropped, only meanwhile; every other warning and error still shows."""
+    logger = logging.getLogger("transformers.modeling_utils")
+    note = _LossNote()
+    logger.addFilter(note)
+    try:
+        yield
+    finally:
+        logger.removeFilter(note)
+
+
 def convert_to_openvino(layout: ModelLayout, target: Path | None) -> Any:
     """The packaged transformer as an OpenVINO model (last hidden state out). Saved to `target` atomically:
     written to a temporary folder beside it and renamed, so a concurrent process or a crash never sees half a
@@ -225,22 +247,17 @@ def convert_to_openvino(layout: ModelLayout, target: Path | None) -> Any:
     import openvino as ov
     import torch
     from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
 
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # a note about the config's loss type, irrelevant to inference
-    try:
-        model = AutoModel.from_pretrained(str(layout.path), local_files_only=True).eval()
-    finally:
-        hf_logging.set_verbosity(verbosity)
     example = {
         "input_ids": torch.ones((2, 16), dtype=torch.long),
         "attention_mask": torch.ones((2, 16), dtype=torch.long),
         "token_type_ids": torch.zeros((2, 16), dtype=torch.long),
     }
-    with torch.no_grad(), warnings.catch_warnings(), _no_telemetry():
-        warnings.simplefilter("ignore")  # tracer warnings about the traced control flow, not ours to fix
-        converted = ov.convert_model(model, example_input=example)
+    with _without_loss_note():
+        model = AutoModel.from_pretrained(str(layout.path), local_files_only=True).eval()
+        with torch.no_grad(), warnings.catch_warnings(), _no_telemetry():
+            warnings.simplefilter("ignore")  # tracer warnings about the traced control flow, not ours to fix
+            converted = ov.convert_model(model, example_input=example)
     for port in converted.inputs:
         port.get_node().set_partial_shape(ov.PartialShape([-1, -1]))
     converted.validate_nodes_and_infer_types()

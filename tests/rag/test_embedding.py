@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 from rag.chunking import embedding_text
-from rag.embedding import Embedder, EmbeddingModelUnavailable, cpu_precision, embedder_for, get_embedder, nncf_version
+from rag.embedding import (
+    Embedder,
+    EmbeddingModelUnavailable,
+    _without_loss_note,
+    cpu_precision,
+    embedder_for,
+    get_embedder,
+    nncf_version,
+)
 from rag.errors import IndexUnavailable
 from rag.loaders import iter_corpus_files, load_document
 from rag.settings import Settings
@@ -229,3 +237,32 @@ def test_switching_precision_re_embeds_the_index_and_queries_must_match(make_set
     with Manifest.load(settings.index_dir) as manifest:
         assert "embedding_precision" not in manifest.fingerprint
     assert HybridRetriever(settings, embedder=embedder).search("harbour")
+
+
+def test_converting_the_model_prints_no_transformers_loss_note(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """Tracing the encoder reads its `loss_function`, and transformers notes once per process that the config names
+    no loss: noise for an encoder that never trains (every new index folder printed it at ingest and eval)."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    logging.Logger.warning_once.cache_clear()  # type: ignore[attr-defined]  # said once per process: say it again
+    capfd.readouterr()
+    Embedder(MODEL, cache_dir=tmp_path / "models").embed_query("convert")
+    err = capfd.readouterr().err
+    assert list((tmp_path / "models").glob("*/model.xml")), "converted"
+    assert "loss_type" not in err and "ForCausalLMLoss" not in err, err
+    # Only that note is dropped: the library's other warnings and errors still reach its handlers meanwhile.
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger = hf_logging.get_logger("transformers.modeling_utils")
+    logger.addHandler(handler)
+    try:
+        with _without_loss_note():
+            logger.warning("`loss_type=None` was set in the config but it is unrecognized. Using the default loss")
+            logger.warning("a real problem")
+            logger.error("a real error")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == ["a real problem", "a real error"]
