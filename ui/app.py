@@ -378,12 +378,16 @@ def serve(settings: Settings, *, sync_first: bool = True, watch: bool | None = N
     app = build_app(service)
     throttle = LoginThrottle(settings.login_free_failures, settings.login_lockout_s)
     # Monitoring and the in-browser run history are off: the first shows every user's traffic to anyone logged
-    # in, the second leaves answers in a shared browser; saved conversations replace it.
+    # in, the second leaves answers in a shared browser; saved conversations replace it. Gradio's own start-up
+    # lines are off (quiet): besides the address, said below, they suggest `share=True`, a public link through
+    # Gradio's servers that this app never opens.
     app.launch(server_name=settings.host, server_port=settings.port, share=False, prevent_thread_lock=True,
-               quiet=quiet, css=CSS, show_error=True, enable_monitoring=False, run_history=False,
+               quiet=True, css=CSS, show_error=True, enable_monitoring=False, run_history=False,
                state_session_capacity=settings.ui_session_capacity,
                **launch_options(policy, throttle))
     install_session_expiry(app, policy, settings.session_ttl_s)
+    if not quiet:
+        print(f"Running on http://{settings.host}:{settings.port} (Ctrl+C stops it)", flush=True)
     if block:
         app.block_thread()
     return app, service
