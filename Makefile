@@ -21,9 +21,12 @@ help:
 	@echo "make model-1.5b  install the optional Qwen2.5-Coder-1.5B (1.1 GB); use it with RAG_LLM_LOCAL_MODEL=qwen2.5-coder-1.5b"
 
 # torch first, from its CPU build: anything that pulls torch in by itself would fetch a multi-GB CUDA build.
+# pip 23.3 first: it reads extra names normalised (PEP 685), so jusText's `lxml[html_clean]` finds lxml 6's
+# `html-clean` extra; Python 3.11's bundled pip 23.2 warned "lxml 6.1.3 does not provide the extra 'html_clean'".
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q pip==23.3.2
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -r requirements.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
