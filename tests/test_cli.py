@@ -145,7 +145,8 @@ def test_a_blank_question_is_a_one_line_error(capsys, sample_index: Settings, co
     assert "blank" in err and "no results" not in out
 
 
-@pytest.mark.parametrize("command", [("search", "tram"), ("ask", "tram?", "--backend", "extractive"), ("status",)])
+@pytest.mark.parametrize("command", [("search", "tram"), ("ask", "tram?", "--backend", "extractive"), ("ask", "tram?"),
+                                     ("status",)])
 def test_read_only_commands_create_no_index_folder(capsys, tmp_path: Path, command: tuple[str, ...]) -> None:  # noqa: ANN001
     index = tmp_path / "nothing-here"
     code, _, err = run(capsys, "--corpus", str(tmp_path), "--index", str(index), *command)

@@ -119,15 +119,18 @@ def read_history(path: str | None) -> list[dict[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from rag.answer.factory import make_engine
+    from rag.retrieve import HybridRetriever
 
     question = None if args.queries else question_from(args.question, "question")  # before any model loads
     settings = settings_from(args, llm_backend=args.backend, llm_model=args.model, llm_base_url=args.base_url)
     filters = filters_from(args)
+    # The index first: the local backend's model is assembled into INDEX/models, never for a wrong --index.
+    retriever = HybridRetriever(settings)
+    require_index(retriever)
     try:
-        engine = make_engine(settings)
+        engine = make_engine(settings, embedder=retriever.embedder, retriever=retriever)
     except BackendUnavailable as exc:
         raise BackendUnavailable(f"{exc} (or answer without a language model: --backend extractive)") from None
-    require_index(engine.retriever)
     if args.queries:
         return run_batch(args.queries, args.output, lambda row: engine.ask(
             row["question"], history=row.get("history"), k=args.k, filters=filters_from(args, row)).to_dict())
