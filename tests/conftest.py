@@ -73,3 +73,18 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
     return settings
 
 
+
+
+@pytest.fixture(scope="session")
+def week_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """tests.helpers.WEEK (a dated week of news as of WEEK_AS_OF, and two undated articles about "the news"), indexed
+    once for the session, extractive answers."""
+    from rag.sync import sync_corpus
+    from tests.helpers import WEEK, article, write
+
+    base = tmp_path_factory.mktemp("week")
+    for name, (title, date, text) in WEEK.items():
+        write(base / "corpus" / name, article(title, text, date))
+    settings = get_settings(corpus_dir=base / "corpus", index_dir=base / "index", llm_backend="extractive")
+    sync_corpus(settings, embedder=embedder)
+    return settings

@@ -195,6 +195,34 @@ WIRE = ("The Kessel mining company agreed to raise wages by six percent after a 
         "The strike had halted exports of copper from the port of Varnholm for the first time in a decade.")
 
 
+# A week of news as of Monday 30 November 2026 (tests of time-only questions: "What happened this week?"), with
+# undated articles whose words match such a question better than any dated one's.
+WEEK_AS_OF = "2026-11-30"
+WEEK = {
+    "serbia-exercise.md": ("Platinum Wolf exercise ends in Serbia", "2026-11-28",
+                           "Serbian and American troops ended the Platinum Wolf joint exercise near Nis on Saturday "
+                           "after two weeks of drills. About 600 soldiers from eight countries took part."),
+    "zoo-pandas.md": ("Twin red pandas born at Varnholm zoo", "2026-11-27",
+                      "Two red panda cubs were born at the Varnholm zoo on Friday, the first twins in its history. "
+                      "Keepers said both cubs are healthy and will stay out of sight until spring."),
+    "library-hours.md": ("Varnholm library extends its opening hours", "2026-11-25",
+                         "The Varnholm city library will open until 10 p.m. on weekdays from January. The change "
+                         "costs 40,000 euros a year, the council said on Wednesday."),
+    "port-strike.md": ("Dockworkers at Port Halvik end nine-day strike", "2026-11-24",
+                       "Dockworkers at Port Halvik returned to work on Tuesday after accepting a 6.5 percent pay rise. "
+                       "The nine-day strike had left forty ships waiting at anchor."),
+    "bridge-opening.md": ("Tessa bridge opens to traffic", "2026-11-20",
+                          "The new Tessa bridge over the Orrin opened to traffic on Friday after three years of "
+                          "building. It cost 120 million euros."),
+    "news-guide.md": ("How to follow the main news stories", None,
+                      "What happened this week? The main news stories of the last few days are easy to miss. This "
+                      "guide explains how to follow the news stories that matter every week."),
+    "weekly-quiz.md": ("The week in news: quiz", None,
+                       "Test what you know about the main news stories of the week. Were you following the news in "
+                       "the last few days? Ten questions about what happened this week."),
+}
+
+
 class FixedAnswerer:
     """An answerer that streams a fixed text word by word, whatever the question: constructed model outputs for
     tests whose subject is the answer policy, not the model."""

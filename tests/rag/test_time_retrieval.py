@@ -9,7 +9,7 @@ from rag.embedding import Embedder
 from rag.retrieve import FilterError, HybridRetriever
 from rag.sync import sync_corpus
 from rag.types import SearchFilters
-from tests.helpers import FLOODS, WIRE, article, write
+from tests.helpers import FLOODS, WEEK_AS_OF, WIRE, article, write
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +219,27 @@ def test_the_lexical_query_drops_time_words_and_question_forms() -> None:
     assert "except" not in lexical_query("All these teams signed him except:", None)
     assert lexical_query("this week", resolve_window("this week", dt.date(2023, 5, 21))) == "this week", \
         "a question of time words only keeps them"
+
+
+@pytest.mark.parametrize(("question", "as_of", "window_sources"), [
+    ("What were the main news stories in the last few days?", WEEK_AS_OF, ["serbia-exercise.md", "zoo-pandas.md"]),
+    ("What happened this week?", WEEK_AS_OF,
+     ["serbia-exercise.md", "zoo-pandas.md", "library-hours.md", "port-strike.md"]),
+    ("Any news from yesterday?", "2026-11-29", ["serbia-exercise.md"]),
+])
+def test_a_time_only_question_ranks_the_window_first_newest_first(week_index, embedder: Embedder, question: str,
+                                                                   as_of: str, window_sources: list[str]) -> None:
+    # The undated "news guide" and "quiz" say "main news stories", "this week" and "last few days" word for word:
+    # by similarity they come first, yet the question asks for the window's news, not for those words.
+    hits = HybridRetriever(week_index, embedder=embedder).search(question, k=10, filters=SearchFilters(as_of=as_of))
+    inside = len(window_sources)
+    assert sources(hits)[:inside] == window_sources
+    assert all(h.in_window for h in hits[:inside]) and not any(h.in_window for h in hits[inside:])
+    assert [h.chunk.ordinal for h in hits[:inside]] == [0] * inside, "each story by its opening passage"
+
+
+def test_a_topical_question_keeps_the_relevance_band(week_index, embedder: Embedder) -> None:
+    # Time words with a topic: the window still promotes only articles about as relevant as the best one.
+    hits = HybridRetriever(week_index, embedder=embedder).search(
+        "How much did the Tessa bridge cost this month?", k=10, filters=SearchFilters(as_of=WEEK_AS_OF))
+    assert hits[0].chunk.source == "bridge-opening.md"

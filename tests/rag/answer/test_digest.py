@@ -1,0 +1,64 @@
+"""A question that asks only for the news of a period ("What happened this week?") is answered by a digest of the
+window's stories, newest first, each dated and cited by a verified sentence of its own (rag/answer/digest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.engine import Answer
+from rag.answer.factory import make_engine
+from rag.embedding import Embedder
+from rag.settings import Settings
+from rag.types import SearchFilters
+from tests.helpers import WEEK, WEEK_AS_OF, FixedAnswerer
+
+
+def streamed(engine, question: str, as_of: str) -> tuple[str, Answer]:  # noqa: ANN001
+    pieces = list(engine.stream(question, filters=SearchFilters(as_of=as_of)))
+    answer = pieces[-1]
+    assert isinstance(answer, Answer)
+    return "".join(p for p in pieces if isinstance(p, str)), answer
+
+
+def test_this_week_is_a_dated_cited_digest_newest_first(week_index: Settings, embedder: Embedder) -> None:
+    text, answer = streamed(make_engine(week_index, embedder=embedder), "What happened this week?", WEEK_AS_OF)
+    assert not answer.refused, answer.refusal_reason
+    assert text == answer.answer, "stream == final answer"
+    assert [c.source for c in answer.citations] == ["serbia-exercise.md", "zoo-pandas.md", "library-hours.md",
+                                                    "port-strike.md"]
+    assert answer.answer.startswith("As of 30 November 2026: on 28 November, Serbian and American troops ended the "
+                                    "Platinum Wolf joint exercise near Nis on Saturday after two weeks of drills [1]; "
+                                    "on 27 November, two red panda cubs were born at the Varnholm zoo")
+    assert "; on 25 November, the Varnholm city library" in answer.answer
+    assert answer.answer.endswith("returned to work on Tuesday after accepting a 6.5 percent pay rise [4].")
+    assert [s["citations"] for s in answer.sentences] == [[1], [2], [3], [4]]
+    assert all(s["supported"] for s in answer.sentences)
+    for sentence, citation in zip(answer.sentences, answer.citations, strict=True):
+        start, end = citation.highlight
+        assert citation.text[start:end].rstrip(".") in WEEK[citation.source][2], "a sentence of the story itself"
+        assert citation.text[start:end].rstrip(".")[1:] in sentence["text"]
+
+
+def test_the_last_few_days_lists_only_their_stories(week_index: Settings, embedder: Embedder) -> None:
+    _, answer = streamed(make_engine(week_index, embedder=embedder),
+                         "What were the main news stories in the last few days?", WEEK_AS_OF)
+    assert not answer.refused
+    assert [c.source for c in answer.citations] == ["serbia-exercise.md", "zoo-pandas.md"]
+    assert "guide" not in answer.answer and "quiz" not in answer.answer
+
+
+def test_a_language_model_is_bypassed_for_a_digest(week_index: Settings, embedder: Embedder) -> None:
+    extractive = make_engine(week_index, embedder=embedder).ask("What happened this week?",
+                                                                 filters=SearchFilters(as_of=WEEK_AS_OF))
+    model = make_engine(week_index, embedder=embedder, answerer=FixedAnswerer("The bridge cost 120 million euros [1]."))
+    _, answer = streamed(model, "What happened this week?", WEEK_AS_OF)
+    assert answer.answer == extractive.answer and "bridge" not in answer.answer
+
+
+@pytest.mark.parametrize("as_of", ["2026-12-20", "2026-11-10"])
+def test_an_empty_window_is_still_refused_with_the_window_searched(week_index: Settings, embedder: Embedder,
+                                                                   as_of: str) -> None:
+    _, answer = streamed(make_engine(week_index, embedder=embedder), "What happened this week?", as_of)
+    assert answer.refused
+    assert answer.answer.endswith({"2026-12-20": "(no articles between 13 and 20 December 2026)",
+                                   "2026-11-10": "(no articles between 3 and 10 November 2026)"}[as_of])
