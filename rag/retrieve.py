@@ -33,7 +33,7 @@ from rag.lexical import analyze
 from rag.lexical import date_int as stored_date_int
 from rag.manifest import DocumentInfo
 from rag.settings import Settings
-from rag.timewindow import AsOfError, DateWindow, date_int, parse_as_of, resolve_window
+from rag.timewindow import AsOfError, DateWindow, date_int, parse_as_of, resolve_window, time_only
 from rag.types import Chunk, Hit, SearchFilters
 
 
@@ -214,6 +214,8 @@ class _Scope:
     as_of_int: int
     window: DateWindow | None
     lexical_text: str
+    # The question asks only for the news of its window ("What happened this week?", timewindow.time_only).
+    time_only: bool = False
 
 
 @dataclass
@@ -347,7 +349,7 @@ class HybridRetriever:
             return []
         vector = self.embedder.embed_query(query)
         scope = _Scope(lexical, catalog, allowed_sources, allowed_ids, since, until, as_of, as_of_int, window,
-                       lexical_query(query, window))
+                       lexical_query(query, window), window is not None and time_only(query, window))
         pool = self._pool(scope, vector, vector, k)
         if pool is not None and (self.settings.feedback_terms > 0 or self.settings.feedback_beta > 0):
             # Query expansion by pseudo-relevance feedback (docs/benchmarks.md#query-expansion-issue-11): the first
@@ -438,6 +440,19 @@ class HybridRetriever:
             base = {cid: (1.0 + dense_sim.get(cid, -1.0)) if cid in top else fused[cid] * 1e-3 for cid in candidates}
         window = scope.window
         ranking_window = window.news_about(self.settings.time_window_days_after, as_of) if window else None
+        # A question that asks only for the news of its window ("What happened this week?") is about the window's
+        # stories, not about passages similar to its words: their opening passages join the candidates.
+        digest = ranking_window is not None and scope.time_only
+        if digest:
+            with self._chroma():
+                ledes = self._window_ledes(catalog, ranking_window, scope.since, scope.until, scope.as_of_int,
+                                           scope.sources, vector)
+            known = set(candidates)
+            for chunk, cosine in ledes:
+                if chunk.id not in known:  # scored 0: neither retriever found it
+                    chunks[chunk.id], base[chunk.id] = chunk, 0.0
+                    candidates.append(chunk.id)
+                dense_sim.setdefault(chunk.id, cosine)
         in_window = {cid: ranking_window.contains(chunks[cid].date) for cid in candidates} if ranking_window else {}
         # Time only reorders candidates about as relevant as the best one (dense cosine within a band of it): on
         # flat fused scores the recency prior would lift any recent article, and window-first ordering would put
@@ -445,8 +460,14 @@ class HybridRetriever:
         best_cosine = max((dense_sim.get(cid, -1.0) for cid in candidates), default=-1.0)
         near = {cid for cid in candidates if dense_sim.get(cid, -1.0) >= best_cosine - RECENCY_COSINE_BAND}
         relevant = {cid for cid in candidates if dense_sim.get(cid, -1.0) >= best_cosine - WINDOW_COSINE_BAND}
-        ranked = self._time_order(candidates, base, chunks, {c: v for c, v in in_window.items() if c in relevant},
-                                  as_of, near)
+        if digest:
+            inside = [cid for cid in candidates if in_window[cid]]
+            outside = [cid for cid in candidates if not in_window[cid]]
+            ranked = (self._newest_first(inside, base, chunks, catalog)
+                      + self._time_order(outside, base, chunks, {}, as_of, near))
+        else:
+            ranked = self._time_order(candidates, base, chunks,
+                                      {c: v for c, v in in_window.items() if c in relevant}, as_of, near)
         return _Pool(dense, bm25, chunks, dense_sim, base, in_window, ranking_window, ranked)
 
     def _expanded(self, scope: _Scope, pool: _Pool, query: str, vector: np.ndarray, k: int) -> _Pool | None:
@@ -501,6 +522,41 @@ class HybridRetriever:
             return (0 if inside else 1, -score)
 
         return sorted(candidates, key=key)
+
+    @staticmethod
+    def _newest_first(candidates: list[str], base: dict[str, float], chunks: dict[str, Chunk],
+                      catalog: Catalog) -> list[str]:
+        """A time-only question's window: its stories newest first; on one day, a story with more copies (outlets
+        that ran it) first, then the better fused score of its document; each article's passages in its own order,
+        so that its opening passage represents it."""
+        best: dict[str, float] = {}
+        for cid in candidates:
+            source = chunks[cid].source
+            best[source] = max(best.get(source, 0.0), base.get(cid, 0.0))
+
+        def key(cid: str) -> tuple[int, int, float, str, int]:
+            chunk = chunks[cid]
+            copies = len(catalog.members.get(catalog.story.get(chunk.source, chunk.source), ()))
+            return (-stored_date_int(chunk.date), -copies, -best[chunk.source], chunk.source, chunk.ordinal)
+
+        return sorted(candidates, key=key)
+
+    def _window_ledes(self, catalog: Catalog, window: DateWindow, since: int | None, until: int | None, as_of: int,
+                      allowed: set[str] | None, vector: np.ndarray) -> list[tuple[Chunk, float]]:
+        """The opening passage of each of the newest `candidates_k` articles published in `window` that the
+        search's filters keep, with its cosine to the query. The catalog names them (no scan of Chroma's
+        metadata for dates); Chroma returns their first chunks."""
+        inside = [(record.date or "", source) for source, record in catalog.records.items()
+                  if window.contains(record.date) and (allowed is None or source in allowed)
+                  and _dated_within(stored_date_int(record.date), since, until, as_of)]
+        newest = [source for _, source in sorted(inside, reverse=True)[: self.settings.candidates_k]]
+        if not newest:
+            return []
+        where = {"$and": [{"source": {"$in": newest}}, {"ordinal": 0}]}
+        page = self.collection.get(where=where, include=["documents", "metadatas", "embeddings"])
+        return [(Chunk.from_record(cid, text, meta), float(np.dot(np.asarray(vec, dtype=np.float32), vector)))
+                for cid, text, meta, vec in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"],
+                                                strict=True)]
 
     @staticmethod
     def _following_passages(ranked: list[str], order: list[str], chunks: dict[str, Chunk]) -> dict[str, list[Chunk]]:

@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from rag.errors import AsOfError
 
-__all__ = ["AsOfError", "DateWindow", "date_int", "format_day", "parse_as_of", "resolve_window"]
+__all__ = ["AsOfError", "DateWindow", "date_int", "format_day", "parse_as_of", "resolve_window", "time_only"]
 
 
 _AS_OF_RE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})\s*$")
@@ -269,3 +269,23 @@ def resolve_window(question: str, as_of: dt.date) -> DateWindow | None:
     if since is not None and until is not None and since > until:
         return DateWindow(since, since, window.phrase)  # all in the future of the as-of date: an empty window
     return DateWindow(since, until, window.phrase)
+
+
+# Words that name no topic: with the time words, all that a question asking for the news of a period says ("What
+# happened this week?", "What were the main news stories in the last few days?", "Any news from yesterday?").
+_NO_TOPIC_WORDS = frozenset("""what what's whats which were was is are be been being has have had did do does happen
+    happened happens happening going go on the a an in of from for about over during at any anything something new
+    news story stories headline headlines main top biggest big key major important notable latest recent event events
+    there tell me us give show list summary summarise summarize recap roundup round up digest please so far world
+    everything all else s""".split())
+
+
+def time_only(question: str, window: DateWindow | None) -> bool:
+    """True when the question asks only for the news of its window: nothing but its time words and words that name
+    no topic (_NO_TOPIC_WORDS). Such a question is answered by the window's stories, newest first (docs/time.md),
+    not by passages similar to "what happened". A window open at its start ("before May") is never one."""
+    if window is None or not window.phrase or window.since is None:
+        return False
+    rest = re.sub(re.escape(window.phrase), " ", question, count=1, flags=re.IGNORECASE)
+    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", rest.lower().replace("\u2019", "'"))
+    return all(word in _NO_TOPIC_WORDS for word in words)

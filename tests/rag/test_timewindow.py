@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from rag.timewindow import AsOfError, DateWindow, parse_as_of, resolve_window
+from rag.timewindow import AsOfError, DateWindow, parse_as_of, resolve_window, time_only
 
 AS_OF = dt.date(2023, 5, 11)  # a Thursday
 
@@ -119,3 +119,20 @@ def test_relative_words_win_over_a_date_that_names_an_event() -> None:
     window = resolve_window("Which network aired false depictions of the January 6, 2021, attack this week?", AS_OF)
     assert window is not None and (window.since, window.until) == (d("2023-05-04"), AS_OF)
     assert resolve_window("Which 1990s movie premiered as a series?", AS_OF) is None
+
+
+@pytest.mark.parametrize(("question", "only"), [
+    ("What happened this week?", True),
+    ("What were the main news stories in the last few days?", True),
+    ("Any news from yesterday?", True),
+    ("What’s in today's news?", True),
+    ("Tell me the top headlines from last week", True),
+    ("What happened on May 3?", True),
+    ("Who won this week?", False),
+    ("What happened in Gaza this week?", False),
+    ("What happened to the bridge this week?", False),
+    ("What happened before May 1?", False),  # open at its start: the whole archive, not a period's news
+    ("What happened?", False),  # no window
+])
+def test_a_time_only_question_names_nothing_but_its_period(question: str, only: bool) -> None:
+    assert time_only(question, resolve_window(question, AS_OF)) is only
