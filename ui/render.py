@@ -19,7 +19,8 @@ def escape(text: str) -> str:
     return html.escape(text, quote=True).replace("[", "&#91;").replace("]", "&#93;").replace("`", "&#96;")
 
 
-_DATED_RE = re.compile(r"As of \d{1,2} [A-Z][a-z]+ \d{4}, ")
+# "As of 4 May 2023, …" (dated_answer) and "As of 30 November 2026: on 28 November, …" (a digest).
+_DATED_RE = re.compile(r"As of \d{1,2} [A-Z][a-z]+ \d{4}[,:] ")
 
 
 def answer_html(answer: Answer) -> str:
@@ -48,7 +49,8 @@ def answer_html(answer: Answer) -> str:
 def _cited(text: str, citations: list[int], verdict: str) -> str:
     links = "".join(f'<a class="cite {verdict}" href="#cite-{n}" title="source {n}: {verdict}">&#91;{n}&#93;</a>'
                     for n in citations)
-    match = re.search(r"[.!?…][\"'”’)]*$", text)
+    # Before the closing punctuation; a digest's story ends with ";" ("on 28 November, … [1];").
+    match = re.search(r"[.!?…;][\"'”’)]*$", text)
     end = match.start() if match else len(text)
     return f"{escape(text[:end])}{' ' + links if links else ''}{escape(text[end:])}"
 

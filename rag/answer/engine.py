@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from rag.answer import digest
 from rag.answer.citations import strip_citations
 from rag.answer.evidence import select_evidence
 from rag.answer.gates import CorpusDates, decides_combined, retrieval_refusal, time_standing, window_is_empty
@@ -32,10 +33,10 @@ from rag.answer.policy import (
     with_markers,
 )
 from rag.answer.prompt import REFUSAL
-from rag.answer.text import context_as_words, coverage
+from rag.answer.text import context_as_words, coverage, lowered_opener
 from rag.retrieve import HybridRetriever, as_of_date
 from rag.settings import Settings
-from rag.timewindow import DateWindow, format_day, resolve_window
+from rag.timewindow import DateWindow, format_day, resolve_window, time_only
 from rag.types import Chunk, Hit, SearchFilters
 from rag.verify import SupportChecker
 
@@ -194,6 +195,11 @@ class AnswerEngine:
                 "model": self.answerer.model, "as_of": as_of.isoformat(),
                 "window": window.to_dict() if window else None}
 
+        if window is not None and time_only(standalone, window):
+            # "What happened this week?": the window's stories, not passages similar to the question's words.
+            yield from self._digest(hits, window, as_of, k, base, timings, started, warning)
+            return
+
         # The gates judge the first passages as they always have; the answerer may be handed its own, longer list.
         passages = [h.chunk for h in answer_hits(hits, window, self.settings.answer_passages)]
         handed = passages
@@ -221,11 +227,7 @@ class AnswerEngine:
             if window_is_empty(searched, hits, corpus, self.settings):
                 reason, refusal = window_refusal(window, searched)
         if reason:
-            timings["first_token_ms"] = timings["first_shown_ms"] = timings["total_ms"] = (
-                time.perf_counter() - started) * 1000
-            yield refusal
-            yield Answer(answer=refusal, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
-                         refusal_reason=reason, warning=warning, **base)
+            yield from self._refused(refusal, reason, hits, timings, started, warning, base)
             return
 
         gated, passages = passages, handed
@@ -342,6 +344,52 @@ class AnswerEngine:
         answer.timings["check_ms"] = (time.perf_counter() - generated) * 1000
         answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield answer
+
+    @staticmethod
+    def _refused(refusal: str, reason: str, hits: list[Hit], timings: dict[str, float], started: float,
+                 warning: str | None, base: dict[str, Any]) -> Iterator[str | Answer]:
+        """A refusal decided before anything was written: the stream is the refusal, then the final Answer."""
+        timings["first_token_ms"] = timings["first_shown_ms"] = timings["total_ms"] = (
+            time.perf_counter() - started) * 1000
+        yield refusal
+        yield Answer(answer=refusal, refused=True, support=0.0, citations=[], retrieved=hits, timings=timings,
+                     refusal_reason=reason, warning=warning, **base)
+
+    def _digest(self, hits: list[Hit], window: DateWindow, as_of: dt.date, k: int, base: dict[str, Any],
+                timings: dict[str, float], started: float, warning: str | None) -> Iterator[str | Answer]:
+        """The answer to a time-only question (rag/answer/digest.py): the window's first k stories, each dated and
+        cited by its first verified sentence; no model writes it. Refused with the window searched when the window
+        holds no article (or, rarely, none of their opening sentences passes the check)."""
+        items = digest.digest_items(hits, self.checker, k)
+        base["passages"] = base["evidence"] = [{"chunk_id": i.hit.chunk.id, "source": i.hit.chunk.source,
+                                                "text": i.hit.chunk.text} for i in items]
+        if self.answerer.backend != "extractive":
+            base["model"] = f"{base['model']} (not used: a digest of the window's stories)"
+        if not items:
+            searched = window.news_about(self.settings.time_window_days_after, as_of)
+            reason, refusal = window_refusal(window, searched)
+            corpus = self._corpus_dates()
+            if any(h.in_window for h in hits):
+                reason = "no opening sentence of the window's articles passed the citation check"
+            elif corpus is not None and corpus.any_between(searched.since, searched.until):
+                reason = f"no article published {searched.describe()} matches the search's filters"
+            yield from self._refused(refusal, reason, hits, timings, started, warning, base)
+            return
+        clauses = [digest.clause(item, as_of, last=n == len(items)) for n, item in enumerate(items, start=1)]
+        pieces = [digest.opening(as_of)] + [("" if n == 1 else " ") + digest.with_marker(text, n)
+                                            for n, text in enumerate(clauses, start=1)]
+        timings["first_token_ms"] = timings["first_shown_ms"] = (time.perf_counter() - started) * 1000
+        yield from pieces
+        citations = [Citation(n=n, source=i.hit.chunk.source, title=i.hit.chunk.title, date=i.hit.chunk.date,
+                              url=i.hit.chunk.url, chunk_id=i.hit.chunk.id, text=i.hit.chunk.text, supported=True,
+                              support=i.verdict.support,
+                              highlight=self.checker.best_sentence(i.hit.chunk.text, i.verdict.text))
+                     for n, i in enumerate(items, start=1)]
+        sentences = [{"text": text, "citations": [n], "supported": True, "support": round(i.verdict.support, 4),
+                      "origin": "digest"} for n, (text, i) in enumerate(zip(clauses, items, strict=True), start=1)]
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield Answer(answer="".join(pieces), refused=False, support=1.0, citations=citations, retrieved=hits,
+                     timings=timings, sentences=sentences, warning=warning, **base)
 
     def _ranked_once(self, question: str, passages: list[Chunk]) -> Callable[[str, list[Chunk]], list[Candidate]]:
         """The fallback's title-aware candidates for this answer's passages, ranked once: the lead order's ranking and
@@ -500,9 +548,7 @@ def window_refusal(window: DateWindow, searched: DateWindow) -> tuple[str, str]:
 def dated_answer(text: str, citations: list[Citation]) -> str:
     """A time-sensitive answer names the date of its evidence: "As of 11 May 2023, the Fed … [1]." The date is
     the newest publication date among the cited sources; an answer citing only undated sources is unchanged.
-    The answer's first word is lower-cased only when it is a common sentence opener (_COMMON_FIRST: "However" →
-    "however", "The" → "the", "That’s" → "that’s"); any other capitalised word may be a name ("Italy", "Boeing",
-    "Turkey", "Emily") and stays as written, and so does a word in capitals ("LATEST", "NFL") or "I"."""
+    The answer's first word is lower-cased only when it is a common sentence opener (text.lowered_opener)."""
     dates = [c.date for c in citations if c.date]
     if not dates or not text:
         return text
@@ -512,27 +558,7 @@ def dated_answer(text: str, citations: list[Citation]) -> str:
         return text
     if re.match(r"as of\b", text, re.IGNORECASE):
         return text  # the answer dates itself
-    match = re.match(r"(?!I\b)([A-Z][a-z]*(?:['’][a-z]+)?)(?=[\s,;:])", text)
-    first = re.split(r"['’]", match.group(1).lower())[0] if match else ""  # "That’s", "Here's"
-    # Before a capitalised word, an opener may be part of a name ("One Direction", "No Labels", "It Ends With Us");
-    # an article, preposition or conjunction is not ("The Hague" reads "the Hague", "In Washington" "in Washington").
-    in_name = first not in _NEVER_IN_NAMES and re.match(r"\S+\s+[A-Z]", text) is not None
-    if first in _COMMON_FIRST and not in_name:
-        text = match.group(1).lower() + text[match.end(1):]
-    return f"As of {format_day(newest)}, {text}"
-
-
-# Sentence openers that are never names: a fixed list (a word not in it stays capitalised: a name lower-cased
-# reads wrong, "As of 4 May 2023, italy won …", a common word capitalised only reads stiff). Articles,
-# prepositions, conjunctions and the like never start a name; the others may, before a capitalised word ("One
-# Direction", "It Ends With Us").
-_NEVER_IN_NAMES = frozenset("""the a an in on at after before according however meanwhile but and so when while
-    although though since despite during for with by from to of over under about as if because earlier later today
-    yesterday tonight officials police authorities experts scientists researchers hundreds thousands dozens millions
-    nearly almost also still yet there here""".split())
-_COMMON_FIRST = _NEVER_IN_NAMES | frozenset("""it this these those that he she they we you his her their its our my
-    your some many most several both all each every one two three four five six seven eight nine ten no not now then
-    last next what who which where why how more less only other another such once until unlike instead""".split())
+    return f"As of {format_day(newest)}, {lowered_opener(text)}"
 
 
 def plain_answer(answer: Answer) -> str:

@@ -147,3 +147,31 @@ _INJECTION_RE = re.compile(
 
 def looks_like_instruction(text: str) -> bool:
     return bool(_INJECTION_RE.search(text))
+
+
+def lowered_opener(text: str) -> str:
+    """The sentence to follow a prefix ("As of 4 May 2023, …", "on 28 November, …"): its first word lower-cased only
+    when it is a common sentence opener (_COMMON_FIRST: "However" → "however", "The" → "the", "That’s" → "that’s");
+    any other capitalised word may be a name ("Italy", "Boeing", "Turkey", "Emily") and stays as written, and so
+    does a word in capitals ("LATEST", "NFL") or "I"."""
+    match = re.match(r"(?!I\b)([A-Z][a-z]*(?:['’][a-z]+)?)(?=[\s,;:])", text)
+    first = re.split(r"['’]", match.group(1).lower())[0] if match else ""  # "That’s", "Here's"
+    # Before a capitalised word, an opener may be part of a name ("One Direction", "No Labels", "It Ends With Us");
+    # an article, preposition or conjunction is not ("The Hague" reads "the Hague", "In Washington" "in Washington").
+    in_name = first not in _NEVER_IN_NAMES and re.match(r"\S+\s+[A-Z]", text) is not None
+    if match and first in _COMMON_FIRST and not in_name:
+        return match.group(1).lower() + text[match.end(1):]
+    return text
+
+
+# Sentence openers that are never names: a fixed list (a word not in it stays capitalised: a name lower-cased
+# reads wrong, "As of 4 May 2023, italy won …", a common word capitalised only reads stiff). Articles,
+# prepositions, conjunctions and the like never start a name; the others may, before a capitalised word ("One
+# Direction", "It Ends With Us").
+_NEVER_IN_NAMES = frozenset("""the a an in on at after before according however meanwhile but and so when while
+    although though since despite during for with by from to of over under about as if because earlier later today
+    yesterday tonight officials police authorities experts scientists researchers hundreds thousands dozens millions
+    nearly almost also still yet there here""".split())
+_COMMON_FIRST = _NEVER_IN_NAMES | frozenset("""it this these those that he she they we you his her their its our my
+    your some many most several both all each every one two three four five six seven eight nine ten no not now then
+    last next what who which where why how more less only other another such once until unlike instead""".split())

@@ -83,6 +83,19 @@ def test_an_empty_window_names_the_window_searched(page) -> None:  # noqa: ANN00
     assert "no articles between 30 April and 7 May 2024" in text
 
 
+def test_what_happened_this_week_lists_the_windows_story_dated_and_cited(page) -> None:  # noqa: ANN001
+    # One article of the week (20 May) is indexed; the question names no topic, so its cosine to any article is
+    # near 0: it was refused ("no passage relevant enough") while the timeline listed that article.
+    set_as_of(page, "2023-05-21")
+    text = ask(page, "What happened this week?", 1)
+    assert text.startswith("As of 21 May 2023: on 20 May, a second storm sent the Orrin over its banks on Friday "
+                           "night [1]"), text
+    assert "couldn't find" not in text and "Kessel" not in text and text.count("[") == 1
+    card = page.locator("#sources .source").first
+    assert card.locator(".when").inner_text().startswith("[1] 20 May 2023 · flood-2023-05-20.md")
+    assert "A second storm sent the Orrin over its banks" in card.locator("mark").first.inner_text()
+
+
 def test_a_bad_as_of_date_is_one_clear_line(page) -> None:  # noqa: ANN001
     set_as_of(page, "next Tuesday")
     page.fill("#question textarea", QUESTION)

@@ -62,3 +62,26 @@ def test_an_empty_window_is_still_refused_with_the_window_searched(week_index: S
     assert answer.refused
     assert answer.answer.endswith({"2026-12-20": "(no articles between 13 and 20 December 2026)",
                                    "2026-11-10": "(no articles between 3 and 10 November 2026)"}[as_of])
+
+
+def test_the_chat_shows_the_digest_dated_with_each_marker_before_its_semicolon(week_index: Settings,
+                                                                              embedder: Embedder) -> None:
+    from rag.ui.render import answer_html
+
+    answer = make_engine(week_index, embedder=embedder).ask("What were the main news stories in the last few days?",
+                                                            filters=SearchFilters(as_of=WEEK_AS_OF))
+    rendered = answer_html(answer)
+    assert '<span class="dated">As of 30 November 2026: </span>' in rendered
+    assert "two weeks of drills <a class=\"cite supported\"" in rendered and "&#91;1&#93;</a>;</span>" in rendered
+    assert "quoted from source" not in rendered
+
+
+def test_a_plain_text_headline_line_is_not_the_first_sentence() -> None:
+    from rag.answer.digest import _without_headline
+
+    title = "Dockworkers at Port Halvik end nine-day strike"
+    assert _without_headline(f"{title}\nDockworkers returned to work on Tuesday.", title) == (
+        "Dockworkers returned to work on Tuesday.")
+    assert _without_headline(title, title) == ""
+    assert _without_headline("Dockworkers at Port Halvik end nine-day strike talks.", title) == (
+        "Dockworkers at Port Halvik end nine-day strike talks.")
