@@ -46,6 +46,8 @@ def dataset_corpus(args: argparse.Namespace) -> Path | None:
     beside = args.dataset.parent / "corpus"
     if args.corpus is not None or os.environ.get("RAG_CORPUS_DIR") or not beside.is_dir():
         return None
+    if beside.resolve() == Path("corpus").resolve():
+        return None  # the default corpus anyway (a feedback export in the repository root): nothing to say
     print(f"corpus {beside}: the folder beside the dataset (--corpus DIR scores against another)", flush=True)
     return beside
 
