@@ -91,6 +91,7 @@ class _Extracted:
     tags: tuple[str, ...] = ()
     date_source: str | None = None
     raw_date: Any = None  # the date value as found, when it could not be read (→ a warning, no date)
+    warnings: tuple[str, ...] = ()  # metadata the parser could not read (the text is still indexed)
 
 
 # ------------------------------------------------------------------------------------------ discovery
@@ -152,8 +153,23 @@ def in_corpus_scan(path: Path, root: Path) -> bool:
 
 def load_document(path: Path, root: Path, *, max_bytes: int, max_chars: int) -> Document:
     """Read and parse one file, or raise LoadError. Never raises anything else."""
+    return _guarded(path.suffix, lambda: _load(path, root, max_bytes, max_chars))
+
+
+def check_document(data: bytes, name: str, *, max_bytes: int, max_chars: int) -> Document:
+    """Parse `data` as the ingest would parse a corpus file called `name`, or raise LoadError: the same checks
+    (type, size, empty, binary, encoding, broken PDF or DOCX, ...) before an upload is saved into the corpus."""
+    def parse() -> Document:
+        if len(data) > max_bytes:
+            raise LoadError(f"file too large ({_format_size(len(data))} > {_format_limit(max_bytes)} limit)")
+        return _parse(data, Path(name), name, max_chars)
+
+    return _guarded(Path(name).suffix, parse)
+
+
+def _guarded(suffix: str, load: Callable[[], Document]) -> Document:
     try:
-        return _load(path, root, max_bytes, max_chars)
+        return load()
     except LoadError:
         raise
     except RecursionError:
@@ -161,15 +177,13 @@ def load_document(path: Path, root: Path, *, max_bytes: int, max_chars: int) -> 
     except MemoryError:
         raise LoadError("document too large to parse in memory") from None
     except Exception as exc:  # noqa: BLE001  (third-party parsers raise anything)
-        kind = path.suffix.lower().lstrip(".").upper() or "file"
+        kind = suffix.lower().lstrip(".").upper() or "file"
         raise LoadError(f"cannot parse {kind}: {type(exc).__name__}: {exc}") from None
 
 
 def _load(path: Path, root: Path, max_bytes: int, max_chars: int) -> Document:
-    suffix = path.suffix.lower()
-    parser = _PARSERS.get(suffix)
-    if parser is None:
-        raise LoadError(f"unsupported file type {suffix or '(no extension)'}")
+    if path.suffix.lower() not in _PARSERS:
+        raise LoadError(f"unsupported file type {path.suffix.lower() or '(no extension)'}")
     try:
         source = relative_source(path, root)
     except ValueError:
@@ -180,7 +194,14 @@ def _load(path: Path, root: Path, max_bytes: int, max_chars: int) -> Document:
         # Linux names are bytes; os.fsdecode keeps undecodable ones as lone surrogates, which no index, log or
         # JSON can store (chunk ids hash the source as UTF-8: one such name used to abort the whole ingest).
         raise LoadError("file name is not valid UTF-8 (rename the file)") from None
-    data = _read_bytes(path, root, max_bytes)
+    return _parse(_read_bytes(path, root, max_bytes), path, source, max_chars)
+
+
+def _parse(data: bytes, path: Path, source: str, max_chars: int) -> Document:
+    suffix = path.suffix.lower()
+    parser = _PARSERS.get(suffix)
+    if parser is None:
+        raise LoadError(f"unsupported file type {suffix or '(no extension)'}")
     if not data:
         raise LoadError("empty file")
     if not data.strip():
@@ -193,10 +214,10 @@ def _load(path: Path, root: Path, max_bytes: int, max_chars: int) -> Document:
     if len(text) > max_chars:
         raise _too_long(len(text), max_chars)
     date, date_source = found.date, found.date_source if found.date else None
-    warnings: tuple[str, ...] = ()
+    warnings = found.warnings
     if date is None and found.raw_date not in (None, ""):
         shown = str(found.raw_date)[:40]
-        warnings = (f"unreadable date {shown!r}: indexed without a date",)
+        warnings = (*warnings, f"unreadable date {shown!r}: indexed without a date")
     if date is None:
         date = dateline_date(text)
         date_source = "dateline" if date else None
@@ -404,10 +425,14 @@ _ATX_HEADING_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 def parse_markdown(data: bytes, path: Path, max_chars: int) -> _Extracted:
     text = decode_text(data, f"a {path.suffix.lower()} file").replace("\r\n", "\n")
     meta: dict[Any, Any] = {}
+    warnings: tuple[str, ...] = ()
     match = _FRONT_MATTER_RE.match(text)
     if match:
         text = text[match.end():]
-        meta = _load_front_matter(match.group(1))
+        try:
+            meta = _load_front_matter(match.group(1))
+        except LoadError as exc:  # bad front matter loses its metadata, not the article
+            warnings = (str(exc),)
     heading = _ATX_HEADING_RE.search(text)
     return _Extracted(
         text=text,
@@ -418,6 +443,7 @@ def parse_markdown(data: bytes, path: Path, max_chars: int) -> _Extracted:
         url=_front_matter_url(meta),
         author=_front_matter_author(meta.get("author")),
         tags=_front_matter_tags(meta.get("tags")),
+        warnings=warnings,
     )
 
 
@@ -437,12 +463,19 @@ def _front_matter_loader() -> Any:
 
 
 def _load_front_matter(block: str) -> dict[Any, Any]:
+    """The front matter's fields; {} for a block that is not a mapping. A block that is not YAML raises a
+    LoadError whose reason the caller shows as a warning (the article itself is still indexed)."""
     import yaml
 
     try:
         loaded = yaml.load(block, Loader=_front_matter_loader())  # noqa: S506  (a SafeLoader subclass)
-    except Exception:  # noqa: BLE001  (YAMLError, but also ValueError for e.g. 'date: 2024-13-45')
-        return {}  # bad front matter loses its metadata, not the article
+    except Exception as exc:  # noqa: BLE001  (YAMLError, but also ValueError and the like from constructors)
+        mark = getattr(exc, "problem_mark", None)
+        # +2: the block starts on the file's second line (after '---'), and marks count from 0.
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise LoadError(f"front matter is not valid YAML{where}: {problem}; indexed without its title, "
+                        "date and other fields") from None
     return loaded if isinstance(loaded, dict) else {}
 
 

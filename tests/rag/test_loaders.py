@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import threading
 import zipfile
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from rag.loaders import (
     LoadError,
+    check_document,
     is_supported,
     iter_corpus_files,
     load_document,
@@ -191,6 +193,31 @@ def test_markdown_malformed_front_matter_is_stripped_and_ignored(root: Path, fro
     assert doc.title == "Real heading"
     assert doc.text == "# Real heading\n\nArticle body."
     assert (doc.date, doc.url, doc.tags) == (None, None, ())
+
+
+def test_front_matter_that_is_not_yaml_is_one_warning_and_the_article_is_kept(root: Path) -> None:
+    path = put(root, "bad-yaml.md", '---\ntitle: "Unclosed quote\ndate: 2026-11-28\n---\n# Heading\n\nBody text.\n')
+    doc = load(path, root)
+    assert doc.text == "# Heading\n\nBody text." and doc.title == "Heading" and doc.date is None
+    assert len(doc.warnings) == 1
+    assert doc.warnings[0].startswith("front matter is not valid YAML (line ")
+    assert doc.warnings[0].endswith("indexed without its title, date and other fields")
+
+
+def test_an_upload_is_checked_from_its_bytes_as_the_ingest_reads_it(root: Path) -> None:
+    good = check_document(b"# Title\n\nBody.", "a.md", **LIMITS)
+    assert (good.source, good.title, good.text) == ("a.md", "Title", "# Title\n\nBody.")
+    for data, name, reason in [
+        (b"", "e.txt", "empty file"),
+        (b"abc\x00def", "b.txt", "binary content (NUL bytes)"),
+        ("caf\u00e9".encode("latin-1"), "l.txt", "not valid UTF-8"),
+        (b"%PDF-1.4\n1 0 obj <<", "t.pdf", "corrupt or truncated PDF"),
+        (b"not a zip at all", "f.docx", "not a valid DOCX"),
+        (b"MZ", "x.exe", "unsupported file type .exe"),
+        (b"x" * 100, "big.txt", "file too large"),
+    ]:
+        with pytest.raises(LoadError, match=re.escape(reason)):
+            check_document(data, name, max_bytes=50 if name == "big.txt" else MB, max_chars=1000)
 
 
 def test_markdown_title_falls_back_to_stem(root: Path) -> None:
