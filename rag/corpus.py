@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rag.errors import DocumentNotFound, OutsideCorpus, UploadRejected
 from rag.index import Manifest
+from rag.loaders import LoadError, check_document
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
 
 
@@ -20,6 +21,7 @@ class SavedUpload:
     path: Path
     source: str
     renamed_from: str | None  # the sanitised name was taken: saved under a new name instead of overwriting
+    warnings: tuple[str, ...] = ()  # what the ingest will warn about (e.g. an unreadable date); saved all the same
 
 
 def safe_filename(name: str) -> str:
@@ -36,7 +38,8 @@ def safe_filename(name: str) -> str:
 
 
 def save_upload(settings: Settings, temp_path: Path, original_name: str, overwrite: bool = False) -> SavedUpload:
-    """Copy an uploaded file into the corpus root. Refuses disallowed types, oversize files and links."""
+    """Copy an uploaded file into the corpus root. Refuses disallowed types, oversize files, links and any file
+    the ingest would skip (rag.loaders.check_document), each with a one-line reason; nothing refused is saved."""
     name = safe_filename(original_name)
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_EXTENSIONS:
@@ -50,6 +53,14 @@ def save_upload(settings: Settings, temp_path: Path, original_name: str, overwri
         raise UploadRejected(f"{original_name}: {size / 1048576:.1f} MB is over the {settings.max_upload_mb:g} MB limit")
     if size == 0:
         raise UploadRejected(f"{original_name}: empty file")
+    # The ingest's own checks, before the file is saved: a file it would skip (binary, not UTF-8, a broken PDF, a
+    # .docx that is not one, ...) is refused here with its reason instead of lying in the corpus, skipped at
+    # every sync. A broken new version of an existing file is refused too, never saved beside it as "name (2)".
+    try:
+        document = check_document(temp_path.read_bytes(), name, max_bytes=int(settings.max_file_mb * 1024 * 1024),
+                                  max_chars=settings.max_document_chars)
+    except LoadError as exc:
+        raise UploadRejected(f"{original_name}: {exc}") from None
     root = settings.corpus_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
     target = (root / name).resolve()
@@ -65,12 +76,14 @@ def save_upload(settings: Settings, temp_path: Path, original_name: str, overwri
         os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from a server running as another user
         if overwrite:
             os.replace(tmp, target)
-            return SavedUpload(path=target, source=target.relative_to(root).as_posix(), renamed_from=None)
+            return SavedUpload(path=target, source=target.relative_to(root).as_posix(), renamed_from=None,
+                               warnings=document.warnings)
         final = _publish_new(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     renamed_from = name if final != target else None
-    return SavedUpload(path=final, source=final.relative_to(root).as_posix(), renamed_from=renamed_from)
+    return SavedUpload(path=final, source=final.relative_to(root).as_posix(), renamed_from=renamed_from,
+                       warnings=document.warnings)
 
 
 def _publish_new(tmp: Path, target: Path) -> Path:

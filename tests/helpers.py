@@ -160,6 +160,17 @@ def serve_sample_app(base: Path, **overrides: Any) -> tuple[Any, Any, str]:
     return app, service, f"http://127.0.0.1:{settings.port}/"
 
 
+def open_chat(browser, url: str):  # noqa: ANN001, ANN201
+    """A page on the web chat at 1400 x 1000, once the question box is there: a generator for a fixture to
+    yield from (the context is closed after the test)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#question textarea")
+    yield page
+    context.close()
+
+
 def ask(page, question: str, expect_answers: int) -> str:  # noqa: ANN001
     page.fill("#question textarea", question)
     page.click("#ask")

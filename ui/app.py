@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -26,6 +27,7 @@ from rag.conversations import ConversationStore
 from rag.corpus import delete_document, list_documents, save_upload
 from rag.embedding import embedder_for
 from rag.errors import BackendUnavailable, FilterError, RagError
+from rag.loaders import in_corpus_scan, relative_source
 from rag.retrieve import as_of_date
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
 from rag.storage import disk_full, write_error_line
@@ -82,11 +84,31 @@ class ChatService:
         self.engine = engine
         self.watcher: CorpusWatcher | None = None
         self._sync_lock = threading.Lock()
+        # Files in the corpus folder that the syncs could not index (source -> reason): the Corpus tab lists them,
+        # so a file dropped there by hand that the ingest skips is seen once, not in every later upload's status.
+        self._skipped: dict[str, str] = {}
 
     def sync(self, progress: SyncProgress | None = None, paths: list[Path] | None = None) -> SyncReport:
         """The whole corpus folder, or only `paths` (files and folders that changed: the watcher's events)."""
         with self._sync_lock:
-            return sync_corpus(self.settings, embedder=self.embedder, progress=progress, paths=paths)
+            report = sync_corpus(self.settings, embedder=self.embedder, progress=progress, paths=paths)
+            self._note_skipped(report, paths)
+            return report
+
+    def _note_skipped(self, report: SyncReport, paths: list[Path] | None) -> None:
+        if paths is None:
+            self._skipped = {}
+        else:  # a partial sync speaks only for the files under its paths
+            scope = [relative_source(p, self.settings.corpus_dir) for p in paths
+                     if in_corpus_scan(p, self.settings.corpus_dir)]
+            self._skipped = {s: r for s, r in self._skipped.items()
+                             if not any(s == p or s.startswith(f"{p}/") for p in scope)}
+        self._skipped.update({f["source"]: f["reason"] for f in report.skipped_files})
+
+    def skipped(self) -> dict[str, str]:
+        """The corpus files the syncs skipped (source -> reason), those still there."""
+        root = self.settings.corpus_dir
+        return {s: r for s, r in dict(self._skipped).items() if os.path.lexists(root / s)}
 
     def start_watcher(self) -> None:
         self.watcher = CorpusWatcher(self.settings, lambda paths: self.sync(paths=paths))
@@ -126,6 +148,16 @@ def undated_line(docs: list[list[Any]]) -> str:
     """The corpus tab's count of documents without a publication date."""
     undated = sum(1 for row in docs if not row[2])
     return f"{len(docs)} documents, {undated} without a publication date"
+
+
+def skipped_html(skipped: dict[str, str], sync_error: str = "") -> str:
+    """The Corpus tab's list of files that are in the corpus folder but not indexed, each with its reason."""
+    lines = [f"⚠ last automatic sync failed: {escape(sync_error)}"] if sync_error else []
+    if skipped:
+        lines.append(f"**Not indexed** ({len(skipped)} file{'s' if len(skipped) != 1 else ''} in the corpus folder "
+                     "that the ingest skips: fix or delete them)")
+        lines += [f"- ✖ {escape(source)}: {escape(reason)}" for source, reason in sorted(skipped.items())]
+    return "\n".join(lines)
 
 
 def build_app(service: ChatService) -> gr.Blocks:
@@ -194,18 +226,20 @@ def build_app(service: ChatService) -> gr.Blocks:
         return list_documents(settings)
 
     def corpus_state(request: gr.Request):  # noqa: ANN202
+        """The documents table, the Delete choices (skipped files too: they can be removed here), the header and
+        the list of files not indexed."""
         require(policy, request, Role.reader)
         docs = documents_table()
-        status = ""
-        if service.watcher and service.watcher.last_error:
-            status = f"⚠ last automatic sync failed: {escape(service.watcher.last_error)}"
-        return docs, gr.update(choices=[row[0] for row in docs]), service.header(), status
+        skipped = service.skipped()
+        error = service.watcher.last_error if service.watcher and service.watcher.last_error else ""
+        choices = [row[0] for row in docs] + sorted(skipped)
+        return docs, gr.update(choices=choices), service.header(), skipped_html(skipped, error)
 
     def show_who(request: gr.Request) -> str:
         return who_line(policy, request)
 
     def refresh_corpus(request: gr.Request):  # noqa: ANN202
-        return corpus_state(request)[:3]
+        return corpus_state(request)
 
     def undated_state(request: gr.Request) -> str:
         require(policy, request, Role.reader)
@@ -215,13 +249,16 @@ def build_app(service: ChatService) -> gr.Blocks:
                progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
         who = require(policy, request, Role.editor)
         lines = []
+        batch = set()
         for item in files or []:
             path = Path(item if isinstance(item, str) else item.name)
             try:
                 saved = save_upload(settings, path, path.name)
+                batch.add(saved.source)
                 renamed = f" (a file named {saved.renamed_from} exists: saved as {saved.source})" \
                     if saved.renamed_from else ""
                 lines.append(f"✔ {escape(saved.source)}{escape(renamed)}")
+                lines += [f"⚠ {escape(saved.source)}: {escape(warning)}" for warning in saved.warnings]
                 lines += audit(who.name, "upload", saved.source, f"as {saved.source}" if saved.renamed_from else "")
             except RagError as exc:
                 lines.append(f"✖ {escape(str(exc))}")
@@ -238,23 +275,24 @@ def build_app(service: ChatService) -> gr.Blocks:
                          "it catches up at the next sync")
         else:
             lines.append(escape(report.summary_line()))
-            lines += [f"✖ skipped {escape(s['source'])}: {escape(s['reason'])}" for s in report.skipped_files]
-        docs, choices, header, _ = corpus_state(request)
-        return "  \n".join(lines), docs, choices, header, None
+            # Only this upload's files: others skipped are listed once, under the documents table.
+            lines += [f"✖ skipped {escape(s['source'])}: {escape(s['reason'])}" for s in report.skipped_files
+                      if s["source"] in batch]
+        return "  \n".join(lines), *corpus_state(request), None
 
     def delete(source: str | None, request: gr.Request,
                progress: gr.Progress = gr.Progress()):  # noqa: B008, ANN202
         who = require(policy, request, Role.editor)
         if not source:
-            return "Choose a document to delete.", *corpus_state(request)[:3]
+            return "Choose a document to delete.", *corpus_state(request)
         try:
             deleted = delete_document(settings, source)
         except RagError as exc:  # not in the corpus, or outside it
-            return f"✖ {escape(str(exc))}", *corpus_state(request)[:3]
+            return f"✖ {escape(str(exc))}", *corpus_state(request)
         logged = audit(who.name, "delete", deleted.relative_to(settings.corpus_dir.resolve()).as_posix())
         report = service.sync(GradioProgress(progress))
         return (f"Deleted {escape(source)}. {escape(report.summary_line())}" + "".join(f"  \n{x}" for x in logged),
-                *corpus_state(request)[:3])
+                *corpus_state(request))
 
     def audit(user: str, action: str, target: str, detail: str = "") -> list[str]:
         """Log a corpus change made through the app; a failure to log is shown, the change itself stands."""
@@ -327,6 +365,7 @@ def build_app(service: ChatService) -> gr.Blocks:
             # Filled on page load (corpus_state checks the user), not baked into the page's config.
             docs = gr.Dataframe(headers=["file", "title", "date", "chunks"], value=[],
                                 interactive=False, elem_id="documents")
+            not_indexed = gr.Markdown(elem_id="not-indexed")
             with gr.Row():
                 # Any value reaches delete(), which checks the role and that the path is inside the corpus.
                 doomed = gr.Dropdown(label="Document", choices=[], scale=4, allow_custom_value=True)
@@ -350,12 +389,12 @@ def build_app(service: ChatService) -> gr.Blocks:
         app.load(show_who, None, who, api_name=False)
         app.load(load_accounts, None, accounts_table, api_name=False)
         # Uploads and deletions are APIs too; each handler checks the caller's role (readers are refused).
-        add.click(upload, [files], [status, docs, doomed, header, files], api_name="upload")
-        remove.click(delete, [doomed], [status, docs, doomed, header], api_name="delete")
+        add.click(upload, [files], [status, docs, doomed, header, not_indexed, files], api_name="upload")
+        remove.click(delete, [doomed], [status, docs, doomed, header, not_indexed], api_name="delete")
         # The watcher syncs hand-made changes in the background; the tables catch up every few seconds.
         timer = gr.Timer(3)
-        timer.tick(refresh_corpus, None, [docs, doomed, header], api_name=False)
-        app.load(refresh_corpus, None, [docs, doomed, header], api_name=False)
+        timer.tick(refresh_corpus, None, [docs, doomed, header, not_indexed], api_name=False)
+        app.load(refresh_corpus, None, [docs, doomed, header, not_indexed], api_name=False)
         docs.change(undated_state, None, [undated], api_name=False)
         gr.api(api_ask, api_name="ask")
         gr.api(api_documents, api_name="documents")

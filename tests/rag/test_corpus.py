@@ -58,3 +58,38 @@ def test_delete_refuses_paths_outside_the_corpus(make_settings, tmp_path: Path) 
     (settings.corpus_dir / "a.md").write_text("x", encoding="utf-8")
     delete_document(settings, "a.md")
     assert not (settings.corpus_dir / "a.md").exists()
+
+
+def test_a_file_the_ingest_would_skip_is_refused_before_it_is_saved(make_settings, tmp_path: Path) -> None:
+    settings = make_settings()
+    bad = {"binary.txt": b"abc\x00def", "latin1.txt": "caf\u00e9 cr\u00e8me".encode("latin-1"),
+           "broken.pdf": b"%PDF-1.4\n1 0 obj <<", "fake.docx": b"this is no zip", "blank.md": b"  \n\n"}
+    reasons = {"binary.txt": "binary content (NUL bytes)", "latin1.txt": "not valid UTF-8",
+               "broken.pdf": "corrupt or truncated PDF", "fake.docx": "not a valid DOCX", "blank.md": "empty file"}
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(UploadRejected) as refused:
+            save_upload(settings, tmp_path / name, name)
+        assert str(refused.value).startswith(f"{name}: {reasons[name]}") and "\n" not in str(refused.value)
+    assert list(settings.corpus_dir.iterdir()) == [], "nothing refused is saved, not even a temporary file"
+
+
+def test_a_broken_new_version_of_a_file_is_not_saved_beside_it(make_settings, tmp_path: Path) -> None:
+    settings = make_settings()
+    good = tmp_path / "crane.md"
+    good.write_text("# Crane collapse\n\nA crane collapsed.", encoding="utf-8")
+    save_upload(settings, good, "crane.md")
+    broken = tmp_path / "upload" / "crane.md"
+    broken.parent.mkdir()
+    broken.write_bytes(b"\x00\x01binary")
+    with pytest.raises(UploadRejected, match="binary content"):
+        save_upload(settings, broken, "crane.md")
+    assert sorted(p.name for p in settings.corpus_dir.iterdir()) == ["crane.md"]
+
+
+def test_an_upload_with_an_unreadable_date_is_saved_with_its_warning(make_settings, tmp_path: Path) -> None:
+    settings = make_settings()
+    path = tmp_path / "bad-date.md"
+    path.write_text("---\ntitle: Bad date\ndate: 2026-13-45\n---\n\nThe text is kept.", encoding="utf-8")
+    saved = save_upload(settings, path, path.name)
+    assert saved.source == "bad-date.md" and saved.warnings == ("unreadable date '2026-13-45': indexed without a date",)

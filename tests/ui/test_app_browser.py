@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.settings import Settings, get_settings
-from tests.helpers import ROOT, SAMPLE_CORPUS, article, ask, write
+from tests.helpers import ROOT, SAMPLE_CORPUS, article, ask, open_chat, write
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -40,12 +40,7 @@ def app_url(app_settings: Settings, embedder) -> Iterator[str]:  # noqa: ANN001
 
 @pytest.fixture
 def page(browser, app_url: str):  # noqa: ANN001, ANN201
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(app_url)
-    page.wait_for_selector("#question textarea")
-    yield page
-    context.close()
+    yield from open_chat(browser, app_url)
 
 
 def test_question_gets_a_cited_answer_with_sources_then_a_follow_up(page, tmp_path: Path) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from rag.settings import Settings, get_settings
-from tests.helpers import FLOODS, WIRE, article, ask, write
+from tests.helpers import FLOODS, WIRE, article, ask, open_chat, write
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -35,12 +35,7 @@ def time_app(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[tup
 
 @pytest.fixture
 def page(browser, time_app):  # noqa: ANN001, ANN201
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(time_app[0])
-    page.wait_for_selector("#question textarea")
-    yield page
-    context.close()
+    yield from open_chat(browser, time_app[0])
 
 
 def set_as_of(page, value: str) -> None:  # noqa: ANN001
