@@ -363,8 +363,10 @@ def build_app(service: ChatService) -> gr.Blocks:
             status = gr.Markdown(elem_id="corpus-status")
             undated = gr.Markdown(elem_id="undated")
             # Filled on page load (corpus_state checks the user), not baked into the page's config.
-            docs = gr.Dataframe(headers=["file", "title", "date", "chunks"], value=[],
-                                interactive=False, elem_id="documents")
+            # Widths that fit 1400 px with long titles (wrapped): without them the title column pushed "chunks"
+            # out of view.
+            docs = gr.Dataframe(headers=["file", "title", "date", "chunks"], value=[], interactive=False,
+                                elem_id="documents", wrap=True, column_widths=["30%", "50%", "12%", "8%"])
             not_indexed = gr.Markdown(elem_id="not-indexed")
             with gr.Row():
                 # Any value reaches delete(), which checks the role and that the path is inside the corpus.

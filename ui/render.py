@@ -7,7 +7,7 @@ import datetime as dt
 import html
 import re
 
-from rag.answer.engine import Answer
+from rag.answer.engine import Answer, Citation
 from rag.stories import outlet
 from rag.timewindow import format_day
 
@@ -32,7 +32,10 @@ def answer_html(answer: Answer) -> str:
     warning = f'<div class="warn">⚠ {escape(answer.warning)}.</div>' if answer.warning else ""
     rejected = _rejected_html(answer) + _omitted_html(answer)
     if answer.refused:
-        return f'{warning}<div class="refusal">🚫 {escape(answer.answer)}</div>{rejected}'
+        # A drawn "no entry" sign, not the 🚫 emoji: without a colour-emoji font (Debian's chromium has none) the
+        # emoji is an empty box. The sign needs no font (tests/ui/test_sources_browser.py looks at its pixels).
+        return (f'{warning}<div class="refusal"><span class="no-entry" title="refused"></span>'
+                f'{escape(answer.answer)}</div>{rejected}')
     parts = []
     for sentence in answer.sentences:
         verdict = "supported" if sentence["supported"] else "unsupported"
@@ -81,11 +84,73 @@ def streaming_html(partial: str) -> str:
     return f'<div class="answer streaming">{escape(partial)}▌</div>'
 
 
-def _passage(text: str, highlight: tuple[int, int] | None) -> str:
-    if not highlight:
-        return escape(text)
-    start, end = highlight
-    return f"{escape(text[:start])}<mark>{escape(text[start:end])}</mark>{escape(text[end:])}"
+def _passage(text: str, spans: list[tuple[int, int]]) -> str:
+    """The passage with every span marked (overlapping spans merged)."""
+    out, at = [], 0
+    for start, end in sorted(spans):
+        start = max(start, at)
+        if end <= start:
+            continue
+        out += [escape(text[at:start]), f"<mark>{escape(text[start:end])}</mark>"]
+        at = end
+    return "".join(out) + escape(text[at:])
+
+
+def _without_headline(text: str, title: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """A passage that opens with the article's headline (a .txt file's first line, a Markdown '# ' heading) loses
+    that line: the card shows the headline already. The spans move with the text."""
+    first, newline, _ = text.partition("\n")
+    if not newline or " ".join(first.lstrip("# ").split()) != " ".join(title.split()):
+        return text, spans
+    rest = text[len(first):]
+    cut = len(first) + len(rest) - len(rest.lstrip())
+    return text[cut:], [(max(a - cut, 0), b - cut) for a, b in spans if b > cut]
+
+
+def _source_label(url: str | None, source: str) -> str:
+    """The outlet an article came from, or nothing when that would only repeat its file name (no URL)."""
+    name = outlet(url, source)
+    return "" if name == source else name
+
+
+def _numbers(ns: list[int]) -> str:
+    return " ".join(f"&#91;{n}&#93;" for n in ns)
+
+
+def _card(answer: Answer, group: list[Citation]) -> str:
+    """One card per cited article: every number it is cited as, its file name once, each distinct passage once
+    with all of its cited sentences marked, and the answer sentences resting on it with their verdicts."""
+    c = group[0]
+    ns = [g.n for g in group]
+    # One verdict per sentence, the same as in the answer: the card lists the answer sentences resting on it.
+    claims = [s for s in answer.sentences if set(ns) & set(s["citations"])]
+    verdicts = "".join(
+        f'<li class="claim {"supported" if s["supported"] else "unsupported"}" '
+        f'data-verdict="{"supported" if s["supported"] else "unsupported"}">'
+        f'{"✔" if s["supported"] else "✖"} {escape(s["text"])}</li>' for s in claims)
+    supported = all(g.supported for g in group)
+    badge = ('<span class="badge ok">supported</span>' if supported
+             else '<span class="badge no">not supported</span>')
+    url = f' · <a href="{html.escape(c.url, quote=True)}" rel="noopener noreferrer" target="_blank">link</a>' \
+        if c.url and c.url.startswith(("http://", "https://")) else ""
+    passages: dict[str, list[Citation]] = {}
+    for g in group:
+        passages.setdefault(g.text, []).append(g)
+    blocks = []
+    for text, cited in passages.items():
+        spans = sorted({span for g in cited for span in (g.highlights or ([g.highlight] if g.highlight else []))})
+        shown, spans = _without_headline(text, c.title, spans)
+        label = f'<span class="passage-n">{_numbers([g.n for g in cited])}</span> ' if len(passages) > 1 else ""
+        blocks.append(f'<div class="passage">{label}{_passage(shown, spans)}</div>')
+    anchors = "".join(f'<span id="cite-{n}"></span>' for n in ns[1:])
+    label = _source_label(c.url, c.source)
+    outlet_html = f' · <span class="outlet">{escape(label)}</span>' if label else ""
+    # Date and outlet first: in news, when and who published a source is the first thing to judge it by.
+    return (f'<div class="source" id="cite-{ns[0]}" data-cites="{" ".join(map(str, ns))}">{anchors}'
+            f'<div class="when">{_numbers(ns)} <span class="date">{escape(_long_date(c.date))}</span>{outlet_html} '
+            f'{badge}</div><div class="head"><b>{escape(c.title)}</b></div>'
+            f'<div class="meta"><code>{escape(c.source)}</code>{url}{_also(answer, c.source)}</div>'
+            f'<ul class="claims">{verdicts}</ul>{"".join(blocks)}</div>')
 
 
 def sources_html(answer: Answer | None) -> str:
@@ -96,8 +161,9 @@ def sources_html(answer: Answer | None) -> str:
         for hit in answer.retrieved:
             seen.setdefault(hit.chunk.source, hit)
         items = "".join(
-            f"<li>{escape(_long_date(h.chunk.date))} · {escape(outlet(h.chunk.url, h.chunk.source))} · "
-            f"{escape(h.chunk.title)} · <code>{escape(h.chunk.source)}</code></li>"
+            f"<li>{escape(_long_date(h.chunk.date))} · "
+            + (f"{escape(label)} · " if (label := _source_label(h.chunk.url, h.chunk.source)) else "")
+            + f"{escape(h.chunk.title)} · <code>{escape(h.chunk.source)}</code></li>"
             for h in list(seen.values())[:3]  # type: ignore[attr-defined]
         )
         reason = escape(answer.refusal_reason or "")
@@ -105,26 +171,10 @@ def sources_html(answer: Answer | None) -> str:
         rejected = f"<p>Rejected by the citation check:</p><ul>{rejected}</ul>" if rejected else ""
         return (f'<div class="sources refused"><b>Not found in the corpus.</b> <small>{reason}</small>'
                 f"<p>Closest sources:</p><ul>{items}</ul>{rejected}</div>")
-    cards = []
+    by_source: dict[str, list[Citation]] = {}
     for c in answer.citations:
-        # One verdict per sentence, the same as in the answer: each card lists the answer sentences resting on it.
-        claims = [s for s in answer.sentences if c.n in s["citations"]]
-        verdicts = "".join(
-            f'<li class="claim {"supported" if s["supported"] else "unsupported"}" '
-            f'data-verdict="{"supported" if s["supported"] else "unsupported"}">'
-            f'{"✔" if s["supported"] else "✖"} {escape(s["text"])}</li>' for s in claims)
-        badge = ('<span class="badge ok">supported</span>' if c.supported
-                 else '<span class="badge no">not supported</span>')
-        url = f' · <a href="{html.escape(c.url, quote=True)}" rel="noopener noreferrer" target="_blank">link</a>' \
-            if c.url and c.url.startswith(("http://", "https://")) else ""
-        # Date and outlet first: in news, when and who published a source is the first thing to judge it by.
-        cards.append(
-            f'<div class="source" id="cite-{c.n}"><div class="when">&#91;{c.n}&#93; '
-            f'<span class="date">{escape(_long_date(c.date))}</span> · <span class="outlet">'
-            f'{escape(outlet(c.url, c.source))}</span> {badge}</div><div class="head"><b>{escape(c.title)}</b></div>'
-            f'<div class="meta"><code>{escape(c.source)}</code>{url}{_also(answer, c.source)}</div>'
-            f'<ul class="claims">{verdicts}</ul><div class="passage">{_passage(c.text, c.highlight)}</div></div>'
-        )
+        by_source.setdefault(c.source, []).append(c)
+    cards = [_card(answer, group) for group in by_source.values()]
     rejected = "".join(f'<li data-verdict="unsupported">✖ <s>{escape(r["text"])}</s></li>' for r in answer.rejected)
     if rejected:
         rejected = (f'<div class="rejected-claims"><b>Not supported by the cited passages (not part of the answer):'
@@ -156,7 +206,9 @@ def timeline_html(answer: Answer | None) -> str:
     answer cites it, else to the article; the question's date window, when it has one, is named on top."""
     if answer is None or not answer.retrieved:
         return '<div class="timeline empty">A timeline of the retrieved stories appears here.</div>'
-    cited = {c.source: c.n for c in answer.citations}
+    cited: dict[str, int] = {}
+    for c in answer.citations:
+        cited.setdefault(c.source, c.n)
     stories: dict[str, object] = {}
     for hit in answer.retrieved:
         stories.setdefault(hit.story or hit.chunk.source, hit)
@@ -201,6 +253,10 @@ def retrieved_html(answer: Answer | None) -> str:
 CSS = """
 .answer { white-space: pre-wrap; }
 .refusal { color: #9a3412; font-weight: 600; }
+.no-entry { display: inline-block; position: relative; box-sizing: border-box; width: 0.95em; height: 0.95em;
+            margin-right: 0.35em; vertical-align: -0.12em; border: 0.14em solid currentColor; border-radius: 50%; }
+.no-entry::after { content: ""; position: absolute; left: 50%; top: 50%; width: 100%; height: 0.14em;
+                   background: currentColor; transform: translate(-50%, -50%) rotate(-45deg); }
 a.cite { text-decoration: none; font-weight: 600; color: #1d4ed8; }
 a.cite.unsupported { color: #b91c1c; }
 .quote-label { color: #6b7280; font-size: 0.85em; font-style: italic; }
@@ -214,6 +270,8 @@ li.claim.unsupported { color: #991b1b; }
 .source .meta { color: #6b7280; font-size: 0.85em; margin: 2px 0 6px; }
 .source .passage, .hit .passage { font-size: 0.9em; white-space: pre-wrap; }
 .source mark { background: #fef08a; }
+.source .passage + .passage { margin-top: 6px; border-top: 1px dashed #e5e7eb; padding-top: 4px; }
+.source .passage-n { color: #6b7280; font-size: 0.85em; }
 .badge { font-size: 0.75em; padding: 1px 6px; border-radius: 9px; margin-left: 6px; }
 .badge.ok { background: #dcfce7; color: #166534; }
 .badge.no { background: #fee2e2; color: #991b1b; }

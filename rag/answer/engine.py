@@ -54,12 +54,15 @@ class Citation:
     supported: bool
     support: float
     highlight: tuple[int, int] | None = None  # span in `text` of the sentence that best supports the claim
+    # One span per answer sentence citing this passage (its best premise sentence): the sources panel marks each.
+    highlights: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": self.n, "source": self.source, "title": self.title, "date": self.date, "url": self.url,
             "chunk_id": self.chunk_id, "text": self.text, "supported": self.supported,
             "support": round(self.support, 4), "highlight": list(self.highlight) if self.highlight else None,
+            "highlights": [list(span) for span in self.highlights],
         }
 
 
@@ -476,10 +479,12 @@ class AnswerEngine:
             chunk = passages[original - 1]
             claims = [v for v, numbers in shown if new_n in numbers]
             highlight = self.checker.best_sentence(chunk.text, " ".join(v.text for v in claims)) if claims else None
+            highlights = sorted({span for v in claims if (span := self.checker.best_sentence(chunk.text, v.text))})
             citations.append(Citation(
                 n=new_n, source=chunk.source, title=chunk.title, date=chunk.date, url=chunk.url, chunk_id=chunk.id,
                 text=chunk.text, supported=all(v.supported for v in claims),
                 support=max((v.support for v in claims), default=0.0), highlight=highlight,
+                highlights=tuple(highlights),
             ))
         sentences = [{"text": v.text, "citations": numbers, "supported": v.supported,
                       "support": round(v.support, 4), "origin": v.origin} for v, numbers in shown]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CHROMIUM, FLAGS
+from tests.helpers import CHROMIUM, FLAGS, open_chat
 
 
 @pytest.fixture(scope="module")
@@ -20,3 +20,9 @@ def browser() -> Iterator:  # noqa: ANN201
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def page(browser, app_url: str):  # noqa: ANN001, ANN201
+    """A page on the module's app (its `app_url` fixture), once the question box is there."""
+    yield from open_chat(browser, app_url)

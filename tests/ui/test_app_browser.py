@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.settings import Settings, get_settings
-from tests.helpers import ROOT, SAMPLE_CORPUS, article, ask, open_chat, write
+from tests.helpers import ROOT, SAMPLE_CORPUS, article, ask, write
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -36,11 +36,6 @@ def app_url(app_settings: Settings, embedder) -> Iterator[str]:  # noqa: ANN001
     if service.watcher:
         service.watcher.stop()
     app.close()
-
-
-@pytest.fixture
-def page(browser, app_url: str):  # noqa: ANN001, ANN201
-    yield from open_chat(browser, app_url)
 
 
 def test_question_gets_a_cited_answer_with_sources_then_a_follow_up(page, tmp_path: Path) -> None:  # noqa: ANN001

@@ -1,0 +1,86 @@
+"""The sources panel's HTML (rag/ui/render.py) for constructed answers: one card per cited article, its file
+name once, each distinct passage once with every cited sentence marked, no headline repeated as the passage's
+first line. The browser look of the same is in tests/ui/test_sources_browser.py."""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.engine import Answer, Citation
+from rag.ui.render import answer_html, sources_html
+
+TXT = ("Nexaline to cut 1,400 jobs\n\nThe company Nexaline will cut 1,400 jobs. Sales fell again. "
+       "Most cuts fall on the hardware division.")
+FIRST, SECOND = "The company Nexaline will cut 1,400 jobs.", "Most cuts fall on the hardware division."
+
+
+def span(text: str, sentence: str) -> tuple[int, int]:
+    start = text.index(sentence)
+    return start, start + len(sentence)
+
+
+def citation(n: int, text: str = TXT, source: str = "nexaline.txt", *spans: tuple[int, int]) -> Citation:
+    return Citation(n=n, source=source, title="Nexaline to cut 1,400 jobs", date="2025-10-14", url=None,
+                    chunk_id=f"c{n}", text=text, supported=True, support=1.0,
+                    highlight=spans[0] if spans else None, highlights=tuple(spans))
+
+
+def answer(citations: list[Citation], sentences: list[tuple[str, list[int]]]) -> Answer:
+    return Answer(question="q", standalone_question="q", answer=" ".join(s for s, _ in sentences), refused=False,
+                  support=1.0, citations=citations, retrieved=[],
+                  sentences=[{"text": s, "citations": ns, "supported": True, "support": 1.0, "origin": "model"}
+                             for s, ns in sentences])
+
+
+def cards(html: str) -> list[str]:
+    return re.findall(r'<div class="source".*?<ul class="claims">.*?</ul>(?:<div class="passage">.*?</div>)+', html)
+
+
+def test_one_article_cited_twice_is_one_card_listing_both_numbers_and_its_passage_once() -> None:
+    html = sources_html(answer([citation(1, TXT, "nexaline.txt", span(TXT, FIRST)),
+                                citation(2, TXT, "nexaline.txt", span(TXT, SECOND))],
+                               [(FIRST, [1]), (SECOND, [2])]))
+    [card] = cards(html)
+    assert "&#91;1&#93; &#91;2&#93;" in card and 'id="cite-1"' in card and 'id="cite-2"' in card
+    assert card.count("nexaline.txt") == 1, "the file name is shown once"
+    assert card.count('<div class="passage">') == 1 and card.count("Sales fell again") == 1
+    assert re.findall(r"<mark>(.*?)</mark>", card) == [FIRST, SECOND], "every cited sentence is marked"
+
+
+def test_two_passages_of_one_article_are_shown_each_once_in_its_card() -> None:
+    other = "Later in the article. The factory in Aldora City will close by March."
+    html = sources_html(answer([citation(1, TXT, "nexaline.txt", span(TXT, FIRST)),
+                                citation(2, other, "nexaline.txt", span(other, "The factory in Aldora City will "
+                                                                                "close by March."))],
+                               [(FIRST, [1]), ("The factory in Aldora City will close by March.", [2])]))
+    [card] = cards(html)
+    assert card.count('<div class="passage">') == 2 and card.count("nexaline.txt") == 1
+    assert len(re.findall(r"<mark>", card)) == 2
+
+
+def test_two_sentences_citing_one_passage_are_both_marked() -> None:
+    html = sources_html(answer([citation(1, TXT, "nexaline.txt", span(TXT, FIRST), span(TXT, SECOND))],
+                               [(FIRST, [1]), (SECOND, [1])]))
+    assert re.findall(r"<mark>(.*?)</mark>", html) == [FIRST, SECOND]
+
+
+def test_a_passage_that_opens_with_the_headline_does_not_repeat_it() -> None:
+    html = sources_html(answer([citation(1, TXT, "nexaline.txt", span(TXT, FIRST))], [(FIRST, [1])]))
+    [card] = cards(html)
+    assert card.count("Nexaline to cut 1,400 jobs") == 1  # in the card's head only
+    passage = re.search(r'<div class="passage">(.*?)</div>', card).group(1)  # type: ignore[union-attr]
+    assert passage.startswith(f"<mark>{FIRST}</mark>")
+
+
+def test_a_card_with_a_link_names_its_outlet_and_file() -> None:
+    cited = citation(1, TXT, "nexaline.txt", span(TXT, FIRST))
+    cited.url = "https://www.example.com/nexaline"
+    [card] = cards(sources_html(answer([cited], [(FIRST, [1])])))
+    assert '<span class="outlet">example.com</span>' in card and card.count("nexaline.txt") == 1
+
+
+def test_the_refusal_sign_is_drawn_not_an_emoji() -> None:
+    refused = Answer(question="q", standalone_question="q", answer="I couldn't find that in the corpus.",
+                     refused=True, support=0.0, citations=[], retrieved=[], refusal_reason="no passage")
+    html = answer_html(refused)
+    assert '<span class="no-entry"' in html and "🚫" not in html
