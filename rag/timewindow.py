@@ -105,10 +105,24 @@ class DateWindow:
             return f"on or before {format_day(u)}"
         return "at any time"
 
+    def span(self) -> str:
+        """The window as a date range to show beside its phrase: '1 January – 31 December 2022', '1–7 May 2024',
+        '3 May 2023', 'since 1 March 2023'."""
+        s, u = self.since, self.until
+        if not (s and u):
+            return self.describe()
+        if s == u:
+            return format_day(s)
+        if s.year == u.year and s.month == u.month:
+            return f"{s.day}–{format_day(u)}"
+        if s.year == u.year:
+            return f"{s.day} {calendar.month_name[s.month]} – {format_day(u)}"
+        return f"{format_day(s)} – {format_day(u)}"
+
     def to_dict(self) -> dict[str, str | None]:
         return {"since": self.since.isoformat() if self.since else None,
                 "until": self.until.isoformat() if self.until else None,
-                "phrase": self.phrase, "description": self.describe()}
+                "phrase": self.phrase, "description": self.span()}
 
 
 # ----------------------------------------------------------------------------------------- resolution

@@ -115,6 +115,19 @@ def test_window_description_and_membership() -> None:
     assert not window.contains("2024-05-08") and not window.contains(None)
 
 
+def test_the_window_shown_for_a_year_is_that_year() -> None:
+    # The window is the calendar year; the days searched after it for news about it (news_about) are not the
+    # window and are not what the page shows for it.
+    window = resolve_window("Who won the World Cup in 2022?", dt.date(2026, 11, 30))
+    assert window is not None and (window.since, window.until) == (d("2022-01-01"), d("2022-12-31"))
+    assert window.span() == "1 January – 31 December 2022"
+    assert window.to_dict()["description"] == "1 January – 31 December 2022"
+    assert DateWindow(d("2024-05-01"), d("2024-05-07")).span() == "1–7 May 2024"
+    assert DateWindow(d("2022-12-20"), d("2023-01-05")).span() == "20 December 2022 – 5 January 2023"
+    assert DateWindow(d("2023-05-03"), d("2023-05-03")).span() == "3 May 2023"
+    assert DateWindow(d("2023-03-01"), None).span() == "since 1 March 2023"
+
+
 def test_relative_words_win_over_a_date_that_names_an_event() -> None:
     window = resolve_window("Which network aired false depictions of the January 6, 2021, attack this week?", AS_OF)
     assert window is not None and (window.since, window.until) == (d("2023-05-04"), AS_OF)

@@ -59,7 +59,9 @@ def test_refusal_is_the_fixed_sentence_with_closest_sources(engine: AnswerEngine
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
     # A question whose date window holds no article: the fixed sentence, then the window searched.
     dated = engine.ask("Who won the football world cup in 2022?")
-    assert dated.refused and dated.answer == f"{REFUSAL} (no articles between 1 January 2022 and 31 January 2023)"
+    # The window asked about, not the longer span searched for news about it (to 31 January 2023).
+    assert dated.refused and dated.answer == f"{REFUSAL} (no articles between 1 January and 31 December 2022)"
+    assert "between 1 January 2022 and 31 January 2023" in dated.refusal_reason
     assert answer.retrieved and answer.refusal_reason
     # The passages the answer would have rested on are kept for the evals (rag.evals.loss), refused or not.
     assert answer.passages and answer.passages[0]["chunk_id"] == answer.retrieved[0].chunk.id
