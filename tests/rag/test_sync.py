@@ -258,10 +258,15 @@ def test_a_bad_date_is_one_warning_line_never_a_failed_ingest(make_settings, emb
     settings = make_settings()
     fill(settings.corpus_dir, TOPICS[:1])
     write(settings.corpus_dir / "bad-date.md", "---\ntitle: Bad date\ndate: 2024-13-45\n---\n\n" + body("canal"))
+    # Front matter that is not YAML (an unclosed quote): one warning too, the article indexed without its fields.
+    write(settings.corpus_dir / "bad-yaml.md", '---\ntitle: "Bad yaml\ndate: 2024-01-02\n---\n\n' + body("ferry"))
     progress = Collect()
     report = sync_corpus(settings, embedder=embedder, progress=progress)
-    assert (report.added, report.skipped) == (2, 0)
-    assert progress.lines == ["bad-date.md: unreadable date '2024-13-45': indexed without a date"]
+    assert (report.added, report.skipped) == (3, 0)
+    assert progress.lines == ["bad-date.md: unreadable date '2024-13-45': indexed without a date",
+                              "bad-yaml.md: front matter is not valid YAML (line 4): found unexpected end of stream; "
+                              "indexed without its title, date and other fields"]
+    assert Manifest.load(settings.index_dir).files["bad-yaml.md"].date is None
     record = Manifest.load(settings.index_dir).files["bad-date.md"]
     assert (record.date, record.date_source, record.title) == (None, None, "Bad date")
     assert Manifest.load(settings.index_dir).files["harbour.md"].date_source == "front matter"

@@ -28,13 +28,14 @@ def page(browser, served):  # noqa: ANN001, ANN201
         yield page
 
 
-def upload(page, paths: list[Path]) -> str:  # noqa: ANN001
-    before = page.inner_text("#corpus-status")
+def upload(page, paths: list[Path], first_line: str) -> str:  # noqa: ANN001
+    """Upload `paths` with the Add button; the status once it opens with `first_line` and the sync has reported."""
     page.locator("#upload input[type=file]").set_input_files([str(p) for p in paths])
     page.click("#add")
-    page.wait_for_function("before => { const now = document.querySelector('#corpus-status').innerText; "
-                           "return now !== before && now.includes('in index') && !now.includes('processing'); }", arg=before, timeout=60_000)
-    return page.inner_text("#corpus-status")
+    page.wait_for_function("first => { const now = document.querySelector('#corpus-status').innerText.trim(); "
+                           "return now.startsWith(first) && now.includes('in index'); }", arg=first_line,
+                           timeout=60_000)
+    return page.inner_text("#corpus-status").strip()
 
 
 def test_bad_uploads_are_refused_before_saving_and_warnings_are_shown(page, served, tmp_path: Path) -> None:  # noqa: ANN001
@@ -55,7 +56,7 @@ def test_bad_uploads_are_refused_before_saving_and_warnings_are_shown(page, serv
                                                "The winter ferry timetable starts in December.\n")
     bad_yaml = write(tmp_path / "bad-yaml.md", '---\ntitle: "Unclosed quote\n---\n# Bridge tolls\n\n'
                                                "Bridge tolls rise by ten percent next year.\n")
-    status = upload(page, [*(tmp_path / n for n in bad), good, bad_date, bad_yaml])
+    status = upload(page, [*(tmp_path / n for n in bad), good, bad_date, bad_yaml], "✖ binary.txt: ")
     lines = status.splitlines()
     for name in bad:
         assert not (corpus / name).exists(), f"{name} must not be saved"
@@ -73,8 +74,7 @@ def test_bad_uploads_are_refused_before_saving_and_warnings_are_shown(page, serv
     broken = tmp_path / "again" / "tram depot.md"
     broken.parent.mkdir()
     broken.write_bytes(b"\x00\x01\x02")
-    status = upload(page, [broken])
-    assert status.splitlines()[0].startswith("✖ tram depot.md: binary content")
+    status = upload(page, [broken], "✖ tram depot.md: binary content")
     assert not (corpus / "tram depot (2).md").exists()
 
 
@@ -82,14 +82,14 @@ def test_files_the_ingest_skips_are_listed_once_and_can_be_deleted(page, served,
     service, _ = served
     (service.settings.corpus_dir / "dropped.txt").write_bytes(b"\x00binary junk")
     first = upload(page, [write(tmp_path / "one.md", article("Library hours", "The library opens at nine.",
-                                                            "2026-10-01"))])
+                                                            "2026-10-01"))], "✔ one.md")
     assert "dropped.txt" not in first, "only this upload's files are reported in its status"
     page.wait_for_function("() => document.querySelector('#not-indexed').innerText.includes('dropped.txt')",
                            timeout=10_000)
     listed = page.inner_text("#not-indexed")
     assert "Not indexed" in listed and "dropped.txt: binary content (NUL bytes)" in listed
     second = upload(page, [write(tmp_path / "two.md", article("Pool hours", "The pool opens at seven.",
-                                                             "2026-10-02"))])
+                                                             "2026-10-02"))], "✔ two.md")
     assert "dropped.txt" not in second
     # It can be removed from the page.
     page.get_by_label("Document").fill("dropped.txt")
