@@ -37,12 +37,24 @@ from rag.timewindow import AsOfError, DateWindow, date_int, parse_as_of, resolve
 from rag.types import Chunk, Hit, SearchFilters
 
 
-def as_of_date(filters: SearchFilters | None) -> dt.date:
-    """The as-of date of a search: the filter's, else today."""
+def as_of_date(filters: SearchFilters | None, name: str = "as-of date") -> dt.date:
+    """The as-of date of a search: the filter's, else today. `name`: what a FilterError calls it."""
     try:
-        return parse_as_of(filters.as_of if filters else None)
+        return parse_as_of(filters.as_of if filters else None, name)
     except AsOfError as exc:
         raise FilterError(str(exc)) from None
+
+
+def date_range(filters: SearchFilters | None, names: tuple[str, str] = ("--since", "--until")) -> tuple[int | None,
+                                                                                                      int | None]:
+    """The since/until filter as YYYYMMDD ints, or a FilterError naming the bound by `names` (the CLI's flags,
+    the web chat's fields): a date that is not one, or a since later than the until (no article could match)."""
+    since = parse_date(filters.since if filters else None, names[0])
+    until = parse_date(filters.until if filters else None, names[1])
+    if filters and since is not None and until is not None and since > until:
+        raise FilterError(f"{names[0]} ({(filters.since or '').strip()}) is later than {names[1]} "
+                          f"({(filters.until or '').strip()}): no article can be in that range")
+    return since, until
 
 
 def question_window(question: str, filters: SearchFilters | None) -> DateWindow | None:
@@ -337,8 +349,7 @@ class HybridRetriever:
         if not query:
             return []
         filters = filters or SearchFilters()
-        since = parse_date(filters.since, "--since")
-        until = parse_date(filters.until, "--until")
+        since, until = date_range(filters)
         as_of = as_of_date(filters)
         as_of_int = date_int(as_of)
         window = resolve_window(query, as_of) if self.settings.time_window_ranking else None

@@ -28,7 +28,7 @@ from rag.corpus import delete_document, list_documents, save_upload
 from rag.embedding import embedder_for
 from rag.errors import BackendUnavailable, FilterError, RagError
 from rag.loaders import in_corpus_scan, relative_source
-from rag.retrieve import as_of_date
+from rag.retrieve import as_of_date, date_range
 from rag.settings import SUPPORTED_EXTENSIONS, Settings
 from rag.storage import disk_full, write_error_line
 from rag.sync import SyncProgress, sync_corpus
@@ -137,6 +137,12 @@ def _filters(source: str | None, since: str | None, until: str | None, as_of: st
                          until=(until or "").strip() or None, as_of=(as_of or "").strip() or None)
 
 
+def check_filters(filters: SearchFilters) -> None:
+    """A FilterError for dates the search cannot use, naming the page's own fields (not the CLI's flags)."""
+    date_range(filters, ("Since", "Until"))
+    as_of_date(filters, "As of")
+
+
 def as_of_control() -> gr.Textbox:
     """The date the chat asks as of (default today): later articles are never used, and "this week" means the
     7 days before it. Empty means today."""
@@ -175,7 +181,7 @@ def build_app(service: ChatService) -> gr.Blocks:
             return
         try:
             filters = _filters(source, since, until, as_of)
-            as_of_date(filters)
+            check_filters(filters)
         except FilterError as exc:
             chat = [*chat, {"role": "user", "content": escape(message)},
                     {"role": "assistant", "content": f'<div class="refusal">⚠ {escape(str(exc))}</div>'}]
@@ -314,7 +320,7 @@ def build_app(service: ChatService) -> gr.Blocks:
             history = []
         try:
             filters = _filters(None, None, None, as_of)
-            as_of_date(filters)
+            check_filters(filters)
         except FilterError as exc:
             raise gr.Error(str(exc)) from None
         try:

@@ -153,6 +153,36 @@ def _card(answer: Answer, group: list[Citation]) -> str:
             f'<ul class="claims">{verdicts}</ul>{"".join(blocks)}</div>')
 
 
+# Refusal reasons are written for the evals' reports and the CLI (rag/answer/gates.py, engine.py): the page says
+# what they mean in plain words and keeps the measured numbers in a collapsed "details" line.
+_PLAIN_REASONS = (
+    (re.compile(r"no passage relevant enough \((?P<details>.*)\)$"),
+     "No passage is close enough to the question."),
+    (re.compile(r"the passages mention only (?P<share>\d+%) of the question's terms \(< (?P<least>\d+%)\)$"),
+     "The closest passages mention only {share} of the question's words (at least {least} are needed)."),
+    (re.compile(r"the passages look like a near miss \((?P<details>.*)\)$"),
+     "The closest passages are about something near the question but do not answer it."),
+)
+_INTERNAL_TERMS = re.compile(r"cosine|log-odds|[<>]")
+
+
+def plain_reason(reason: str) -> tuple[str, str]:
+    """(A refusal reason as a sentence in plain words, the numbers behind it or "")."""
+    reason = " ".join(reason.split())
+    for pattern, plain in _PLAIN_REASONS:
+        if match := pattern.match(reason):
+            fields = match.groupdict()
+            return plain.format(**fields), fields.get("details") or ""
+    details = ""
+    # A trailing "(...)" of measurements is kept out of the sentence.
+    if (match := re.search(r"\s*\(([^()]*)\)$", reason)) and _INTERNAL_TERMS.search(match[1]):
+        reason, details = reason[: match.start()], match[1]
+    if not reason:
+        return "", details
+    reason = reason[0].upper() + reason[1:]
+    return (reason if reason.endswith((".", "!", "?")) else reason + "."), details
+
+
 def sources_html(answer: Answer | None) -> str:
     if answer is None:
         return '<div class="sources empty">Sources of the answer appear here.</div>'
@@ -166,10 +196,11 @@ def sources_html(answer: Answer | None) -> str:
             + f"{escape(h.chunk.title)} · <code>{escape(h.chunk.source)}</code></li>"
             for h in list(seen.values())[:3]  # type: ignore[attr-defined]
         )
-        reason = escape(answer.refusal_reason or "")
+        reason, details = plain_reason(answer.refusal_reason or "")
+        why = f'<details class="why"><summary>details</summary>{escape(details)}</details>' if details else ""
         rejected = "".join(f'<li data-verdict="unsupported">✖ <s>{escape(r["text"])}</s></li>' for r in answer.rejected)
         rejected = f"<p>Rejected by the citation check:</p><ul>{rejected}</ul>" if rejected else ""
-        return (f'<div class="sources refused"><b>Not found in the corpus.</b> <small>{reason}</small>'
+        return (f'<div class="sources refused"><b>Not found in the corpus.</b> <small>{escape(reason)}</small>{why}'
                 f"<p>Closest sources:</p><ul>{items}</ul>{rejected}</div>")
     by_source: dict[str, list[Citation]] = {}
     for c in answer.citations:
@@ -276,6 +307,7 @@ li.claim.unsupported { color: #991b1b; }
 .badge.ok { background: #dcfce7; color: #166534; }
 .badge.no { background: #fee2e2; color: #991b1b; }
 .sources.refused { color: #9a3412; }
+.sources.refused details.why { font-size: 0.8em; color: #6b7280; }
 .hit { border-bottom: 1px solid #e5e7eb; padding: 6px 0; font-size: 0.9em; }
 .source .when { font-size: 0.9em; color: #374151; }
 .source .when .date { font-weight: 600; }

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from rag.embedding import Embedder
-from rag.retrieve import FilterError, HybridRetriever, parse_date, reciprocal_rank_fusion
+from rag.retrieve import FilterError, HybridRetriever, date_range, parse_date, reciprocal_rank_fusion
 from rag.sync import sync_corpus
 from rag.types import SearchFilters
 from tests.helpers import SAMPLE_QUESTIONS, article, write
@@ -75,6 +75,14 @@ def test_bad_dates_are_rejected_clearly() -> None:
     assert parse_date("2026-06", "--since") == 20260601
     with pytest.raises(FilterError, match="--since must be a date"):
         parse_date("last week", "--since")
+
+
+def test_a_since_later_than_the_until_is_its_own_error() -> None:
+    assert date_range(SearchFilters(since="2025-01", until="2025-03-31")) == (20250101, 20250331)
+    with pytest.raises(FilterError, match=r"^--since \(2025-05-01\) is later than --until \(2025-01-01\): no article"):
+        date_range(SearchFilters(since="2025-05-01", until="2025-01-01"))
+    with pytest.raises(FilterError, match=r"^Since must be a date like 2026-06-30, got 'soon'$"):
+        date_range(SearchFilters(since="soon"), ("Since", "Until"))
 
 
 def test_reciprocal_rank_fusion_rewards_agreement() -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from rag.answer.engine import Answer, Citation
-from rag.ui.render import answer_html, sources_html
+from rag.ui.render import answer_html, plain_reason, sources_html
 
 TXT = ("Nexaline to cut 1,400 jobs\n\nThe company Nexaline will cut 1,400 jobs. Sales fell again. "
        "Most cuts fall on the hardware division.")
@@ -84,3 +86,27 @@ def test_the_refusal_sign_is_drawn_not_an_emoji() -> None:
                      refused=True, support=0.0, citations=[], retrieved=[], refusal_reason="no passage")
     html = answer_html(refused)
     assert '<span class="no-entry"' in html and "🚫" not in html
+
+
+@pytest.mark.parametrize(("reason", "shown", "details"), [
+    ("no passage relevant enough (best cosine 0.06 < 0.10)", "No passage is close enough to the question.",
+     "best cosine 0.06 < 0.10"),
+    ("the passages mention only 0% of the question's terms (< 25%)",
+     "The closest passages mention only 0% of the question's words (at least 25% are needed).", ""),
+    ("the passages look like a near miss (terms 50%, in the first 40%, best cosine 0.31: log-odds 0.20 > 0.00)",
+     "The closest passages are about something near the question but do not answer it.",
+     "terms 50%, in the first 40%, best cosine 0.31: log-odds 0.20 > 0.00"),
+    ("the passages do not mention 'tessa' from the question", "The passages do not mention 'tessa' from the question.",
+     ""),
+    ("nothing in the corpus matches the question", "Nothing in the corpus matches the question.", ""),
+    ("no retrieved article was published between 1 and 7 May 2024 (\"this week\" and the days after it, when news "
+     "about it appears), nor any in the corpus", "No retrieved article was published between 1 and 7 May 2024 "
+     "(\"this week\" and the days after it, when news about it appears), nor any in the corpus.", ""),
+])
+def test_a_refusal_reason_reads_as_a_sentence_with_its_numbers_apart(reason: str, shown: str, details: str) -> None:
+    assert plain_reason(reason) == (shown, details)
+    refused = Answer(question="q", standalone_question="q", answer="I couldn't find that in the corpus.",
+                     refused=True, support=0.0, citations=[], retrieved=[], refusal_reason=reason)
+    panel = sources_html(refused)
+    assert "<b>Not found in the corpus.</b> <small>" + shown.replace("'", "&#x27;").replace('"', "&quot;") in panel
+    assert ("<summary>details</summary>" in panel) == bool(details)
