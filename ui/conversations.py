@@ -74,8 +74,9 @@ def conversation_panel(policy: AccessPolicy, store: ConversationStore, *, chatbo
         exported = gr.File(label="Markdown export", visible=False, elem_id="conversation-export")
         conversation_status = gr.Markdown(elem_id="conversation-status")
     with gr.Accordion("Feedback on an answer", open=False, elem_id="feedback-panel"):
-        gr.Markdown("Use 👍 / 👎 under an answer; add a note here (it goes with the last answer you rated, "
-                    "or the last answer).")
+        # Words, not 👍/👎: without a colour-emoji font (Debian's chromium has none) emoji are empty boxes.
+        gr.Markdown("Use the Like / Dislike buttons under an answer; add a note here (it goes with the last "
+                    "answer you rated, or the last answer).")
         note = gr.Textbox(label="Note", lines=2, elem_id="feedback-note")
         send_note = gr.Button("Save note", size="sm", elem_id="save-note")
     feedback_status = gr.Markdown(elem_id="feedback-status")  # outside the accordion: seen while it is closed
@@ -152,7 +153,7 @@ def conversation_panel(policy: AccessPolicy, store: ConversationStore, *, chatbo
             store.set_feedback(who.name, state["id"], positions[answer_number], rating=rating)
         except (ConversationNotFound, ValueError) as exc:
             raise _fail(exc) from None
-        word = {1: "👍 saved", -1: "👎 saved", 0: "rating cleared"}[rating]
+        word = {1: "Like saved", -1: "Dislike saved", 0: "Rating cleared"}[rating]
         return positions[answer_number], f"{word} for answer {answer_number + 1}."
 
     def save_note(state: dict[str, Any], target: int | None, text: str, request: gr.Request):  # noqa: ANN202

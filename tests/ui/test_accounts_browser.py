@@ -90,6 +90,7 @@ def test_conversations_survive_a_reload_reopen_and_take_feedback(browser, site) 
     # 👎 on the second answer, with a note carrying markup.
     page.locator("#chatbot button[aria-label='Dislike']").nth(1).click()
     page.wait_for_function("() => document.querySelector('#feedback-status').innerText.includes('answer 2')")
+    assert page.inner_text("#feedback-status").strip() == "Dislike saved for answer 2."
     page.get_by_text("Feedback on an answer").click()
     page.fill("#feedback-note textarea", "<script>window.__pwned=3</script> she is 16")
     page.click("#save-note")
