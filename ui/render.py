@@ -7,7 +7,7 @@ import datetime as dt
 import html
 import re
 
-from rag.answer.engine import Answer, Citation
+from rag.answer.engine import Answer, Citation, as_sentence
 from rag.stories import outlet
 from rag.timewindow import format_day
 
@@ -156,11 +156,12 @@ def _card(answer: Answer, group: list[Citation]) -> str:
 # Refusal reasons are written for the evals' reports and the CLI (rag/answer/gates.py, engine.py): the page says
 # what they mean in plain words and keeps the measured numbers in a collapsed "details" line.
 _PLAIN_REASONS = (
-    (re.compile(r"no passage relevant enough \((?P<details>.*)\)$"),
+    (re.compile(r"no passage relevant enough \((?P<details>.*)\)$", re.IGNORECASE),
      "No passage is close enough to the question."),
-    (re.compile(r"the passages mention only (?P<share>\d+%) of the question's terms \(< (?P<least>\d+%)\)$"),
+    (re.compile(r"the passages mention only (?P<share>\d+%) of the question's terms \(< (?P<least>\d+%)\)$",
+                re.IGNORECASE),
      "The closest passages mention only {share} of the question's words (at least {least} are needed)."),
-    (re.compile(r"the passages look like a near miss \((?P<details>.*)\)$"),
+    (re.compile(r"the passages look like a near miss \((?P<details>.*)\)$", re.IGNORECASE),
      "The closest passages are about something near the question but do not answer it."),
 )
 _INTERNAL_TERMS = re.compile(r"cosine|log-odds|[<>]")
@@ -168,7 +169,7 @@ _INTERNAL_TERMS = re.compile(r"cosine|log-odds|[<>]")
 
 def plain_reason(reason: str) -> tuple[str, str]:
     """(A refusal reason as a sentence in plain words, the numbers behind it or "")."""
-    reason = " ".join(reason.split())
+    reason = " ".join(reason.split()).removesuffix(".")  # Answer makes it a sentence (engine.as_sentence)
     for pattern, plain in _PLAIN_REASONS:
         if match := pattern.match(reason):
             fields = match.groupdict()
@@ -177,10 +178,7 @@ def plain_reason(reason: str) -> tuple[str, str]:
     # A trailing "(...)" of measurements is kept out of the sentence.
     if (match := re.search(r"\s*\(([^()]*)\)$", reason)) and _INTERNAL_TERMS.search(match[1]):
         reason, details = reason[: match.start()], match[1]
-    if not reason:
-        return "", details
-    reason = reason[0].upper() + reason[1:]
-    return (reason if reason.endswith((".", "!", "?")) else reason + "."), details
+    return (as_sentence(reason) if reason else ""), details
 
 
 def sources_html(answer: Answer | None) -> str:

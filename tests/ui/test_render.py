@@ -91,6 +91,9 @@ def test_the_refusal_sign_is_drawn_not_an_emoji() -> None:
 @pytest.mark.parametrize(("reason", "shown", "details"), [
     ("no passage relevant enough (best cosine 0.06 < 0.10)", "No passage is close enough to the question.",
      "best cosine 0.06 < 0.10"),
+    # As an Answer holds it: a sentence (engine.as_sentence).
+    ("No passage relevant enough (best cosine 0.06 < 0.10).", "No passage is close enough to the question.",
+     "best cosine 0.06 < 0.10"),
     ("the passages mention only 0% of the question's terms (< 25%)",
      "The closest passages mention only 0% of the question's words (at least 25% are needed).", ""),
     ("the passages look like a near miss (terms 50%, in the first 40%, best cosine 0.31: log-odds 0.20 > 0.00)",
