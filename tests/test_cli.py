@@ -248,10 +248,10 @@ def test_a_refusal_gives_its_reason_as_a_sentence(capsys, sample_index: Settings
     assert code == 0 and data["refused"] and reason[0].isupper() and reason.endswith("."), reason
     code, out, _ = run(capsys, *question)
     assert code == 0 and f"\n{reason}\n" in out, out
-    # The web chat's panel composes the same sentence after its own.
+    # The web chat's panel says the same as a sentence after its own, in plain words (tests/ui/test_render.py).
     answer = Answer(question="q", standalone_question="q", answer="I couldn't find that in the corpus.",
                     refused=True, support=0.0, citations=[], retrieved=[],
                     refusal_reason="the passages mention only 0% of the question's terms (< 25%)")
     assert answer.refusal_reason == "The passages mention only 0% of the question's terms (< 25%)."
     html = sources_html(answer)
-    assert "The passages mention only 0%" in html and "the passages mention" not in html
+    assert "<small>The closest passages mention only 0% of the question" in html and "the passages mention" not in html
