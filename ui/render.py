@@ -62,8 +62,10 @@ def _rejected_html(answer: Answer) -> str:
     if not answer.rejected:
         return ""
     items = "".join(f'<li data-verdict="unsupported"><s>{escape(r["text"])}</s></li>' for r in answer.rejected)
-    return (f'<details class="rejected"><summary>⚠ {len(answer.rejected)} sentence(s) the model wrote were not '
-            f"supported by the passages and are not part of the answer</summary><ul>{items}</ul></details>")
+    count = len(answer.rejected)
+    what = "1 sentence the model wrote was" if count == 1 else f"{count} sentences the model wrote were"
+    return (f'<details class="rejected"><summary>⚠ {what} not supported by the passages and '
+            f"{'is' if count == 1 else 'are'} not part of the answer</summary><ul>{items}</ul></details>")
 
 
 def _omitted_html(answer: Answer) -> str:

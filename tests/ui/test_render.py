@@ -113,3 +113,14 @@ def test_a_refusal_reason_reads_as_a_sentence_with_its_numbers_apart(reason: str
     panel = sources_html(refused)
     assert "<b>Not found in the corpus.</b> <small>" + shown.replace("'", "&#x27;").replace('"', "&quot;") in panel
     assert ("<summary>details</summary>" in panel) == bool(details)
+
+
+@pytest.mark.parametrize(("count", "summary"), [
+    (1, "⚠ 1 sentence the model wrote was not supported by the passages and is not part of the answer"),
+    (2, "⚠ 2 sentences the model wrote were not supported by the passages and are not part of the answer"),
+])
+def test_the_rejected_sentences_line_counts_in_words(count: int, summary: str) -> None:
+    refused = Answer(question="q", standalone_question="q", answer="I couldn't find that in the corpus.",
+                     refused=True, support=0.0, citations=[], retrieved=[], refusal_reason="no passage",
+                     rejected=[{"text": f"Claim {i}.", "support": 0.1, "cited": []} for i in range(count)])
+    assert f"<summary>{summary}</summary>" in answer_html(refused)
