@@ -7,14 +7,17 @@ shown."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 
-from rag.answer.generate import ExtractiveAnswerer
+from rag.answer.citations import split_sentences
+from rag.answer.generate import Candidate, ExtractiveAnswerer
 from rag.answer.policy import (
     PolicyOutcome,
     SentenceJudge,
     SentenceStream,
+    ShownFilter,
     Verdict,
     clean_model_sentence,
     quote_repair,
@@ -213,3 +216,78 @@ def test_streaming_never_drops_a_sentence_a_later_header_reaches_back_over(step:
     out += splitter.close()
     assert out[-2:] == ["Putin was angry [2].", "ESPN has not set a price [1]."]
     assert "".join(out).count("Putin was angry") == 1 and not any("2022-03-19" in s for s in out)
+
+
+# The quotation's choice when the ranker's best sentence holds no clear span of the asked kind (a constructed
+# ranking: the subject is the choice among scored sentences, not the scores).
+LAUNCH = [chunk(1, "Kestrel Space wins its launch licence",
+                "Kestrel Space received the first licence for a launch, the transport minister Ada Brill said on "
+                "Wednesday. Its chief executive said Kestrel Space was ready for the first launch from Port Aldane. "
+                "The rocket is carried under the wing of an old airliner.", "2022-12-21")]
+LAUNCH_QUESTION = "The first space mission failed after the Kestrel Space rocket launched from where?"
+LICENCE, ALDANE, AIRLINER = split_sentences(LAUNCH[0].text)
+
+
+def ranking(scores: dict[str, float]) -> Callable[[str, list[Chunk]], list[Candidate]]:
+    def ranked(question: str, passages: list[Chunk]) -> list[Candidate]:
+        rows = [Candidate(text, 1, i, scores[text]) for i, text in enumerate(split_sentences(passages[0].text))]
+        return sorted(rows, key=lambda c: -c.score)
+    return ranked
+
+
+@pytest.mark.parametrize(("aldane", "quoted"), [(0.66, ALDANE), (0.69, ALDANE), (0.60, LICENCE)])
+def test_a_close_sentence_with_a_clear_span_of_the_asked_kind_is_quoted(aldane: float, quoted: str) -> None:
+    # "from Port Aldane" answers "from where?"; the best sentence names no place after a preposition. Within the
+    # extractive answer's second-sentence margin (0.1) of the best, the clear span is quoted; further down it is not.
+    judge = SentenceJudge(LexicalChecker(), LAUNCH)
+    ranked = ranking({LICENCE: 0.72, ALDANE: aldane, AIRLINER: 0.40})
+    shown_filter = ShownFilter(LAUNCH_QUESTION)
+    assert shown_filter.holds_answer(LICENCE) < 1.0 <= shown_filter.holds_answer(ALDANE)
+    assert [v.text for v in quote_repair(LAUNCH_QUESTION, LAUNCH, judge, ranked, shown=shown_filter)] == [quoted]
+    # Without the filter (no asked kind known) the ranker's best is quoted, as before.
+    assert [v.text for v in quote_repair(LAUNCH_QUESTION, LAUNCH, judge, ranked)] == [LICENCE]
+
+
+def test_only_a_place_question_moves_the_quotation_to_a_clear_span() -> None:
+    # "Who …?": a two-word name is in most news sentences, so the ranker's best stays the quotation.
+    question = "Who granted Kestrel Space the first licence for a launch?"
+    judge = SentenceJudge(LexicalChecker(), LAUNCH)
+    ranked = ranking({AIRLINER: 0.72, LICENCE: 0.69, ALDANE: 0.40})
+    shown_filter = ShownFilter(question)
+    assert shown_filter.holds_answer(AIRLINER) < 1.0 <= shown_filter.holds_answer(LICENCE)
+    assert [v.text for v in quote_repair(question, LAUNCH, judge, ranked, shown=shown_filter)] == [AIRLINER]
+
+
+def test_a_best_sentence_with_a_clear_span_stays_the_quotation() -> None:
+    judge = SentenceJudge(LexicalChecker(), LAUNCH)
+    ranked = ranking({ALDANE: 0.72, LICENCE: 0.70, AIRLINER: 0.40})
+    assert [v.text for v in quote_repair(LAUNCH_QUESTION, LAUNCH, judge, ranked,
+                                         shown=ShownFilter(LAUNCH_QUESTION))] == [ALDANE]
+
+
+SPHERE = [chunk(1, "The Orb lights up", "The Orb is the latest attraction for Sin City to flex. It cost $2 billion to "
+                "build. Home to the tallest wheel in the country, Las Vegas loves to break records.", "2023-07-05")]
+SPHERE_QUESTION = "Which city lit up the world's largest spherical structure this week?"
+
+
+def test_rejected_sentences_guide_when_the_accepted_ones_hold_no_clear_answer(embedder: Embedder) -> None:
+    # The model's answer restated the question with the city put in (rejected: no passage says it); its one accepted
+    # sentence says more than the question but names no city clearly ("Sin City" is a weak span). The rejected
+    # sentence's answer words still point at the passage sentence naming Las Vegas.
+    judge = SentenceJudge(LexicalChecker(), SPHERE)
+    ranked = ExtractiveAnswerer(embedder).candidates
+    rejected = judge.judge("Las Vegas lit up the world's largest spherical structure this week [1].")
+    accepted = judge.judge("The Orb is the latest attraction for Sin City to flex [1].")
+    assert rejected is not None and not rejected.supported and accepted is not None and accepted.supported
+    shown_filter = ShownFilter(SPHERE_QUESTION)
+    quoted = [v.text for v in quote_repair(SPHERE_QUESTION, SPHERE, judge, ranked, already=[accepted],
+                                           guide=[rejected], shown=shown_filter)]
+    assert "Home to the tallest wheel in the country, Las Vegas loves to break records." in quoted
+    assert rejected.text not in quoted and all("Las Vegas lit up" not in q for q in quoted)
+    # An accepted sentence that names a city clearly (a place after "in") is the model's answer: the rejected one
+    # guides nothing.
+    clear = Verdict("The Orb is the latest attraction in Las Vegas.", [1], True, 1.0)
+    assert shown_filter.holds_answer(clear.text, True) >= 1.0
+    assert [v.text for v in quote_repair(SPHERE_QUESTION, SPHERE, judge, ranked, already=[clear], guide=[rejected],
+                                         shown=shown_filter)] == \
+        [v.text for v in quote_repair(SPHERE_QUESTION, SPHERE, judge, ranked, already=[clear], shown=shown_filter)]
