@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rag.answer.text import STOPWORDS
+
 # [1]  [1][2]  [1, 2]  [1,2,3]  [1-3]  [1–3]  (the last two are ranges some models write)
 CITATION_RE = re.compile(r"\[\s*(\d+(?:\s*(?:,|-|–)\s*\d+)*)\s*\]")
 # A sentence ends at . ! ? (optionally closing quotes/brackets), then any citation markers that follow the full
@@ -25,7 +27,12 @@ _OPENERS = (
     "The|A|An|After|Before|In|On|At|It|He|She|They|We|I|This|That|These|Those|But|And|So|Then|When|While|If|As|"
     "Its|His|Her|Their|There|Here|Later|Meanwhile|However|Also|For|With|By|From|To|Of|What|Who|Why|How|Where|"
     "Which|One|Some|Many|Most|All|No|Now|Still|Yet|Since|Although|Despite|During|Under|Over|Today|Yesterday|"
-    "Last|Next|Our|My|Your|You"
+    "Last|Next|Our|My|Your|You|"
+    # Plural nouns and quantifiers that open news sentences and are nobody's surname ("Plan B. Officials agreed.",
+    # "… Murdaugh Jr. Both conspiracy cases …"; not "Police": "the Kenneth Ross Jr. Police Decertification Act").
+    "Both|Each|Every|Several|Few|Other|Others|Such|Two|Three|Four|Five|Officials|Authorities|Residents|"
+    "Experts|Critics|Analysts|Investigators|Prosecutors|Lawmakers|Leaders|Workers|Voters|Scientists|Researchers|"
+    "Doctors|Witnesses|Protesters|Officers|Troops|Firefighters|Students|Parents|Fans|Players|Shares|Prices"
 )
 # Full stops that do not end a sentence: a middle initial ("John F. Kennedy", not "Plan B. The …"), "Jr."/"Sr."
 # before more of the name ("Martin Luther King Jr. Day"), and a clock time before its zone or day ("11 p.m. ET",
@@ -36,6 +43,35 @@ _NOT_A_BOUNDARY_RE = re.compile(
     rf"\b([A-Z][a-z]+ [A-Z]|(?:Jr|Sr))\.(?= (?!(?:{_OPENERS})\b)[A-Z][a-z]| [A-Za-z]{{0,9}}$|$)"
     rf"|\b([ap]\.m)\.(?= (?:{_ZONES})\b| [A-Za-z]{{0,9}}$|$)"
 )
+
+# A headline on a line of its own before the text (an HTML or plain-text article's first line, a markdown heading):
+# no full stop ends it, so without this rule it was read as one sentence with the lede after it ("Aldora and Vesmark
+# clash over Tidewater Canal tolls\nA dispute between …"). A line ends a sentence when it reads as a headline: at
+# most HEADLINE_MAX_CHARS (as loaders.first_line_title), two words or more, ending in a letter or digit but not in a
+# function word ("… the governments of\nAldora") nor in one letter (a formula's "Breathing pure O\n2 in space …"), and
+# the next line starts as a sentence does and is longer than both the headline and WRAPPED_LINE_CHARS: hard-wrapped
+# prose has lines of about one length under that.
+HEADLINE_MAX_CHARS = 150
+WRAPPED_LINE_CHARS = 80
+_HEADLINE_RE = re.compile(r"[^\S\n]*(?P<line>[^\n]*\w)[^\S\n]*\n(?=[^\S\n]*(?P<next>[\"“(]?[A-Z0-9][^\n]*))")
+
+
+def _headline_ends(block: str, line_start: bool = True) -> list[int]:
+    """Offsets of the line breaks in `block` that end a headline line. `line_start`: the block's first characters
+    start a line (a streamed answer's unreleased text may start within one: its first line is no headline)."""
+    ends = []
+    for match in _HEADLINE_RE.finditer(block):
+        if match.start() == 0 and not line_start:
+            continue
+        if match.start() > 0 and block[match.start() - 1] != "\n":
+            continue  # the regex may resume inside a line after a rejected match
+        line, following = match.group("line"), match.group("next").rstrip()
+        words = line.split()
+        last = words[-1].strip("()[]\"'“”‘’").lower() if words else ""
+        if (len(line) <= HEADLINE_MAX_CHARS and len(words) >= 2 and len(last) >= 2 and last not in STOPWORDS
+                and len(following) > max(WRAPPED_LINE_CHARS, len(line))):
+            ends.append(match.end() - 1)
+    return ends
 
 
 @dataclass
@@ -67,19 +103,23 @@ def _expand(group: str) -> list[int]:
     return numbers
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences, keeping each sentence's trailing citation markers with it."""
+def split_sentences(text: str, line_start: bool = True) -> list[str]:
+    """Split prose into sentences, keeping each sentence's trailing citation markers with it. `line_start=False`:
+    the text starts inside a line (a streamed answer's rest), so its first line is not read as a headline."""
     protected = _NOT_A_BOUNDARY_RE.sub(lambda m: f"{m.group(1) or m.group(2)}\x01", text)
     for i, abbr in enumerate(_ABBREVIATIONS):
         protected = protected.replace(abbr, abbr.replace(".", f"\x00{i}\x00"))
     parts: list[str] = []
     # Paragraphs and list items are always separate sentences.
-    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.)\s)", protected):
-        start = 0
-        for match in _BOUNDARY_RE.finditer(block):
-            parts.append(block[start : match.end(1) if match.group(1) else match.start(1)])
-            start = match.end()
-        parts.append(block[start:])
+    blocks = re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.)\s)", protected)
+    for b, whole in enumerate(blocks):
+        cuts = _headline_ends(whole, line_start=line_start or b > 0)
+        for block in (whole[i + 1 if i >= 0 else 0 : j] for i, j in zip([-1, *cuts], [*cuts, len(whole)], strict=True)):
+            start = 0
+            for match in _BOUNDARY_RE.finditer(block):
+                parts.append(block[start : match.end(1) if match.group(1) else match.start(1)])
+                start = match.end()
+            parts.append(block[start:])
     restored = []
     for part in parts:
         for i, abbr in enumerate(_ABBREVIATIONS):

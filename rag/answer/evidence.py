@@ -31,8 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.citations import split_sentences
-from rag.answer.ranking import FEATURES, WEIGHTS, SentenceRow, feature_matrix
+from rag.answer.ranking import FEATURES, WEIGHTS, SentenceRow, feature_matrix, text_sentences
 from rag.answer.text import answer_cue_for, content_terms, looks_like_instruction, question_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
@@ -71,7 +70,7 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
     if budget_chars <= 0 or sum(len(p.text) for p in passages) <= budget_chars:
         return [Evidence(p, p.text) for p in passages]
     rows: list[Row] = []
-    sentences = [split_sentences(p.text) for p in passages]
+    sentences = [text_sentences(p) for p in passages]  # a headline line is read as the passage's title, apart
     for n, passage_sentences in enumerate(sentences):
         for i, sentence in enumerate(passage_sentences):
             if len(content_terms(sentence)) >= 2 and not looks_like_instruction(sentence):

@@ -136,12 +136,26 @@ class SentenceRow:
     position: int  # sentence index within its passage
 
 
+def text_sentences(chunk: Chunk) -> list[str]:
+    """The sentences of a passage's text, less the headline line that opens an article's first passage when it is
+    the passage's title (an HTML or plain-text article's first line): the title is read apart (a passage's header
+    in the prompt, title-aware coverage), never as a sentence that answers."""
+    sentences = split_sentences(chunk.text)
+    if sentences and chunk.title and _heading_words(sentences[0]) == _heading_words(chunk.title):
+        return sentences[1:]
+    return sentences
+
+
+def _heading_words(text: str) -> list[str]:
+    return text.lstrip("#").casefold().split()
+
+
 def passage_sentences(passages: list[Chunk]) -> list[SentenceRow]:
     """The passages' sentences that could answer: fragments and text that reads as instructions to us rather
     than news are left out."""
     rows = []
     for n, chunk in enumerate(passages, start=1):
-        for i, sentence in enumerate(split_sentences(chunk.text)):
+        for i, sentence in enumerate(text_sentences(chunk)):
             if len(content_terms(sentence)) >= 3 and not looks_like_instruction(sentence):
                 rows.append(SentenceRow(sentence, n, i))
     return rows

@@ -54,6 +54,10 @@ def test_abbreviations_do_not_split_sentences() -> None:
     # … but a sentence that ends in an initial, "Jr." or a clock time still ends there.
     ("Robert Downey Jr. The film won.", ["Robert Downey Jr.", "The film won."]),
     ("It was Plan B. The rest failed.", ["It was Plan B.", "The rest failed."]),
+    # A plural noun that opens news sentences is no surname after an initial.
+    ("They chose Plan B. Officials agreed.", ["They chose Plan B.", "Officials agreed."]),
+    ("It was Plan B. Both sides agreed.", ["It was Plan B.", "Both sides agreed."]),
+    ("President Harry S. Truman spoke.", ["President Harry S. Truman spoke."]),
     ("It ended World War I. After that, peace.", ["It ended World War I.", "After that, peace."]),
     ("It airs at 9 p.m. CBS will show it.", ["It airs at 9 p.m.", "CBS will show it."]),
     ("The game starts at 7:30 p.m.", ["The game starts at 7:30 p.m."]),
@@ -79,3 +83,42 @@ def test_a_streamed_answer_is_split_as_the_whole_text_is(pieces: list[str]) -> N
     stream = SentenceStream()
     released = [sentence for piece in pieces for sentence in stream.feed(piece)] + stream.close()
     assert released == split_sentences("".join(pieces))
+
+
+CANAL_TITLE = "Aldora and Vesmark clash over Tidewater Canal tolls"
+CANAL_LEDE = ("A dispute between Aldora and neighbouring Vesmark over the Tidewater Canal escalated on Thursday when "
+              "Vesmark announced it would raise tolls for ships passing through the canal by 22 percent from January.")
+
+
+@pytest.mark.parametrize(("text", "sentences"), [
+    # An article's headline line before its lede (HTML and plain-text articles keep it as the first line).
+    (f"{CANAL_TITLE}\n{CANAL_LEDE}\nTalks are due to begin in Geneva.", [CANAL_TITLE, CANAL_LEDE,
+                                                                          "Talks are due to begin in Geneva."]),
+    (f"{CANAL_TITLE}\n{CANAL_LEDE} [1]", [CANAL_TITLE, f"{CANAL_LEDE} [1]"]),
+    # A markdown heading is a headline as well.
+    (f"## {CANAL_TITLE}\n{CANAL_LEDE}", [f"## {CANAL_TITLE}", CANAL_LEDE]),
+])
+def test_a_headline_line_is_a_sentence_of_its_own(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences
+
+
+@pytest.mark.parametrize("text", [
+    # Hard-wrapped prose: its lines are of about one length, and a line may end before a name.
+    "The ministry said on Monday that\nParliament would vote on the plan next week, after the summer recess.",
+    "Officials from the company said\nTuesday that it would close the plant by the end of March this year.",
+    # A line that ends in a function word continues on the next.
+    "Talks between the governments of\nAldora and Vesmark are due to begin in Geneva on 20 October, officials said.",
+    # A formula's subscript on a line of its own (SQuAD's chemistry articles).
+    "The metastable molecule tetraoxygen (O\n4) was discovered in 2001.",
+    "Breathing pure O\n2 in space applications, such as in some modern space suits, or in early spacecraft such as "
+    "Apollo, causes no damage.",
+])
+def test_a_wrapped_line_is_no_headline(text: str) -> None:
+    assert split_sentences(text) == [text]
+
+
+def test_a_streamed_headline_is_split_as_the_whole_text_is() -> None:
+    pieces = [CANAL_TITLE[:20], CANAL_TITLE[20:], "\nA dispute", CANAL_LEDE[9:60], CANAL_LEDE[60:], " Then talks."]
+    stream = SentenceStream()
+    released = [sentence for piece in pieces for sentence in stream.feed(piece)] + stream.close()
+    assert released == split_sentences("".join(pieces)) == [CANAL_TITLE, CANAL_LEDE, "Then talks."]

@@ -196,3 +196,23 @@ def test_the_budgets_own_pick_never_shows_a_sentence_twice(embedder: Embedder) -
     evidence = select_evidence(question, [first, second], embedder, budget_chars=2 * len(cost) + 10)
     shown = [s for e in evidence for s in e.text.split(" … ")]
     assert shown.count(cost) == 1 and len(shown) == 2, shown
+
+
+CANAL_TITLE = "Aldora and Vesmark clash over Tidewater Canal tolls"
+CANAL = (f"{CANAL_TITLE}\nA dispute between Aldora and neighbouring Vesmark over the Tidewater Canal escalated on "
+         "Thursday when Vesmark announced it would raise tolls for ships passing through the canal by 22 percent from "
+         "January.\nThe 64-kilometre canal, which crosses Vesmark territory, is the shortest route between the Northern "
+         "Sea and Aldora's eastern ports. About 9,500 ships used it last year, around a third of them sailing to or from "
+         "Aldora.\nShipping companies warned that some vessels could sail around the Kessel Peninsula instead, a "
+         "detour of about 400 kilometres. Talks between the two governments are due to begin in Geneva on 20 October.")
+
+
+@pytest.mark.parametrize("ranking", ["similarity", "answer-cues", "ranker"])
+def test_the_headline_line_is_not_evidence_the_model_reads_twice(embedder: Embedder, ranking: str) -> None:
+    # The model reads each passage's title in its header: the headline line above the lede is no evidence sentence,
+    # and the lede is one sentence of its own.
+    passages = [chunk("canal", CANAL_TITLE, CANAL)]
+    evidence = select_evidence("What did Vesmark announce about the Tidewater Canal?", passages, embedder,
+                               budget_chars=300, ranking=ranking, extra_chars=200)
+    text = evidence[0].text
+    assert CANAL_TITLE not in text and "A dispute between Aldora" in text

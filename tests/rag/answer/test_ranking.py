@@ -178,3 +178,18 @@ def test_a_follow_up_is_typed_by_its_own_question_not_its_context() -> None:
     assert question_profile(heuristic_rewrite("How many soldiers took part in it?", history)).kind == "quantity"
     assert "serbia" in question_profile(led).named  # the context still names what the follow-up is about
 
+
+
+CANAL_TITLE = "Aldora and Vesmark clash over Tidewater Canal tolls"
+CANAL = (f"{CANAL_TITLE}\nA dispute between Aldora and neighbouring Vesmark over the Tidewater Canal escalated on "
+         "Thursday when Vesmark announced it would raise tolls for ships passing through the canal by 22 percent from "
+         "January.\nShipping companies warned that some vessels could sail around the Kessel Peninsula instead, a "
+         "detour of about 400 kilometres. Talks between the two governments are due to begin in Geneva on 20 October.")
+
+
+def test_the_passages_headline_line_is_no_candidate_sentence(embedder: Embedder) -> None:
+    passages = [chunk("canal", CANAL_TITLE, CANAL)]
+    sentences = [c.sentence for c in ExtractiveAnswerer(embedder).candidates("What did Vesmark announce?", passages)]
+    assert CANAL_TITLE not in sentences and all(not s.startswith(CANAL_TITLE) for s in sentences)
+    assert any(s.startswith("A dispute between Aldora") for s in sentences)
+
