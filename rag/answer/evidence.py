@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.ranking import FEATURES, WEIGHTS, SentenceRow, feature_matrix, text_sentences
-from rag.answer.text import answer_cue_for, content_terms, looks_like_instruction, question_terms
+from rag.answer.text import answer_cue_for, asked_terms, content_terms, looks_like_instruction, question_terms
 from rag.embedding import Embedder
 from rag.types import Chunk
 
@@ -102,7 +102,7 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
 
 def _hand_scores(question: str, passages: list[Chunk], rows: list[Row], cosines: np.ndarray,
                  answer_cues: bool) -> np.ndarray:
-    wanted = question_terms(question)
+    wanted = asked_terms(question, question_terms)  # a follow-up's own terms (text.asked_terms)
     cue = answer_cue_for(question) if answer_cues else (lambda sentence: 0.0)
     lede_weight = LEDE_WEIGHT if answer_cues else 0.0
     scores = []

@@ -40,7 +40,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.answer.citations import CITATION_RE, NAME_TITLES, CitedSentence, _expand, split_sentences
-from rag.answer.text import MONTH_WORDS, WEEKDAY_WORDS, content_terms, looks_like_instruction, without_context
+from rag.answer.text import (
+    MONTH_WORDS,
+    WEEKDAY_WORDS,
+    content_terms,
+    looks_like_instruction,
+    question_terms,
+    without_context,
+)
 from rag.types import Chunk
 from rag.verify import SupportChecker
 
@@ -668,6 +675,13 @@ def question_list(asking: str) -> tuple[list[frozenset[str]], bool]:
     return (options, choosing) if len(options) >= 2 else ([], False)
 
 
+def _names(question: str) -> set[str]:
+    """Capitalised words of the question but its first (an acronym counts there too: "NFL player …"), as terms."""
+    first, *rest = _WORDS_RE.findall(question) or [""]
+    return set(content_terms(" ".join([*([first] if first.isupper() else []),
+                                       *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
+
+
 def _which_noun_words(noun: re.Match[str], asking: str) -> list[str]:
     """The words of a "which <noun>" match, less a present-tense verb that ends it: a word in -s followed by an article,
     a possessive or a demonstrative ("Which company owns the MSG Sphere?": company), when words come before it
@@ -715,10 +729,11 @@ class ShownFilter:
 
         self.profile = question_profile(self.question)
         self.asked = set(content_terms(self.question))
-        # Capitalised words of the question but its first (an acronym counts there too: "NFL player …").
-        first, *rest = _WORDS_RE.findall(self.question) or [""]
-        self.names = set(content_terms(" ".join([*([first] if first.isupper() else []),
-                                                 *(w for w in rest if w[:1].isupper())]))) - set("abcdefghijklmnopqrstuvwxyz")
+        self.names = _names(self.question)
+        # A follow-up is about its context's subject or what it asks itself: "Talks … in Geneva" names the talks of
+        # "Where will the talks take place? (context: What did Vesmark announce about the Tidewater Canal?)".
+        own = without_context(self.question)
+        self.own = (_names(own) or question_terms(own)) if own != self.question else set()
         self.asking = asking_sentence(without_context(self.question))  # not a follow-up's context note
         self.listed, choosing = question_list(self.asking)
         self.options = self.listed if choosing else []
@@ -756,8 +771,10 @@ class ShownFilter:
     def names_the_question(self, text: str) -> bool:
         """The sentence names one of the question's names ("Platinum Wolf", "Damar Hamlin"), or for a question
         without names one of its terms: a quotation about something else never leads ("a long endgame that
-        lasted almost six hours" names "long" and "last" of "How long did Platinum Wolf last?")."""
-        return bool(set(content_terms(text)) & (self.names or self.asked))
+        lasted almost six hours" names "long" and "last" of "How long did Platinum Wolf last?"). A follow-up is named by
+        its context's names or by its own (else its own terms: "talks" of "Where will the talks take place?")."""
+        terms = set(content_terms(text))
+        return bool(terms & (self.names or self.asked) or terms & self.own)
 
     def off_the_asked(self, text: str) -> bool:
         """For a "which <noun>" question that asks a name: the sentence names neither the noun nor the question

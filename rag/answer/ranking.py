@@ -19,6 +19,7 @@ from rag.answer.text import (
     STOPWORDS,
     WEEKDAY_WORDS,
     answer_cue_for,
+    asked_terms,
     content_terms,
     looks_like_instruction,
     without_context,
@@ -166,7 +167,7 @@ def feature_matrix(question: str, rows: list[SentenceRow], passages: list[Chunk]
     """One row of FEATURES per sentence row. `title_aware`: coverage counts the question's terms its passage's
     title does not already name (as evidence selection does)."""
     profile = question_profile(question)
-    q_terms = set(content_terms(question))
+    q_terms = asked_terms(question)  # a follow-up's own terms: its context note names the topic, not the answer
     wanted_in = [(q_terms - set(content_terms(p.title)) if title_aware else q_terms) or q_terms for p in passages]
     cue = answer_cue_for(question)
     out = np.zeros((len(rows), len(FEATURES)))

@@ -43,6 +43,16 @@ def context_as_words(question: str) -> str:
     return f"{question[:match.start()]} ({match.group(0).strip()[len('(context: '):]}"
 
 
+def asked_terms(question: str, terms: Callable[[str], list[str] | set[str]] | None = None) -> set[str]:
+    """The terms (content_terms, or `terms`) a sentence that answers should name: a follow-up's own ("Where will the
+    talks take place? (context: What did Vesmark announce about the Tidewater Canal?)": talk, take, place), else
+    the whole question's. The context note names the topic, which retrieval has found and every sentence of the
+    article names; scored against it, the lede that says what the context asked about beat the sentence that
+    answers the follow-up ("Talks … are due to begin in Geneva")."""
+    terms = terms or content_terms
+    return set(terms(without_context(question))) or set(terms(question))
+
+
 _POSSESSIVE_RE = re.compile(r"(?<=\w)['’]s\b")
 
 

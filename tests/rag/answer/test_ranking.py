@@ -185,6 +185,7 @@ CANAL = (f"{CANAL_TITLE}\nA dispute between Aldora and neighbouring Vesmark over
          "Thursday when Vesmark announced it would raise tolls for ships passing through the canal by 22 percent from "
          "January.\nShipping companies warned that some vessels could sail around the Kessel Peninsula instead, a "
          "detour of about 400 kilometres. Talks between the two governments are due to begin in Geneva on 20 October.")
+CANAL_FOLLOW_UP = "Where will the talks take place? (context: What did Vesmark announce about the Tidewater Canal?)"
 
 
 def test_the_passages_headline_line_is_no_candidate_sentence(embedder: Embedder) -> None:
@@ -193,3 +194,11 @@ def test_the_passages_headline_line_is_no_candidate_sentence(embedder: Embedder)
     assert CANAL_TITLE not in sentences and all(not s.startswith(CANAL_TITLE) for s in sentences)
     assert any(s.startswith("A dispute between Aldora") for s in sentences)
 
+
+def test_a_follow_up_is_answered_by_its_own_question_not_its_context(embedder: Embedder) -> None:
+    # "Where will the talks take place?" after a question about the canal: the context note names the topic (its
+    # terms are in every sentence of the article), the question names the talks and asks for a place.
+    passages = [chunk("canal", CANAL_TITLE, CANAL)]
+    for title_aware in (False, True):
+        best = ExtractiveAnswerer(embedder).candidates(CANAL_FOLLOW_UP, passages, title_aware=title_aware)[0]
+        assert "Geneva" in best.sentence

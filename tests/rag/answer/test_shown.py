@@ -837,3 +837,21 @@ def test_a_which_question_names_its_noun_after_its_modifiers() -> None:
     assert ShownFilter("Which company owns the MSG Sphere?").asked_noun == {"compani"}
     assert ShownFilter("Which company owns the MSG Sphere?").off_the_asked("Dolan owns a stake and the arena.")
     assert ShownFilter("Which NFL teams in the league won?").asked_noun == {"nfl", "team"}
+
+
+def test_a_follow_up_answer_leads_with_its_own_answer_and_shows_each_sentence_once(sample_index: Settings,
+                                                                                   embedder: Embedder) -> None:
+    # Sample set f03: the 0.5B wrote the context's answer (the tolls); the quotation that answers the follow-up
+    # leads, no headline is glued to a sentence, and no shown sentence holds another one's words.
+    engine = make_engine(sample_index.model_copy(update={"llm_backend": "local"}), embedder=embedder,
+                         answerer=FixedAnswerer(f"{TOLLS[:-1]} [1]."))
+    history = [{"role": "user", "content": "What did Vesmark announce about the Tidewater Canal?"},
+               {"role": "assistant", "content": "Vesmark will raise tolls by 22 percent from January [1]."}]
+    events = list(engine.stream(TALKS, history=history))
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    streamed = "".join(e for e in events[:-1] if isinstance(e, str))
+    assert streamed == answer.answer and not answer.refused
+    shown = [s["text"] for s in answer.sentences]
+    assert "Geneva" in shown[0] and all("\n" not in s and not s.startswith("Aldora and Vesmark clash") for s in shown)
+    assert not any(a != b and policy._holds(policy._word_list(a), policy._word_list(b)) for a in shown for b in shown)
