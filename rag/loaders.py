@@ -667,6 +667,13 @@ def _clean_pdf_title(raw: Any) -> str | None:
     return title
 
 
+# A PDF's text keeps its layout's line breaks ("A crane collapsed at the Varn harbour on Monday,\ninjuring two
+# workers"): a break before a lower-case letter is inside a sentence and becomes a space, so a sentence reads as one
+# line and a headline line above the text stays apart (rag/answer/citations.py). A break before a capital may end a
+# headline or a paragraph and stays; so does one after a hyphen ("collab-\noration").
+_PDF_WRAPPED_RE = re.compile(r"(?<=[^\s-])[ \t]*\n[ \t]*(?=[a-z])")
+
+
 def parse_pdf(data: bytes, path: Path, max_chars: int) -> _Extracted:
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError
@@ -696,7 +703,7 @@ def parse_pdf(data: bytes, path: Path, max_chars: int) -> _Extracted:
             raise LoadError(f"PDF page {number + 1} too large to decompress (compression bomb?)") from None
         except Exception as exc:  # noqa: BLE001  (a missing page would make the document half-read)
             raise LoadError(f"corrupt PDF: page {number + 1} unreadable ({type(exc).__name__})") from None
-        texts.append(page_text.strip())
+        texts.append(_PDF_WRAPPED_RE.sub(" ", page_text.strip()))
         total += len(page_text)
         if total > 2 * max_chars:  # stop early on huge PDFs; the exact check runs on the normalised text
             raise _too_long(total // 2, max_chars, at_least=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 import docx
 import pytest
 
+from rag.answer.citations import split_sentences
 from rag.loaders import (
     LoadError,
     check_document,
@@ -308,6 +309,19 @@ def test_pdf_text_and_metadata(root: Path) -> None:
     assert doc.date == "2024-03-05"
     assert doc.text == "Rail strike ends\nUnions and the operator agreed a 5% raise (backdated)."
     assert doc.content_hash == hashlib.sha256(data).hexdigest()
+
+
+def test_pdf_lines_wrapped_inside_a_sentence_are_joined(root: Path) -> None:
+    # A PDF keeps its layout's line breaks: a line that the next one continues in lower case is one line of text, so
+    # the headline above stays a line of its own (rag/answer/citations.py reads it as a sentence apart).
+    data = make_pdf([["Harbour crane collapse injures two", "A crane collapsed at the Varn harbour on Monday,",
+                      "injuring two workers. Inspector Karl Mott said", "the crane was 31 years old."]])
+    doc = load(put(root, "crane.pdf", data), root)
+    assert doc.text == ("Harbour crane collapse injures two\nA crane collapsed at the Varn harbour on Monday, injuring two "
+                        "workers. Inspector Karl Mott said the crane was 31 years old.")
+    assert split_sentences(doc.text) == ["Harbour crane collapse injures two",
+                                         "A crane collapsed at the Varn harbour on Monday, injuring two workers.",
+                                         "Inspector Karl Mott said the crane was 31 years old."]
 
 
 @pytest.mark.parametrize("junk_title", ["Untitled", "Microsoft Word - draft3.docx", "Document1", ""])
