@@ -32,7 +32,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.ranking import FEATURES, WEIGHTS, SentenceRow, feature_matrix, text_sentences
-from rag.answer.text import answer_cue_for, asked_terms, content_terms, looks_like_instruction, question_terms
+from rag.answer.text import (
+    answer_cue_for,
+    asked_terms,
+    content_terms,
+    looks_like_instruction,
+    question_terms,
+    weighted_share,
+)
 from rag.embedding import Embedder
 from rag.types import Chunk
 
@@ -102,13 +109,14 @@ def select_evidence(question: str, passages: list[Chunk], embedder: Embedder, bu
 
 def _hand_scores(question: str, passages: list[Chunk], rows: list[Row], cosines: np.ndarray,
                  answer_cues: bool) -> np.ndarray:
-    wanted = asked_terms(question, question_terms)  # a follow-up's own terms (text.asked_terms)
+    wanted = asked_terms(question, question_terms)  # a follow-up's context terms count less (text.asked_terms)
     cue = answer_cue_for(question) if answer_cues else (lambda sentence: 0.0)
     lede_weight = LEDE_WEIGHT if answer_cues else 0.0
     scores = []
     for (n, i, sentence), cosine in zip(rows, cosines, strict=True):
-        new_terms = wanted - set(content_terms(passages[n].title))
-        covered = len(new_terms & set(content_terms(sentence))) / len(new_terms) if new_terms else 0.0
+        title_terms = set(content_terms(passages[n].title))
+        new_terms = {t: w for t, w in wanted.items() if t not in title_terms}
+        covered = weighted_share(new_terms, set(content_terms(sentence)))
         lede = passages[n].ordinal == 0 and i < LEDE_SENTENCES
         # Earlier passages rank higher in retrieval: a small prior breaks near-ties their way.
         scores.append(0.6 * float(cosine) + 0.4 * covered - 0.01 * n + lede_weight * lede * max(float(cosine), 0.0)

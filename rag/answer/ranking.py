@@ -22,6 +22,7 @@ from rag.answer.text import (
     asked_terms,
     content_terms,
     looks_like_instruction,
+    weighted_share,
     without_context,
 )
 from rag.types import Chunk
@@ -167,8 +168,9 @@ def feature_matrix(question: str, rows: list[SentenceRow], passages: list[Chunk]
     """One row of FEATURES per sentence row. `title_aware`: coverage counts the question's terms its passage's
     title does not already name (as evidence selection does)."""
     profile = question_profile(question)
-    q_terms = asked_terms(question)  # a follow-up's own terms: its context note names the topic, not the answer
-    wanted_in = [(q_terms - set(content_terms(p.title)) if title_aware else q_terms) or q_terms for p in passages]
+    q_terms = asked_terms(question)  # a follow-up's context terms count less than its own (text.asked_terms)
+    wanted_in = [(_without(q_terms, set(content_terms(p.title))) if title_aware else q_terms) or q_terms
+                 for p in passages]
     cue = answer_cue_for(question)
     out = np.zeros((len(rows), len(FEATURES)))
     for r, (row, cosine) in enumerate(zip(rows, cosines, strict=True)):
@@ -176,11 +178,15 @@ def feature_matrix(question: str, rows: list[SentenceRow], passages: list[Chunk]
     return out
 
 
-def sentence_features(profile: QuestionProfile, row: SentenceRow, cosine: float, wanted: set[str],
+def _without(wanted: dict[str, float], named: set[str]) -> dict[str, float]:
+    return {t: w for t, w in wanted.items() if t not in named}
+
+
+def sentence_features(profile: QuestionProfile, row: SentenceRow, cosine: float, wanted: dict[str, float],
                       cue: float) -> list[float]:
+    """`wanted`: the question's terms with their weights (text.asked_terms); coverage is the weighted share named."""
     tokens = _TOKEN_RE.findall(row.sentence)
-    s_terms = set(content_terms(row.sentence))
-    coverage = len(wanted & s_terms) / len(wanted) if wanted else 0.0
+    coverage = weighted_share(wanted, set(content_terms(row.sentence)))
     typed, unit = typed_span(profile, tokens)
     return [cosine, coverage, float(row.passage - 1), cue, typed, unit]
 

@@ -202,3 +202,19 @@ def test_a_follow_up_is_answered_by_its_own_question_not_its_context(embedder: E
     for title_aware in (False, True):
         best = ExtractiveAnswerer(embedder).candidates(CANAL_FOLLOW_UP, passages, title_aware=title_aware)[0]
         assert "Geneva" in best.sentence
+
+
+def test_a_follow_ups_context_still_picks_the_article_it_is_about(embedder: Embedder) -> None:
+    # Sample f02: the follow-up's own words ("cost") name another article's sentence as well; its context names the
+    # tram line, and a context term counts a quarter of one of its own: with the title read apart (the quotation's
+    # ranking) the tram's sentence wins. (Read with its title, as the extractive answer reads, cosine decides the
+    # tie between the two sentences, whatever the weight.)
+    tram = chunk("tram", "Varnholm opens its first tram line", (
+        "Mayor Tomas Brekke rode the first tram at 6 a.m. together with around two hundred residents. The project cost "
+        "412 million euros, about 60 million more than the original budget."))
+    wing = chunk("wing", "National Museum opens its new wing", (
+        "The wing, designed by the architecture firm Holm & Varga, cost 68 million euros and adds 4,200 square metres "
+        "of exhibition space."))
+    question = "How much did it cost? (context: When did the tram line in Varnholm open?)"
+    best = ExtractiveAnswerer(embedder).candidates(question, [tram, wing], title_aware=True)[0]
+    assert "412 million" in best.sentence
