@@ -685,12 +685,13 @@ def _names(question: str) -> set[str]:
 def _which_noun_words(noun: re.Match[str], asking: str) -> list[str]:
     """The words of a "which <noun>" match, less a present-tense verb that ends it: a word in -s followed by an article,
     a possessive or a demonstrative ("Which company owns the MSG Sphere?": company), when words come before it
-    ("Which teams in …" keeps its noun; "Which team plays in Las Vegas?" keeps "plays": a preposition may follow a
-    noun as well)."""
+    ("Which teams in …" keeps its noun), or followed by words none of which is verb-like: the question's only verb
+    ("Which team plays in Las Vegas?": team; "Which NFL teams in the league won?" and "… between which two US
+    cities?" keep their noun)."""
     words = noun.group(1).split()
-    after = asking[noun.end():].split()
+    after = _WORDS_RE.findall(asking[noun.end():])
     if len(words) > 1 and words[-1].lower().endswith("s") and not words[-1].lower().endswith("ss") and after \
-            and after[0].lower() in _AFTER_PRESENT_VERB:
+            and (after[0].lower() in _AFTER_PRESENT_VERB or not any(_verb_like(w) for w in after)):
         return words[:-1]
     return words
 

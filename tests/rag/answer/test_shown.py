@@ -837,6 +837,9 @@ def test_a_which_question_names_its_noun_after_its_modifiers() -> None:
     assert ShownFilter("Which company owns the MSG Sphere?").asked_noun == {"compani"}
     assert ShownFilter("Which company owns the MSG Sphere?").off_the_asked("Dolan owns a stake and the arena.")
     assert ShownFilter("Which NFL teams in the league won?").asked_noun == {"nfl", "team"}
+    # … nor is one that the question needs as its only verb ("plays in Las Vegas": no other verb follows).
+    assert ShownFilter("Which team plays in Las Vegas?").asked_noun == {"team"}
+    assert ShownFilter("The rail line will run between which two US cities?").asked_noun == {"two", "citi"}
 
 
 def test_a_follow_up_answer_leads_with_its_own_answer_and_shows_each_sentence_once(sample_index: Settings,
