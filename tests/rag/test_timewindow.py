@@ -136,6 +136,9 @@ def test_relative_words_win_over_a_date_that_names_an_event() -> None:
 
 @pytest.mark.parametrize(("question", "only"), [
     ("What happened this week?", True),
+    ("What's new this week?", True),
+    ("What's on this week?", True),
+    ("Give us the news from this week", True),  # lower-case "us" names no topic
     ("What were the main news stories in the last few days?", True),
     ("Any news from yesterday?", True),
     ("What’s in today's news?", True),
@@ -143,6 +146,9 @@ def test_relative_words_win_over_a_date_that_names_an_event() -> None:
     ("What happened on May 3?", True),
     ("Who won this week?", False),
     ("What happened in Gaza this week?", False),
+    ("What happened in the US this week?", False),  # a capitalised word is a name, even one spelled like "us"
+    ("What's happening in the US today?", False),
+    ("What did IS do this week?", False),
     ("What happened to the bridge this week?", False),
     ("What happened before May 1?", False),  # open at its start: the whole archive, not a period's news
     ("What happened?", False),  # no window

@@ -55,6 +55,25 @@ def test_a_language_model_is_bypassed_for_a_digest(week_index: Settings, embedde
     assert answer.answer == extractive.answer and "bridge" not in answer.answer
 
 
+@pytest.mark.parametrize(("question", "as_of", "dates"), [
+    ("Any news from yesterday?", "2026-11-28", ["2026-11-27"]),  # not the story of the 28th (today)
+    ("What happened last week?", "2026-11-26", ["2026-11-20"]),  # 16-22 November: not the 24th or the 25th
+])
+def test_a_digest_lists_only_the_window_asked_about(week_index: Settings, embedder: Embedder, question: str,
+                                                    as_of: str, dates: list[str]) -> None:
+    # Topical questions search past a window's end (its news is published later: DateWindow.news_about); a digest
+    # of "yesterday" lists yesterday's stories.
+    _, answer = streamed(make_engine(week_index, embedder=embedder), question, as_of)
+    assert [c.date for c in answer.citations] == dates, answer.answer
+
+
+def test_an_empty_window_is_refused_with_its_own_dates(week_index: Settings, embedder: Embedder) -> None:
+    # Nothing was published on 26 November; the story of the 27th (today) is not yesterday's news.
+    _, answer = streamed(make_engine(week_index, embedder=embedder), "Any news from yesterday?", "2026-11-27")
+    assert answer.refused and not answer.citations
+    assert answer.answer.endswith("(no articles on 26 November 2026)")
+
+
 @pytest.mark.parametrize("as_of", ["2026-12-20", "2026-11-10"])
 def test_an_empty_window_is_still_refused_with_the_window_searched(week_index: Settings, embedder: Embedder,
                                                                    as_of: str) -> None:

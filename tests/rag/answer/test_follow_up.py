@@ -32,6 +32,10 @@ CASES = [
     ("Which company owns the mine?", True),
     ("Where will the talks take place?", True),
     ("Who won?", True),
+    # ... whatever time words follow it
+    ("What happened to the bridge this week?", True),
+    ("What happened to the talks today?", True),
+    ("Any news on the cubs this week?", True),
     # a question naming its own subject
     ("How much did the Tessa bridge cost?", False),
     ("What is the population of Belgrade?", False),
@@ -42,10 +46,13 @@ CASES = [
     ("What did the regional government promise farmers?", False),
     ("Is there a ferry strike in Halvik?", False),
     ("What happened in 2022 at the Lindmoor reservoir?", False),
+    ("What happened in the US this week?", False),
     # a question about a time, with no topic of its own
     ("What happened this week?", False),
     ("What were the main news stories in the last few days?", False),
     ("Tell me the news from yesterday.", False),
+    ("What's new this week?", False),  # what rag.timewindow.time_only calls a digest question, word for word
+    ("What's on this week?", False),
 ]
 
 
@@ -62,6 +69,9 @@ SERBIA = [{"role": "user", "content": "What was the military exercise in Serbia 
 
 def test_a_standalone_question_borrows_nothing_from_the_conversation() -> None:
     assert heuristic_rewrite("What happened this week?", TESSA) == "What happened this week?"
+    assert heuristic_rewrite("What's new this week?", TESSA) == "What's new this week?"
+    assert heuristic_rewrite("What happened to the bridge this week?", TESSA) == (
+        "What happened to the bridge this week? (context: How much did the Tessa bridge cost?)")
     assert heuristic_rewrite("What is the population of Belgrade?", SERBIA) == "What is the population of Belgrade?"
     # The context of a follow-up is the latest question that names its own subject, not a follow-up before it.
     chain = [*SERBIA, {"role": "user", "content": "How long did it last?"}, {"role": "assistant", "content": "x"}]
