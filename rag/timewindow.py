@@ -297,9 +297,17 @@ _NO_TOPIC_WORDS = frozenset("""what what's whats which were was is are be been b
 def time_only(question: str, window: DateWindow | None) -> bool:
     """True when the question asks only for the news of its window: nothing but its time words and words that name
     no topic (_NO_TOPIC_WORDS). Such a question is answered by the window's stories, newest first (docs/time.md),
-    not by passages similar to "what happened". A window open at its start ("before May") is never one."""
+    not by passages similar to "what happened". A window open at its start ("before May") is never one. A
+    capitalised word past the start of a sentence is a name, hence a topic, even one spelled like a no-topic word
+    ("What happened in the US this week?", "What did IS do this week?"); month and weekday names are time words
+    of the window's phrase or, elsewhere, not no-topic words anyway."""
     if window is None or not window.phrase or window.since is None:
         return False
-    rest = re.sub(re.escape(window.phrase), " ", question, count=1, flags=re.IGNORECASE)
-    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", rest.lower().replace("\u2019", "'"))
-    return all(word in _NO_TOPIC_WORDS for word in words)
+    rest = re.sub(re.escape(window.phrase), " ", question.replace("\u2019", "'"), count=1, flags=re.IGNORECASE)
+    for match in re.finditer(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?", rest):
+        word = match.group()
+        before = rest[: match.start()]
+        named = word[0].isupper() and bool(before.strip()) and not re.search(r"[.!?]\s*$", before)
+        if word.lower() not in _NO_TOPIC_WORDS or named:
+            return False
+    return True
