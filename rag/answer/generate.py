@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from rag.answer.ranking import (
 )
 from rag.answer.text import MONTH_WORDS, WEEKDAY_WORDS, content_terms, question_terms
 from rag.embedding import Embedder
+from rag.timewindow import DateWindow, resolve_window, time_only
 from rag.types import Chunk
 
 Message = dict[str, str]  # {"role": "user"|"assistant", "content": "..."}
@@ -66,11 +68,7 @@ def heuristic_rewrite(question: str, history: list[Message]) -> str:
 def keep_time_words(question: str, rewritten: str) -> str:
     """A rewrite must not lose the question's time words ("this week", "in May"): they set its date window.
     A model that dropped them gets them appended."""
-    import datetime as dt
-
-    from rag.timewindow import resolve_window
-
-    window = resolve_window(question, dt.date.today())  # only the phrase matters here, not the dates
+    window = _question_window(question)  # only the phrase matters here, not the dates
     if window is None or not window.phrase or window.phrase.lower() in rewritten.lower():
         return rewritten
     return f"{rewritten} ({window.phrase})"
@@ -80,9 +78,11 @@ def keep_time_words(question: str, rewritten: str) -> str:
 # - a fragment ("And in 2022?", "What about Belgrade?", "In May?") or a pronoun that needs an antecedent ("How long
 #   did it last?", "How old is she?", "Why did that happen?") → a follow-up, whatever else it names;
 # - a question naming its own subject (a name, a number or year, or two or more content words besides a
-#   definite "the exercise") → standalone; so is a topic-less question about a time ("What happened this week?");
-# - a definite description with no name ("Which company owns the mine?", "Where will the talks take place?") or
-#   too few words to name a subject ("Who won?", "Why?") → a follow-up.
+#   definite "the exercise") → standalone; so is a question that asks only for the news of a period ("What
+#   happened this week?", "What's new this week?"), by the digest's own test (rag.timewindow.time_only);
+# - a definite description with no name ("Which company owns the mine?", "Where will the talks take place?",
+#   "What happened to the bridge this week?", whatever time words follow) or too few words to name a subject
+#   ("Who won?", "Why?") → a follow-up.
 _OPENER_RE = re.compile(r"^(?:and|but|also|or|so|then|what about|how about|what of|same for)\b", re.IGNORECASE)
 _ASKING_START_RE = re.compile(
     r"^(?:who|whom|whose|what|which|where|when|why|how|is|are|was|were|do|does|did|has|have|had|can|could|will|"
@@ -102,8 +102,6 @@ _DEFINITE_RE = re.compile(r"\bthe ([a-z]+)\b")  # lower case: "the exercise", no
 # A definite noun that needs no antecedent: the news of the day.
 _SELF_DEFINITE = frozenset("news latest world weather week weekend month year day past future moment headlines "
                            "country economy government".split())
-# A question about a time with no topic of its own asks what happened then (rag/timewindow.py sets its window).
-_TOPICLESS_RE = re.compile(r"\b(?:happen\w*|news|stories|headlines|latest|going on)\b", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"\d")
 
 
@@ -122,8 +120,11 @@ def leans_on_context(question: str) -> bool:
         return False  # names its own subject: "What is the population of Belgrade?"
     if _THAT_RE.search(q):
         return True  # "How long did that take?"
-    if _TOPICLESS_RE.search(q) and _window_phrase(q):
-        return False  # "What happened this week?"
+    if _time_only(q):
+        # "What happened this week?", "What's new this week?": the digest's own definition (timewindow.time_only),
+        # so a question the engine answers by a digest is never rewritten with an earlier turn's topic. A word
+        # besides the time and no-topic words ("What happened to the bridge this week?") goes on to the rules below.
+        return False
     subject = [t for t in question_terms(_without_window(q))]
     definite = [m.group(1) for m in _DEFINITE_RE.finditer(q) if m.group(1) not in _SELF_DEFINITE]
     if definite:
@@ -136,13 +137,17 @@ def leans_on_context(question: str) -> bool:
 _NOT_NAMES = frozenset("i i’m i'm".split()) | MONTH_WORDS | WEEKDAY_WORDS
 
 
+def _question_window(question: str) -> DateWindow | None:
+    return resolve_window(question, dt.date.today())  # only the phrase and an open start matter here, not the dates
+
+
 def _window_phrase(question: str) -> str:
-    import datetime as dt
-
-    from rag.timewindow import resolve_window
-
-    window = resolve_window(question, dt.date.today())
+    window = _question_window(question)
     return window.phrase if window is not None and window.phrase else ""
+
+
+def _time_only(question: str) -> bool:
+    return time_only(question, _question_window(question))
 
 
 def _without_window(question: str) -> str:
