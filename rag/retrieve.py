@@ -450,10 +450,13 @@ class HybridRetriever:
             top = sorted(candidates, key=lambda cid: -fused[cid])[: max(k, self.settings.rerank_top_n)]
             base = {cid: (1.0 + dense_sim.get(cid, -1.0)) if cid in top else fused[cid] * 1e-3 for cid in candidates}
         window = scope.window
-        ranking_window = window.news_about(self.settings.time_window_days_after, as_of) if window else None
         # A question that asks only for the news of its window ("What happened this week?") is about the window's
-        # stories, not about passages similar to its words: their opening passages join the candidates.
-        digest = ranking_window is not None and scope.time_only
+        # stories, not about passages similar to its words: their opening passages join the candidates. Its window
+        # is the one it names: the widening past the end (news_about: February's inflation is reported on 5 March)
+        # is for a topical question; "Any news from yesterday?" asks for yesterday's stories, not today's.
+        digest = window is not None and scope.time_only
+        ranking_window = window if digest else (
+            window.news_about(self.settings.time_window_days_after, as_of) if window else None)
         if digest:
             with self._chroma():
                 ledes = self._window_ledes(catalog, ranking_window, scope.since, scope.until, scope.as_of_int,

@@ -369,13 +369,13 @@ class AnswerEngine:
         if self.answerer.backend != "extractive":
             base["model"] = f"{base['model']} (not used: a digest of the window's stories)"
         if not items:
-            searched = window.news_about(self.settings.time_window_days_after, as_of)
-            reason, refusal = window_refusal(window, searched)
+            # A digest searches the window it was asked about, not the one widened for topical questions (retrieve).
+            reason, refusal = window_refusal(window, window)
             corpus = self._corpus_dates()
             if any(h.in_window for h in hits):
                 reason = "no opening sentence of the window's articles passed the citation check"
-            elif corpus is not None and corpus.any_between(searched.since, searched.until):
-                reason = f"no article published {searched.describe()} matches the search's filters"
+            elif corpus is not None and corpus.any_between(window.since, window.until):
+                reason = f"no article published {window.describe()} matches the search's filters"
             yield from self._refused(refusal, reason, hits, timings, started, warning, base)
             return
         clauses = [digest.clause(item, as_of, last=n == len(items)) for n, item in enumerate(items, start=1)]
