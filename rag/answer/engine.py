@@ -544,9 +544,10 @@ def answerer_passages(question: str, hits: list[Hit], window: DateWindow | None,
 
 def window_refusal(window: DateWindow, searched: DateWindow) -> tuple[str, str]:
     """(reason, answer) when the corpus has no article published in the question's window (`searched`: the
-    window widened by the days its news is published after it, DateWindow.news_about)."""
-    reason = (f"no retrieved article was published {searched.describe()} (\"{window.phrase}\" and the days after "
-              "it, when news about it appears), nor any in the corpus")
+    window widened by the days its news is published after it, DateWindow.news_about; a digest searches the window
+    itself)."""
+    after = "" if searched == window else " and the days after it, when news about it appears"
+    reason = f"no retrieved article was published {searched.describe()} (\"{window.phrase}\"{after}), nor any in the corpus"
     # The answer names the window asked about ("in 2022": the year), not the longer span searched.
     return reason, f"{REFUSAL} (no articles {window.describe()})"
 

@@ -72,6 +72,8 @@ def test_an_empty_window_is_refused_with_its_own_dates(week_index: Settings, emb
     _, answer = streamed(make_engine(week_index, embedder=embedder), "Any news from yesterday?", "2026-11-27")
     assert answer.refused and not answer.citations
     assert answer.answer.endswith("(no articles on 26 November 2026)")
+    assert answer.refusal_reason.startswith('No retrieved article was published on 26 November 2026 ("yesterday"), '
+                                            "nor any"), answer.refusal_reason
 
 
 @pytest.mark.parametrize("as_of", ["2026-12-20", "2026-11-10"])
