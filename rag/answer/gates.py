@@ -282,9 +282,11 @@ def combined_refusal(features: RefusalFeatures, standing: TimeStanding, settings
     """One decision over several features at once (settings.refusal_decision "combined", docs/design.md):
 
     - the best passage below `min_relevance` (off-topic) refuses, as in the threshold gates;
-    - "current" news (a passage from the question's own fortnight): the lenient coverage gate, and a year or
-      an edition of the question no passage names (another year's event); a missed count or name does not
-      refuse here (the question says "two shootings" or "Joe Biden", the article "a second shooting", "Biden");
+    - "current" news (a passage from the question's own fortnight): the lenient coverage gate, a year or an
+      edition of the question no passage names (another year's event), and a question none of whose names a
+      passage names (another subject: "the Tessa bridge" answered from a library's news); a missed count or one
+      name of several does not refuse here (the question says "two shootings" or "Joe Biden", the article "a
+      second shooting", "Biden");
     - inside the corpus's dates: passages naming every term and every name of the question pass; otherwise the
       logistic model above refuses when its log-odds exceed `refusal_threshold`."""
     if features.best < settings.min_relevance:
@@ -295,6 +297,12 @@ def combined_refusal(features: RefusalFeatures, standing: TimeStanding, settings
                     f"(< {settings.min_question_coverage_fresh:.0%})")
         if features.missing_editions and settings.refuse_missing_anchors:
             missed = ", ".join(repr(n) for n in features.missing_editions)
+            return f"the passages do not mention {missed} from the question"
+        if features.asked_names and len(features.missing_names) >= features.asked_names \
+                and settings.refuse_missing_anchors:
+            # Not one of the names the question asks about: a fresh article on another subject ("The change costs
+            # 40,000 euros a year." for "How much did the Tessa bridge cost?"), not the same one in other words.
+            missed = ", ".join(repr(n) for n in features.missing_names)
             return f"the passages do not mention {missed} from the question"
         return None
     if features.coverage >= 1.0 and not features.missing_names:

@@ -264,3 +264,19 @@ def test_a_follow_up_keeps_the_threshold_gates() -> None:
     reason = retrieval_refusal(question, context, near, [other], IN_CORPUS, SETTINGS, asked=question,
                                follow_up=True)
     assert reason is None or "near miss" not in reason
+
+
+def test_current_news_is_refused_when_no_passage_names_any_name_of_the_question() -> None:
+    """A fresh article on another subject ("The change costs 40,000 euros a year.") does not answer "How much did
+    the Tessa bridge cost?": every name the question asks about is missing (walk-s10 item 1). One name of several
+    missing ("Joe" of "Joe Biden") still passes."""
+    passage = chunk("The Orsk public library will open until 22:00. The change costs 40,000 euros a year.",
+                    "2026-11-25", title="Library extends opening hours")
+    hits = [Hit(chunk=passage, score=1.0, dense_score=0.3)]
+    question = "How much did the Tessa bridge cost?"
+    reason = retrieval_refusal(question, [], hits, [passage], CURRENT, SETTINGS, asked=question)
+    assert reason is not None and "'tessa'" in reason
+    biden = chunk("President Biden designated a national monument around the Grand Canyon.", "2023-08-08")
+    named = "President Joe Biden designated a new national monument around which canyon?"
+    assert retrieval_refusal(named, [], [Hit(chunk=biden, score=1.0, dense_score=0.6)], [biden], CURRENT, SETTINGS,
+                             asked=named) is None
