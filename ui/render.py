@@ -36,22 +36,35 @@ def answer_html(answer: Answer) -> str:
         # emoji is an empty box. The sign needs no font (tests/ui/test_sources_browser.py looks at its pixels).
         return (f'{warning}<div class="refusal"><span class="no-entry" title="refused"></span>'
                 f'{escape(answer.answer)}</div>{rejected}')
-    parts = []
-    for sentence in answer.sentences:
-        verdict = "supported" if sentence["supported"] else "unsupported"
-        body = _cited(sentence["text"], sentence["citations"], verdict)
-        if sentence.get("origin") == "quote":
-            body = f'<span class="quote-label">quoted from source:</span> “{body}”'
-        parts.append(f'<span class="sentence {verdict}" data-verdict="{verdict}">{body}</span>')
     # A time-sensitive answer names the date of its evidence (rag/answer/engine.py dated_answer).
     dated = _DATED_RE.match(answer.answer)
     prefix = f'<span class="dated">{escape(dated.group(0))}</span>' if dated else ""
+    parts = []
+    for i, sentence in enumerate(answer.sentences):
+        verdict = "supported" if sentence["supported"] else "unsupported"
+        if sentence.get("origin") == "quote":
+            # The quotation is the article's sentence as written, its citation after the closing quote mark; a
+            # dated answer that opens with one names the date as the source's, in the label ("As of 24 November
+            # 2026, quoted from source: …" read as one glued phrase with a date that is not the As-of date).
+            label = "quoted from source"
+            if i == 0 and dated and dated.group(0).endswith(", "):  # not a digest's "As of …: on 28 November, …"
+                label, prefix = f"quoted from the source of {dated.group(0)[len('As of '):-2]}", ""
+            links = _links(sentence["citations"], verdict)
+            body = (f'<span class="quote-label">{escape(label)}:</span> “{escape(sentence["text"])}”'
+                    f'{" " + links if links else ""}')
+        else:
+            body = _cited(sentence["text"], sentence["citations"], verdict)
+        parts.append(f'<span class="sentence {verdict}" data-verdict="{verdict}">{body}</span>')
     return f'{warning}<div class="answer">{prefix}{" ".join(parts)}</div>{rejected}'
 
 
+def _links(citations: list[int], verdict: str) -> str:
+    return "".join(f'<a class="cite {verdict}" href="#cite-{n}" title="source {n}: {verdict}">&#91;{n}&#93;</a>'
+                   for n in citations)
+
+
 def _cited(text: str, citations: list[int], verdict: str) -> str:
-    links = "".join(f'<a class="cite {verdict}" href="#cite-{n}" title="source {n}: {verdict}">&#91;{n}&#93;</a>'
-                    for n in citations)
+    links = _links(citations, verdict)
     # Before the closing punctuation; a digest's story ends with ";" ("on 28 November, … [1];").
     match = re.search(r"[.!?…;][\"'”’)]*$", text)
     end = match.start() if match else len(text)

@@ -124,3 +124,26 @@ def test_the_rejected_sentences_line_counts_in_words(count: int, summary: str) -
                      refused=True, support=0.0, citations=[], retrieved=[], refusal_reason="no passage",
                      rejected=[{"text": f"Claim {i}.", "support": 0.1, "cited": []} for i in range(count)])
     assert f"<summary>{summary}</summary>" in answer_html(refused)
+
+
+# A quotation in the chat bubble (walk-s10 item 5).
+QUOTE = "Dockworkers at Port Halvik end nine-day strike."
+
+
+def quoted(answer_text: str) -> Answer:
+    return Answer(question="What happened this week?", standalone_question="What happened this week?",
+                  answer=answer_text, refused=False, support=1.0, citations=[], retrieved=[], as_of="2026-11-25",
+                  sentences=[{"text": QUOTE, "citations": [1], "supported": True, "support": 1.0, "origin": "quote"}])
+
+
+def test_a_quotation_keeps_its_citation_after_the_closing_quote_mark() -> None:
+    html = answer_html(quoted(f"{QUOTE[:-1]} [1]."))
+    assert "nine-day strike.”" in html and "strike [" not in html
+    assert html.index("”") < html.index("&#91;1&#93;")
+
+
+def test_a_dated_quotation_names_the_sources_date_in_its_label_not_as_of() -> None:
+    """Not "As of 24 November 2026, quoted from source: …" (glued, and not the user's As-of date, 25 November)."""
+    html = answer_html(quoted(f"As of 24 November 2026, {QUOTE[:-1]} [1]."))
+    assert "quoted from the source of 24 November 2026:" in html
+    assert "As of 24 November 2026" not in html
