@@ -42,6 +42,28 @@ from rag.verify import SupportChecker
 
 log = logging.getLogger(__name__)
 
+# The kinds of answer a shown sentence must hold, or the answer says the sources do not give it (LeadOrder.require):
+# a number and a date, which ranking.asked_span reads reliably.
+REQUIRED_KINDS = ("quantity", "time")
+# "What is the population of Belgrade?" asks a number though it asks with "what" (a name, to the ranker).
+_ASKS_AMOUNT_RE = re.compile(r"^what(?: is|'s|’s| was| were| are) the (?:population|cost|price|number|amount|size|"
+                             r"budget|salary|value|total|death toll|age|height|length|area|percentage|share)\b",
+                             re.IGNORECASE)
+
+
+def required_answer(shown_filter: ShownFilter | None) -> ShownFilter | None:
+    """The filter whose asked kind every answer must hold (LeadOrder.require), or None: a question asking a number
+    or a date; "what is the population/cost/… of …" asks a number too (only here: the ranker's kind is unchanged)."""
+    if shown_filter is None:
+        return None
+    if shown_filter.profile.kind in REQUIRED_KINDS:
+        return shown_filter
+    if _ASKS_AMOUNT_RE.search(shown_filter.asking):
+        amount = ShownFilter(shown_filter.question, passage_texts=shown_filter.passage_texts)
+        amount.profile = replace(amount.profile, kind="quantity")
+        return amount
+    return None
+
 @dataclass
 class Citation:
     n: int
@@ -247,13 +269,17 @@ class AnswerEngine:
         outcome = PolicyOutcome()
         # What is shown and in which order (rag/answer/policy.py): a verified sentence that tells nothing is kept
         # out, and the one holding the asked-for answer leads.
-        shown_filter = ShownFilter(standalone) if self.gates and self.settings.answer_filter else None
+        shown_filter = ShownFilter(standalone, passage_texts=[f"{c.title}\n{c.text}" for c in passages]) \
+            if self.gates and self.settings.answer_filter else None
+        # A question asking a number or a date is answered by a sentence holding one, else the answer says the
+        # sources do not give it before what they do say (LeadOrder.require).
+        require = required_answer(shown_filter)
         # The extractive answer keeps its own order, the lead passage's sentences in the article's order, which on
         # held-out news led with the answer more often than holding back by answer type or always putting the
         # best-ranked first (docs/benchmarks.md#what-the-answer-shows-first-issue-12).
         writes = self.answerer.backend != "extractive"
         lead = LeadOrder(shown_filter if self.settings.answer_lead and writes else None,
-                         limit=self.settings.answer_max_sentences if self.gates else 0, opening=writes)
+                         limit=self.settings.answer_max_sentences if self.gates else 0, opening=writes, require=require)
         ranked = self._ranked_once(standalone, passages)
         if writes and self.gates and self.fallback is not None:
             fallback = self.fallback
@@ -305,7 +331,7 @@ class AnswerEngine:
                 # apart like the rest of what the model wrote (its rejected and omitted sentences stay as they are).
                 outcome.omitted += [(v, "held back for a leading sentence when the model failed") for v in lead.held]
                 outcome.shown, order = [], []
-                lead = LeadOrder(lead.shown_filter, limit=lead.limit)
+                lead = LeadOrder(lead.shown_filter, limit=lead.limit, require=require)
             lead.opening = False  # the fallback's sentences are the articles' own
             said = [v.text for v in lead.released]  # shown before the model failed: never shown twice
             for verdict in verified_stream(self.fallback.stream(standalone, passages), judge, outcome,

@@ -42,11 +42,13 @@ from typing import Any
 from rag.answer.citations import CITATION_RE, NAME_TITLES, CitedSentence, _expand, split_sentences
 from rag.answer.text import (
     MONTH_WORDS,
+    STOPWORDS,
     WEEKDAY_WORDS,
     content_terms,
     looks_like_instruction,
     question_terms,
     without_context,
+    without_possessives,
 )
 from rag.types import Chunk
 from rag.verify import SupportChecker
@@ -328,7 +330,8 @@ def verified_stream(pieces: Iterator[str], judge: SentenceJudge, outcome: Policy
             if verdict is None or verdict.text.lower() in seen:
                 continue  # a repeated sentence (small models loop) is judged and shown once
             seen.add(verdict.text.lower())
-            reason = shown.omission(verdict.text) if shown is not None and verdict.supported and gate else None
+            reason = (shown.omission(verdict.text) or shown.off_subject(verdict)) \
+                if shown is not None and verdict.supported and gate else None
             if reason:
                 outcome.omitted.append((verdict, reason))
             elif verdict.supported or not gate:
@@ -430,7 +433,7 @@ def _quotes(ranked: list[Any], judge: SentenceJudge, said: set[str], max_sentenc
         verdict = judge.judge(f"{cand.sentence} [{cand.passage}]", origin="quote")
         if verdict is None or not verdict.supported:
             continue
-        reason = shown.omission(verdict.text) if shown is not None else None
+        reason = (shown.omission(verdict.text) or shown.off_subject(verdict)) if shown is not None else None
         if reason:
             if omitted is not None and all(v.text != verdict.text for v, _ in omitted):
                 omitted.append((verdict, reason))
@@ -540,6 +543,32 @@ _VERB_WORDS = frozenset(
     rose fell gave led met saw sent cut beat began broke brought bought built chose drew drove fought found flew
     grew held kept knew paid read rode sold spoke stood struck swore taught thought threw understood wore wrote""".split())
 _WORDS_RE = re.compile(r"[A-Za-z][\w'’-]*|\d[\d.,:]*")
+# The phrase that asks for a number or a date, and an auxiliary right after it ("How much did …", "When was …"):
+# an indirect question needs the auxiliary moved ("how much the bridge cost"), which ShownFilter.not_stated does not
+# attempt.
+_ASKED_PHRASE_RE = re.compile(r"(?:how (?:many|much|long|old|far|big|tall|fast|high)|when|what (?:year|date|day|time))\b",
+                              re.IGNORECASE)
+_FUNCTION_WORDS = STOPWORDS | {"did", "does", "do", "is", "are", "was", "were", "will", "has", "have", "had", "can"}
+_LOOSE_TIME_RE = re.compile(r"\d|\b(?:" + "|".join(sorted(MONTH_WORDS | WEEKDAY_WORDS)) + r"|century|centuries|decade|"
+                            r"today|yesterday|tomorrow|ago|week|month|year|spring|summer|autumn|winter)\b",
+                            re.IGNORECASE)
+
+
+def _multiword_name(text: str) -> bool:
+    """Two or more capitalised words in a row, not counting a sentence's opening function word ("Which Northeast")."""
+    for run in _NAME_RUN_RE.finditer(text):
+        words = run.group(0).split()
+        opening = not text[:run.start()].strip(" (") or re.search(r"[.?!:]\s*$", text[:run.start()])
+        if not (opening and len(words) == 2 and words[0].lower() in _FUNCTION_WORDS):
+            return True
+    return False
+
+
+_NAME_RUN_RE = re.compile(r"\b[A-Z][\w'’&.-]*(?: [A-Z][\w'’&.-]*)+")
+_WHAT_IS_THE_RE = re.compile(r"what (is|was|are|were) (the [^,;:]+)$", re.IGNORECASE)
+_AUX_AFTER_ASKED_RE = re.compile(
+    r"(?:how (?:many|much)(?: [\w'’-]+)?|how \w+|when|what (?:year|date|day|time)(?: [\w'’-]+)?) "
+    r"(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|might|may)\b", re.IGNORECASE)
 # Words that add no fact to a restatement of the question: its attribution, and its time unless the question asks
 # for a time ("What day did the Fed raise rates?" is answered by "… on Wednesday").
 _NO_NEWS_SAID = frozenset(content_terms(
@@ -724,6 +753,9 @@ class ShownFilter:
 
     question: str
     max_fragment_words: int = 6  # a verbless sentence this short is a label (measured: docs/benchmarks.md)
+    # Each passage's title and text, by the number the answerer saw it under: a sentence is about the question's
+    # subject when a passage it cites names one of the question's names (off_subject).
+    passage_texts: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         from rag.answer.ranking import question_profile
@@ -776,6 +808,54 @@ class ShownFilter:
         its context's names or by its own (else its own terms: "talks" of "Where will the talks take place?")."""
         terms = set(content_terms(text))
         return bool(terms & (self.names or self.asked) or terms & self.own)
+
+    def off_subject(self, verdict: Verdict) -> str | None:
+        """Why a sentence is about something else, or None: the question names its subject ("Platinum Wolf",
+        "Tessa") and not one passage the sentence cites names any of those names ("The agreement gives the mine's
+        1,800 workers a pay rise …" for "How many soldiers took part in Platinum Wolf?"). The cited passage, not the
+        sentence, is judged: an article's answer need not repeat its subject ("It ran over a two-week period")."""
+        subject = self.subject_names
+        if not subject or not self.passage_texts:
+            return None
+        cited = [self.passage_texts[n - 1] for n in verdict.citations if 0 < n <= len(self.passage_texts)]
+        if not cited or any(subject & set(content_terms(without_possessives(t))) for t in cited):
+            return None
+        return "not about the question's subject"
+
+    @property
+    def subject_names(self) -> set[str]:
+        """The names of the sentence that asks (and of a follow-up's context note) when it names one of two or more
+        words: "Platinum" and "Wolf" of "How many soldiers took part in Platinum Wolf?"; "Jacksonville" and "Duval"
+        of "What year did consolidation cause Jacksonville to become part of Duval County?"; not the preamble's
+        ("Fans and Hollywood stars …"). A question whose only names are single words ("Which state of the Northeast
+        received the most rain?") names as often a place that sets the scene as its subject: no names."""
+        from rag.verify import _entities
+
+        asked = without_possessives(asking_sentence(without_context(self.question)))
+        note = without_possessives(self.question[len(without_context(self.question)):])
+        if not any(_multiword_name(text) for text in (asked, note)):
+            return set()
+        named = {w for w in _entities(asked) | _entities(note) if w not in _FUNCTION_WORDS}
+        return set(content_terms(" ".join(named))) - _TIME_AND_FRAME
+
+    def holds_asked(self, text: str) -> bool:
+        """The sentence holds something of the asked kind, loosely (LeadOrder.require): for a time, any number, month,
+        weekday or time word ("in 1281", "last week"), not only a news year."""
+        return bool(self.holds_answer(text)) or (self.profile.kind == "time" and bool(_LOOSE_TIME_RE.search(text)))
+
+    def not_stated(self) -> str:
+        """The answer's first line when no shown sentence holds the asked number or date: "The sources do not say
+        how many soldiers took part in Platinum Wolf." (a question whose asking phrase is its subject), else "The
+        sources do not give the number asked for." (rewording "How much did the bridge cost?" needs its verb's
+        past tense)."""
+        asking = self.asking.strip().rstrip("?").strip()
+        what = "date" if self.profile.kind == "time" else "number"
+        be = _WHAT_IS_THE_RE.match(asking)
+        if be:  # "What is the population of Belgrade?" → "what the population of Belgrade is"
+            return f"The sources do not say what {be.group(2)} {be.group(1).lower()}."
+        if not asking or _AUX_AFTER_ASKED_RE.match(asking) or not _ASKED_PHRASE_RE.match(asking):
+            return f"The sources do not give the {what} asked for."
+        return f"The sources do not say {asking[0].lower()}{asking[1:]}."
 
     def off_the_asked(self, text: str) -> bool:
         """For a "which <noun>" question that asks a name: the sentence names neither the noun nor the question
@@ -906,10 +986,16 @@ class LeadOrder:
     limit: int = 0
     opening: bool = False  # a language model writes the sentences: one may open with its answer ("Vermont …")
     ranking: LeadRanking | None = None
+    # With `require` (a question asking a number or a date), nothing is shown until a sentence holds one: when none
+    # does, the answer opens with ShownFilter.not_stated ("The sources do not say how many soldiers took part …")
+    # and then what the sources do say, in the order it came (waiting). The order is otherwise unchanged.
+    require: ShownFilter | None = None
     released: list[Verdict] = field(default_factory=list)
     held: list[Verdict] = field(default_factory=list)
     over: list[Verdict] = field(default_factory=list)
     repeated: list[Verdict] = field(default_factory=list)  # not shown: a shown sentence says them word for word
+    waiting: list[Verdict] = field(default_factory=list)
+    found: bool = False  # a sentence holding the asked number or date came
 
     def _asks(self) -> bool:
         return self.shown_filter is not None and self.shown_filter.asks_a_kind
@@ -947,6 +1033,16 @@ class LeadOrder:
 
     def offer(self, verdict: Verdict) -> list[Verdict]:
         """The sentences to show now (in order) once `verdict` is verified and shown-worthy."""
+        if self.require is None or self.found:
+            return self._offer(verdict)
+        if not self.require.holds_asked(verdict.text):
+            self.waiting.append(verdict)
+            return []
+        self.found = True
+        waited, self.waiting = self.waiting, []
+        return [shown for v in [*waited, verdict] for shown in self._offer(v)]
+
+    def _offer(self, verdict: Verdict) -> list[Verdict]:
         opening = self.opening and verdict.origin == "model"
         if not self.released and self._asks() and (not self.shown_filter.leads(verdict, opening)  # type: ignore[union-attr]
                                                    or self._ranked_off(verdict)):
@@ -971,7 +1067,24 @@ class LeadOrder:
 
     def close(self, quotes: Sequence[Verdict] = ()) -> list[Verdict]:
         """The rest, in order: quotations that hold the asked kind first while no sentence leads yet (the clearest
-        span first, else in their own order), then the held sentences, then the other quotations."""
+        span first, else in their own order), then the held sentences, then the other quotations. With `require`
+        and no sentence or quotation holding the asked number or date, ShownFilter.not_stated opens them."""
+        if self.require is not None and not self.found:
+            waited, self.waiting = self.waiting, []
+            if any(self.require.holds_asked(q.text) for q in quotes):
+                self.found = True
+                return [shown for v in waited for shown in self._offer(v)] + self._close(quotes)
+            if not waited and not quotes:
+                return []
+            note = Verdict(self.require.not_stated(), [], supported=True, support=1.0, origin="note")
+            self.found = True
+            self.released.append(note)  # beside the limit's sentences: it says what they lack
+            self.limit += 1 if self.limit else 0
+            self.held += waited
+            return [note, *self._close(quotes)]
+        return self._close(quotes)
+
+    def _close(self, quotes: Sequence[Verdict] = ()) -> list[Verdict]:
         if self._asks():  # the clearest span of the asked kind first (a two-word name before a single word)
             quotes = sorted(quotes, key=lambda q: -self.shown_filter.holds_answer(q.text))  # type: ignore[union-attr]
         leading = [q for q in quotes if self._asks() and self.shown_filter.leads(q)]  # type: ignore[union-attr]

@@ -217,3 +217,37 @@ def test_anchor_misses_tell_numbers_from_names() -> None:
     edition = anchor_misses("Did the 3rd exercise with 40 soldiers take place?", texts)
     assert edition.numbers == ["3", "40"] and edition.editions == ["3"]  # "40 soldiers" is a count
     assert missing_anchors("Did 1200 soldiers train with Hungary and Serbia in 2024?", texts) == ["2024", "hungary"]
+
+
+SOLDIERS = "How many soldiers took part in Platinum Wolf?"
+
+
+def test_an_answer_lacking_the_asked_number_says_so_before_what_the_sources_say(sample_index: Settings,
+                                                                               embedder: Embedder) -> None:
+    """walk-s10 item 1: the model's "cannot find" gave way to a quotation with no number and no "not stated"."""
+    streamed, answer = run(engine_for(sample_index, embedder, "I couldn't find that in the corpus.",
+                                      answer_repair="quote-always"), SOLDIERS)
+    assert streamed == answer.answer and not answer.refused
+    assert answer.answer.startswith("The sources do not say how many soldiers took part in Platinum Wolf. ")
+    assert answer.sentences[0]["origin"] == "note" and answer.sentences[0]["citations"] == []
+    assert len(answer.sentences) > 1 and "[1]" in answer.answer
+    assert {c.source for c in answer.citations} == {"serbia-nato-russia-platinum-wolf.md"}
+
+
+def test_a_sentence_from_an_article_on_another_subject_is_not_shown(sample_index: Settings,
+                                                                   embedder: Embedder) -> None:
+    """The mine's "1,800 workers" holds a number but is not about Platinum Wolf."""
+    settings = sample_index.model_copy(update={"llm_backend": "extractive"})
+    answer = make_engine(settings, embedder=embedder).ask(SOLDIERS)
+    assert "1,800" not in answer.answer
+    assert all(c.source == "serbia-nato-russia-platinum-wolf.md" for c in answer.citations)
+    off = [o for o in answer.omitted if o["reason"] == "not about the question's subject"]
+    assert off and all("platinum" not in o["text"].lower() for o in off)
+    population = make_engine(settings, embedder=embedder).ask("What is the population of Belgrade?")
+    assert population.answer.startswith("The sources do not say what the population of Belgrade is. ")
+
+
+def test_a_question_answered_with_its_number_is_unchanged(sample_index: Settings, embedder: Embedder) -> None:
+    settings = sample_index.model_copy(update={"llm_backend": "extractive"})
+    answer = make_engine(settings, embedder=embedder).ask("How many stops does the Green Line have?")
+    assert "19 stops" in answer.answer and "do not say" not in answer.answer
