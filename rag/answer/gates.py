@@ -29,7 +29,7 @@ import bisect
 import datetime as dt
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +241,9 @@ class RefusalFeatures:
     asked_names: int  # names in the asking sentence
     missing_numbers: list[str]  # numbers and years of the question no passage names
     missing_editions: list[str]  # those of them that say which event: years and editions ("75th")
+    # Every name of the asking sentence no passage names in any form (not "Federal Reserve" beside "the Fed"), when
+    # one of them is a single word that is no acronym ("Tessa"): a fresh article on another subject.
+    unnamed_specific: list[str] = field(default_factory=list)
 
     def values(self) -> dict[str, float]:
         return {"coverage": self.coverage, "top_coverage": self.top_coverage, "best": self.best,
@@ -253,7 +256,9 @@ def refusal_features(question: str, context: list[str], hits: list[Hit], passage
     return RefusalFeatures(coverage=passage_coverage(question, passages, context),
                            top_coverage=passage_coverage(question, passages[:1], context),
                            best=best_relevance(hits), missing_names=misses.names, asked_names=misses.asked_names,
-                           missing_numbers=misses.numbers, missing_editions=misses.editions)
+                           missing_numbers=misses.numbers, missing_editions=misses.editions,
+                           unnamed_specific=misses.specific_unnamed
+                           if misses.name_runs and len(misses.unnamed) >= misses.name_runs else [])
 
 
 # Log-odds that a question inside the corpus's dates cannot be answered from its passages: a logistic model
@@ -284,9 +289,10 @@ def combined_refusal(features: RefusalFeatures, standing: TimeStanding, settings
     - the best passage below `min_relevance` (off-topic) refuses, as in the threshold gates;
     - "current" news (a passage from the question's own fortnight): the lenient coverage gate, a year or an
       edition of the question no passage names (another year's event), and a question none of whose names a
-      passage names (another subject: "the Tessa bridge" answered from a library's news); a missed count or one
-      name of several does not refuse here (the question says "two shootings" or "Joe Biden", the article "a
-      second shooting", "Biden");
+      passage names in any form when one of them is a single word, no acronym (another subject: "the Tessa
+      bridge" answered from a library's news); a missed count, one name of several, a name written another way
+      ("the Fed", "LA", "Man Utd") or a name of several words or an acronym no passage names ("Pope Francis": "the
+      pontiff", "UK": "Britain") does not refuse here;
     - inside the corpus's dates: passages naming every term and every name of the question pass; otherwise the
       logistic model above refuses when its log-odds exceed `refusal_threshold`."""
     if features.best < settings.min_relevance:
@@ -298,11 +304,12 @@ def combined_refusal(features: RefusalFeatures, standing: TimeStanding, settings
         if features.missing_editions and settings.refuse_missing_anchors:
             missed = ", ".join(repr(n) for n in features.missing_editions)
             return f"the passages do not mention {missed} from the question"
-        if features.asked_names and len(features.missing_names) >= features.asked_names \
-                and settings.refuse_missing_anchors:
-            # Not one of the names the question asks about: a fresh article on another subject ("The change costs
-            # 40,000 euros a year." for "How much did the Tessa bridge cost?"), not the same one in other words.
-            missed = ", ".join(repr(n) for n in features.missing_names)
+        if features.unnamed_specific and settings.refuse_missing_anchors:
+            # Not one of the names the question asks about, in any form, and one of them a single word: a fresh
+            # article on another subject ("The change costs 40,000 euros a year." for "How much did the Tessa bridge
+            # cost?"). A name of several words or an acronym may be the same subject in other words ("the pontiff"
+            # for "Pope Francis", "Britain" for "UK"): answered rather than refused.
+            missed = ", ".join(repr(n) for n in features.unnamed_specific)
             return f"the passages do not mention {missed} from the question"
         return None
     if features.coverage >= 1.0 and not features.missing_names:

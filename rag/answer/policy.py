@@ -820,6 +820,8 @@ class ShownFilter:
         cited = [self.passage_texts[n - 1] for n in verdict.citations if 0 < n <= len(self.passage_texts)]
         if not cited or any(subject & set(content_terms(without_possessives(t))) for t in cited):
             return None
+        if any(names_a_name(without_context(self.question), [t]) for t in cited):
+            return None  # the name written another way: "the Fed" for "Federal Reserve", "LA" for "Los Angeles"
         return "not about the question's subject"
 
     @property
@@ -1237,6 +1239,14 @@ class AnchorMisses:
     # The missed numbers that say which event: a year ("the 2023 playoffs") or an edition ("the 75th Emmys"),
     # not a count ("more than 200 officers", "two shootings"), which an article words its own way.
     editions: list[str] = field(default_factory=list)
+    name_runs: int = 0  # names of the asking sentence, a run of capitalised words each ("Federal Reserve")
+    # The asking sentence's names (runs of capitalised words) no passage names in any form (_name_named: a word
+    # of it, its initials, a word by a prefix): "tessa"; not "federal reserve" beside "the Fed".
+    unnamed: list[str] = field(default_factory=list)
+    # Those of them specific enough that no passage naming none of the question's names can be about it: one
+    # capitalised word, not an acronym ("Tessa"). A name of several words ("Pope Francis": "the pontiff") or an
+    # acronym ("UK": "Britain") may be written with another word only a table of aliases knows.
+    specific_unnamed: list[str] = field(default_factory=list)
 
 
 _YEAR_RE = re.compile(r"^(?:1[89]|20)\d\d$")
@@ -1259,4 +1269,65 @@ def anchor_misses(question: str, texts: Sequence[str]) -> AnchorMisses:
         numbers=missed, editions=[n for n in missed if _YEAR_RE.match(n) or n in ordinals],
         names=[e for e in sorted(entities) if not _entity_found(e, words)
                and not (e in acronyms and _acronym_found(e, texts))],
-        asked_names=len(entities))
+        asked_names=len(entities), **_unnamed_names(question, entities, acronyms, texts, words))
+
+
+# Words of a name that do not say which one it is: titles ("Pope Francis", "President Biden") and the generic
+# words of places and bodies ("New", "United", "City", "Los"). Another passage's "the pope" or "new" names no name.
+_GENERIC_NAME_WORDS = frozenset(
+    "president pope king queen prince princess sir lord lady mr mrs ms dr saint st san los las el la le de del da "
+    "the of and for new united city county state states north south east west great general senator governor "
+    "mayor minister prime chancellor secretary judge justice coach captain chief".split())
+
+
+def _name_runs(question: str, entities: set[str]) -> list[list[str]]:
+    """The asking sentence's names as runs of its capitalised words (those of `entities`): "Federal Reserve",
+    "Los Angeles", "UK"."""
+    runs: list[list[str]] = []
+    run: list[str] = []
+    for word in _WORDS_RE.findall(asking_sentence(question)):
+        low = re.sub(r"['’]s?$", "", word.lower())
+        if low in entities:
+            run.append(low)
+            continue
+        if run:
+            runs.append(run)
+        run = []
+    return [*runs, run] if run else runs
+
+
+def _name_named(run: list[str], words: set[str], capitalised: set[str], initials: set[str]) -> bool:
+    """A passage names the name when it names one of its words (not a title or generic word, unless it has no
+    other), its initials ("LA" for "Los Angeles", "UK" for "United Kingdom") or a word of it by a capitalised prefix
+    of 3 letters or more ("the Fed" for "Federal Reserve", "Man Utd" for "Manchester United")."""
+    from rag.verify import _entity_found
+
+    telling = [w for w in run if w not in _GENERIC_NAME_WORDS] or run
+    if any(_entity_found(w, words) for w in telling):
+        return True
+    if len(run) > 1 and "".join(w[0] for w in run) in initials:
+        return True
+    return any(len(w) > len(c) and w.startswith(c) for w in telling for c in capitalised)
+
+
+def names_a_name(question: str, texts: Sequence[str]) -> bool:
+    """`texts` name one of the asking sentence's names in some form (_name_named)."""
+    misses = anchor_misses(question, texts)
+    return len(misses.unnamed) < misses.name_runs
+
+
+def _unnamed_names(question: str, entities: set[str], acronyms: set[str], texts: Sequence[str],
+                   words: set[str]) -> dict[str, Any]:
+    """AnchorMisses.name_runs, .unnamed and .specific_unnamed."""
+    tokens = [t for text in texts for t in re.findall(r"[A-Za-z][A-Za-z.]*", text)]
+    capitalised = {t.lower() for t in tokens if t[0].isupper() and len(t) >= 3 and t.isalpha()
+                   and t.lower() not in _FUNCTION_WORDS}
+    initials = {t.replace(".", "").lower() for t in tokens
+                if t.replace(".", "").isupper() and len(t.replace(".", "")) >= 2}
+    runs = _name_runs(question, entities)
+    unnamed = [run for run in runs
+               if not _name_named(run, words, capitalised, initials)
+               and not (len(run) == 1 and run[0] in acronyms and _acronym_found(run[0], texts))]
+    return {"name_runs": len(runs), "unnamed": [" ".join(run) for run in unnamed],
+            "specific_unnamed": [run[0] for run in unnamed if len(run) == 1 and run[0] not in acronyms
+                                 and run[0] not in _GENERIC_NAME_WORDS]}

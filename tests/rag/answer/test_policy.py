@@ -251,3 +251,19 @@ def test_a_question_answered_with_its_number_is_unchanged(sample_index: Settings
     settings = sample_index.model_copy(update={"llm_backend": "extractive"})
     answer = make_engine(settings, embedder=embedder).ask("How many stops does the Green Line have?")
     assert "19 stops" in answer.answer and "do not say" not in answer.answer
+
+
+def test_a_name_written_another_way_is_about_the_question() -> None:
+    """review2 item 1: "the Fed", "LA", "Man Utd" are the question's "Federal Reserve", "Los Angeles",
+    "Manchester United" (a prefix of 3+ letters, initials); "the Orsk library" is not "Platinum Wolf"."""
+    from rag.answer.policy import ShownFilter, Verdict
+
+    for question, text in [("How much did the Federal Reserve raise rates?", "The Fed raised rates by a quarter point."),
+                           ("How many people were hurt in the Los Angeles quake?", "The LA quake hurt 12 people."),
+                           ("How many goals did Manchester United score?", "Man Utd scored three goals.")]:
+        shown = ShownFilter(question, passage_texts=["Title\n" + text])
+        assert shown.off_subject(Verdict(text, [1], True, 0.9)) is None, question
+        assert anchor_misses(question, [text]).unnamed == [], question
+    mine = "The agreement gives the mine's 1,800 workers a pay rise."
+    assert ShownFilter(SOLDIERS, passage_texts=["Mine deal\n" + mine]).off_subject(Verdict(mine, [1], True, 0.9))
+    assert anchor_misses("How much did the Tessa bridge cost?", ["The library costs 40,000 euros."]).unnamed == ["tessa"]
