@@ -81,11 +81,13 @@ def score(row: dict[str, Any], answer: Answer, entails: Callable[[str, str], boo
                 out["evidence_recall"] = recall
     if not answer.refused:
         by_n = {c.n: c.text for c in answer.citations}
-        sentences = [(s["text"], [by_n[n] for n in s["citations"] if n in by_n]) for s in answer.sentences]
+        # A note ("The sources do not say …") claims nothing from the passages: not a sentence to score.
+        claims = [s for s in answer.sentences if s.get("origin") != "note"]
+        sentences = [(s["text"], [by_n[n] for n in s["citations"] if n in by_n]) for s in claims]
         alce = m.alce_citation_scores(sentences, entails)
         out["citation_recall"] = alce.recall
         out["citation_precision"] = alce.precision
-        out["supported_share"] = m.supported_share([s["supported"] for s in answer.sentences])
+        out["supported_share"] = m.supported_share([s["supported"] for s in claims])
     return out
 
 

@@ -41,6 +41,10 @@ def answer_html(answer: Answer) -> str:
     prefix = f'<span class="dated">{escape(dated.group(0))}</span>' if dated else ""
     parts = []
     for i, sentence in enumerate(answer.sentences):
+        if sentence.get("origin") == "note":
+            # The answerer's own note ("The sources do not say …"): it cites nothing and no check verified it.
+            parts.append(f'<span class="sentence note" data-verdict="note">{escape(sentence["text"])}</span>')
+            continue
         verdict = "supported" if sentence["supported"] else "unsupported"
         if sentence.get("origin") == "quote":
             # The quotation is the article's sentence as written, its citation after the closing quote mark; a
@@ -304,6 +308,7 @@ CSS = """
 a.cite { text-decoration: none; font-weight: 600; color: #1d4ed8; }
 a.cite.unsupported { color: #b91c1c; }
 .quote-label { color: #6b7280; font-size: 0.85em; font-style: italic; }
+.sentence.note { color: #6b7280; font-style: italic; }
 details.rejected, .rejected-claims { color: #991b1b; font-size: 0.85em; margin-top: 6px; }
 details.omitted { color: #6b7280; font-size: 0.8em; margin-top: 4px; }
 ul.claims { margin: 2px 0 6px; padding-left: 18px; font-size: 0.85em; }

@@ -512,9 +512,14 @@ class AnswerEngine:
                 support=max((v.support for v in claims), default=0.0), highlight=highlight,
                 highlights=tuple(highlights),
             ))
-        sentences = [{"text": v.text, "citations": numbers, "supported": v.supported,
-                      "support": round(v.support, 4), "origin": v.origin} for v, numbers in shown]
-        support = sum(v.supported for v in outcome.shown) / len(outcome.shown)
+        # A note ("The sources do not say how many …", LeadOrder.close) cites nothing and is checked by nothing:
+        # neither verified nor counted (supported None), so no reader, eval or style takes it for a checked claim.
+        sentences = [{"text": v.text, "citations": numbers,
+                      "supported": None if v.origin == "note" else v.supported,
+                      "support": None if v.origin == "note" else round(v.support, 4), "origin": v.origin}
+                     for v, numbers in shown]
+        checked = [v for v in outcome.shown if v.origin != "note"]
+        support = sum(v.supported for v in checked) / len(checked) if checked else 0.0
         return Answer(answer=text, refused=False, support=support, citations=citations, retrieved=hits,
                       timings=timings, sentences=sentences, rejected=rejected, omitted=omitted, **base)
 

@@ -550,8 +550,19 @@ _ASKED_PHRASE_RE = re.compile(r"(?:how (?:many|much|long|old|far|big|tall|fast|h
                               re.IGNORECASE)
 _FUNCTION_WORDS = STOPWORDS | {"did", "does", "do", "is", "are", "was", "were", "will", "has", "have", "had", "can"}
 _LOOSE_TIME_RE = re.compile(r"\d|\b(?:" + "|".join(sorted(MONTH_WORDS | WEEKDAY_WORDS)) + r"|century|centuries|decade|"
-                            r"today|yesterday|tomorrow|ago|week|month|year|spring|summer|autumn|winter)\b",
-                            re.IGNORECASE)
+                            r"today|yesterday|tomorrow|ago|week|month|year|spring|summer|autumn|winter|"
+                            # the time of day answers "when" too: "last night", "at midnight", "overnight"
+                            r"night|midnight|overnight|tonight|dawn|dusk|daybreak|noon|midday|morning|afternoon|"
+                            r"evening)\b", re.IGNORECASE)
+# A count, age or duration in words (LeadOrder.require): a number word, zero ("Nobody was hurt", "No one …"), one
+# of each ("a man and a woman"), an age ("in his seventies") or a span ("a fortnight", "a decade").
+_LOOSE_QUANTITY_RE = re.compile(
+    r"\b(?:zero|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
+    r"millions?|billions?|dozens?|couple|pair|both|nobody|no[ -]one|none|"
+    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ties|teens|fortnights?|decades?|centur(?:y|ies)|"
+    r"(?:a|an|one) (?:man|woman|boy|girl|child|person|baby|teenager) and (?:a|an|one|two|three) \w+)\b",
+    re.IGNORECASE)
 
 
 def _multiword_name(text: str) -> bool:
@@ -842,8 +853,13 @@ class ShownFilter:
 
     def holds_asked(self, text: str) -> bool:
         """The sentence holds something of the asked kind, loosely (LeadOrder.require): for a time, any number, month,
-        weekday or time word ("in 1281", "last week"), not only a news year."""
-        return bool(self.holds_answer(text)) or (self.profile.kind == "time" and bool(_LOOSE_TIME_RE.search(text)))
+        weekday or time word ("in 1281", "last week", "at dawn"), not only a news year; for a quantity, a number
+        in words too ("Nobody was hurt", "a man and a woman", "in his seventies", "lasting a fortnight")."""
+        if self.holds_answer(text):
+            return True
+        if self.profile.kind == "time":
+            return bool(_LOOSE_TIME_RE.search(text))
+        return self.profile.kind == "quantity" and bool(_LOOSE_QUANTITY_RE.search(text))
 
     def not_stated(self) -> str:
         """The answer's first line when no shown sentence holds the asked number or date: "The sources do not say

@@ -147,3 +147,15 @@ def test_a_dated_quotation_names_the_sources_date_in_its_label_not_as_of() -> No
     html = answer_html(quoted(f"As of 24 November 2026, {QUOTE[:-1]} [1]."))
     assert "quoted from the source of 24 November 2026:" in html
     assert "As of 24 November 2026" not in html
+
+
+def test_a_note_without_citation_is_shown_as_a_note_not_as_verified() -> None:
+    """review2 item 2: "The sources do not say …" is the answerer's note, checked by nothing: not styled supported."""
+    note = "The sources do not give the number asked for."
+    shown = Answer(question="q", standalone_question="q", answer=f"{note} {FIRST[:-1]} [1].", refused=False,
+                   support=1.0, citations=[citation(1)], retrieved=[],
+                   sentences=[{"text": note, "citations": [], "supported": None, "support": None, "origin": "note"},
+                              {"text": FIRST, "citations": [1], "supported": True, "support": 1.0, "origin": "model"}])
+    html = answer_html(shown)
+    assert f'<span class="sentence note" data-verdict="note">{note}</span>' in html
+    assert html.count('class="sentence supported"') == 1

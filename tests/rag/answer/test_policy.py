@@ -230,6 +230,9 @@ def test_an_answer_lacking_the_asked_number_says_so_before_what_the_sources_say(
     assert streamed == answer.answer and not answer.refused
     assert answer.answer.startswith("The sources do not say how many soldiers took part in Platinum Wolf. ")
     assert answer.sentences[0]["origin"] == "note" and answer.sentences[0]["citations"] == []
+    # Checked by nothing: neither verified nor counted (review2 item 2).
+    assert answer.sentences[0]["supported"] is None and answer.sentences[0]["support"] is None
+    assert answer.support == 1.0
     assert len(answer.sentences) > 1 and "[1]" in answer.answer
     assert {c.source for c in answer.citations} == {"serbia-nato-russia-platinum-wolf.md"}
 
@@ -267,3 +270,29 @@ def test_a_name_written_another_way_is_about_the_question() -> None:
     mine = "The agreement gives the mine's 1,800 workers a pay rise."
     assert ShownFilter(SOLDIERS, passage_texts=["Mine deal\n" + mine]).off_subject(Verdict(mine, [1], True, 0.9))
     assert anchor_misses("How much did the Tessa bridge cost?", ["The library costs 40,000 euros."]).unnamed == ["tessa"]
+
+
+@pytest.mark.parametrize(("question", "text"), [
+    ("How long did Platinum Wolf last?", "The Platinum Wolf exercise ended after lasting a fortnight."),
+    ("How long did the strike last?", "The strike lasted a decade."),
+    ("How many people were hurt when the Tessa mill collapsed?", "Nobody was hurt when the old mill collapsed."),
+    ("How many people were arrested?", "No one was arrested."),
+    ("How many people were arrested?", "Police arrested a man and a woman."),
+    ("How old is the mayor?", "The mayor is in his seventies."),
+    ("When did the fire start?", "The fire started last night."),
+    ("When did the fire start?", "The fire started at midnight."),
+    ("When did the fire start?", "The fire burned overnight."),
+    ("When did the fire start?", "The fire started at dawn."),
+])
+def test_an_answer_in_words_holds_the_asked_kind(question: str, text: str) -> None:
+    """review2 item 2: no "The sources do not say …" before a sentence that answers in words."""
+    from rag.answer.policy import ShownFilter
+
+    assert ShownFilter(question).holds_asked(text)
+
+
+def test_a_sentence_without_the_asked_kind_does_not_hold_it() -> None:
+    from rag.answer.policy import ShownFilter
+
+    assert not ShownFilter("How many people were hurt?").holds_asked("The mill in Tessa collapsed.")
+    assert not ShownFilter("When did the fire start?").holds_asked("The fire destroyed the mill.")
