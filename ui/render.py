@@ -69,9 +69,10 @@ def _links(citations: list[int], verdict: str) -> str:
 
 def _cited(text: str, citations: list[int], verdict: str) -> str:
     links = _links(citations, verdict)
-    # Before the closing punctuation; a digest's story ends with ";" ("on 28 November, … [1];").
+    # Before the closing punctuation; a digest's story ends with ";" ("on 28 November, … [1];"); after a closing
+    # double quote mark that ends the sentence ("… their power.” [1]", as policy.with_markers writes it).
     match = re.search(r"[.!?…;][\"'”’)]*$", text)
-    end = match.start() if match else len(text)
+    end = match.start() if match and not re.search(r"[.!?…][\"”]$", text) else len(text)
     return f"{escape(text[:end])}{' ' + links if links else ''}{escape(text[end:])}"
 
 

@@ -1162,10 +1162,14 @@ def kept_from_omitted(omitted: list[tuple[Verdict, str]], shown_filter: ShownFil
 
 
 def with_markers(text: str, citations: list[int]) -> str:
-    """Put citation markers before the sentence's closing punctuation: "ran two weeks [1][2]." """
+    """Put citation markers before the sentence's closing punctuation: "ran two weeks [1][2]."; after a closing
+    double quote mark that ends it, as the web chat shows a quotation: "“… for their power.” [1]" (not "… power
+    [1].”", a marker inside the quoted words)."""
     markers = "".join(f"[{n}]" for n in citations)
     if not markers:
         return text
+    if re.search(r"[.!?…][\"”]$", text):
+        return f"{text} {markers}"
     match = re.search(r"[.!?…][\"'”’)]*$", text)
     if match:
         return f"{text[: match.start()]} {markers}{text[match.start():]}"

@@ -159,3 +159,8 @@ def test_a_note_without_citation_is_shown_as_a_note_not_as_verified() -> None:
     html = answer_html(shown)
     assert f'<span class="sentence note" data-verdict="note">{note}</span>' in html
     assert html.count('class="sentence supported"') == 1
+
+
+def test_a_sentence_ending_in_a_quotation_has_its_citation_after_the_quote_mark() -> None:
+    html = answer_html(answer([citation(1)], [("He said: “We will fight for their power.”", [1])]))
+    assert "their power.”" in html and html.index("”") < html.index("&#91;1&#93;")

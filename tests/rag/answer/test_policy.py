@@ -296,3 +296,14 @@ def test_a_sentence_without_the_asked_kind_does_not_hold_it() -> None:
 
     assert not ShownFilter("How many people were hurt?").holds_asked("The mill in Tessa collapsed.")
     assert not ShownFilter("When did the fire start?").holds_asked("The fire destroyed the mill.")
+
+
+def test_a_citation_goes_after_the_closing_quote_mark_in_the_plain_answer() -> None:
+    """review2 item 7: the CLI's text as the web chat: "… their power.” [1]", not "… their power [1].”"."""
+    from rag.answer.policy import with_markers
+
+    assert with_markers("He said: “We will fight for their power.”", [1]) == \
+        "He said: “We will fight for their power.” [1]"
+    assert with_markers('He said: "No."', [1, 2]) == 'He said: "No." [1][2]'
+    assert with_markers("Platinum Wolf ran two weeks.", [1]) == "Platinum Wolf ran two weeks [1]."
+    assert with_markers("It ran (from June to July).", [1]) == "It ran (from June to July) [1]."
