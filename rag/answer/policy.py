@@ -554,15 +554,17 @@ _LOOSE_TIME_RE = re.compile(r"\d|\b(?:" + "|".join(sorted(MONTH_WORDS | WEEKDAY_
                             # the time of day answers "when" too: "last night", "at midnight", "overnight"
                             r"night|midnight|overnight|tonight|dawn|dusk|daybreak|noon|midday|morning|afternoon|"
                             r"evening)\b", re.IGNORECASE)
-# A count, age or duration in words (LeadOrder.require): a number word, zero ("Nobody was hurt", "No one …"), one
-# of each ("a man and a woman"), an age ("in his seventies") or a span ("a fortnight", "a decade").
+# An amount, age or duration in words (LeadOrder.require): a number word or fraction ("a quarter of a percentage
+# point"), an age ("in his seventies") or a span ("a fortnight", "a decade"); for "how many" also zero ("Nobody
+# was hurt", "No one …") and one of each ("a man and a woman").
 _LOOSE_QUANTITY_RE = re.compile(
     r"\b(?:zero|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
-    r"millions?|billions?|dozens?|couple|pair|both|nobody|no[ -]one|none|"
-    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ties|teens|fortnights?|decades?|centur(?:y|ies)|"
-    r"(?:a|an|one) (?:man|woman|boy|girl|child|person|baby|teenager) and (?:a|an|one|two|three) \w+)\b",
-    re.IGNORECASE)
+    r"millions?|billions?|dozens?|couple|pair|both|half|quarter|percentage points?|per ?cent|"
+    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ties|teens|fortnights?|decades?|centur(?:y|ies))\b", re.IGNORECASE)
+_LOOSE_COUNT_RE = re.compile(r"\b(?:nobody|no[ -]one|none|(?:a|an|one) (?:man|woman|boy|girl|child|person|baby|"
+                             r"teenager) and (?:a|an|one|two|three) \w+)\b", re.IGNORECASE)
+_HOW_MANY_RE = re.compile(r"\bhow many\b", re.IGNORECASE)
 
 
 def _multiword_name(text: str) -> bool:
@@ -859,7 +861,10 @@ class ShownFilter:
             return True
         if self.profile.kind == "time":
             return bool(_LOOSE_TIME_RE.search(text))
-        return self.profile.kind == "quantity" and bool(_LOOSE_QUANTITY_RE.search(text))
+        if self.profile.kind != "quantity":
+            return False
+        return bool(_LOOSE_QUANTITY_RE.search(text)
+                    or (_HOW_MANY_RE.search(self.asking) and _LOOSE_COUNT_RE.search(text)))
 
     def not_stated(self) -> str:
         """The answer's first line when no shown sentence holds the asked number or date: "The sources do not say

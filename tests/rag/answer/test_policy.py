@@ -283,6 +283,7 @@ def test_a_name_written_another_way_is_about_the_question() -> None:
     ("When did the fire start?", "The fire started at midnight."),
     ("When did the fire start?", "The fire burned overnight."),
     ("When did the fire start?", "The fire started at dawn."),
+    ("How much did the Federal Reserve raise rates?", "The Fed raised rates by a quarter of a percentage point."),
 ])
 def test_an_answer_in_words_holds_the_asked_kind(question: str, text: str) -> None:
     """review2 item 2: no "The sources do not say …" before a sentence that answers in words."""
@@ -296,6 +297,8 @@ def test_a_sentence_without_the_asked_kind_does_not_hold_it() -> None:
 
     assert not ShownFilter("How many people were hurt?").holds_asked("The mill in Tessa collapsed.")
     assert not ShownFilter("When did the fire start?").holds_asked("The fire destroyed the mill.")
+    # Zero counts people, not money: "Nobody was hurt" gives no cost.
+    assert not ShownFilter("How much did the Tessa bridge cost?").holds_asked("Nobody was hurt in Tessa.")
 
 
 def test_a_citation_goes_after_the_closing_quote_mark_in_the_plain_answer() -> None:
