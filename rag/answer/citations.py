@@ -46,32 +46,40 @@ _NOT_A_BOUNDARY_RE = re.compile(
 
 # A headline on a line of its own before the text (an HTML or plain-text article's first line, a markdown heading):
 # no full stop ends it, so without this rule it was read as one sentence with the lede after it ("Aldora and Vesmark
-# clash over Tidewater Canal tolls\nA dispute between …"). A line ends a sentence when it reads as a headline: at
-# most HEADLINE_MAX_CHARS (as loaders.first_line_title), two words or more, ending in a letter or digit but not in a
-# function word ("… the governments of\nAldora") nor in one letter (a formula's "Breathing pure O\n2 in space …"), and
-# the next line starts as a sentence does and is longer than both the headline and WRAPPED_LINE_CHARS: hard-wrapped
-# prose has lines of about one length under that.
+# clash over Tidewater Canal tolls\nA dispute between …"). Only the FIRST line of a text or of a paragraph (after a
+# blank line) can be a headline: a line break inside hard-wrapped prose ("… Secretary of Defense\nLloyd Austin …",
+# a PDF's "… the city would ask\nPresident Joe Biden …") never ends a sentence. That line reads as a headline when it
+# is at most HEADLINE_MAX_CHARS (as loaders.first_line_title), two words or more, ending in a letter or digit but
+# not in a function word ("… the governments of\nAldora") nor one letter (a formula's "Breathing pure O\n2 …") nor a
+# verb after a modal ("… it would raise\nThe minimum wage …"), with no quotation left open; the next line starts
+# with a capital or a quotation mark and is clearly longer (a hard-wrapped paragraph's first line is about as long
+# as its second), and the text after it is longer than both the headline and WRAPPED_LINE_CHARS.
 HEADLINE_MAX_CHARS = 150
 WRAPPED_LINE_CHARS = 80
-_HEADLINE_RE = re.compile(r"[^\S\n]*(?P<line>[^\n]*\w)[^\S\n]*\n(?=[^\S\n]*(?P<next>[\"“(]?[A-Z0-9][^\n]*))")
+HEADLINE_LINE_SHARE = 0.75  # a headline is at most this share of the next line's length
+_HEADLINE_RE = re.compile(r"[^\S\n]*(?P<line>[^\n]*\w)[^\S\n]*\n(?=[^\S\n]*(?P<next>[\"“(]?[A-Z][^\n]*))")
+_MODALS = frozenset("would will could can should may might must shall to did does do".split())
 
 
-def _headline_ends(block: str, line_start: bool = True) -> list[int]:
-    """Offsets of the line breaks in `block` that end a headline line. `line_start`: the block's first characters
-    start a line (a streamed answer's unreleased text may start within one: its first line is no headline)."""
-    ends = []
-    for match in _HEADLINE_RE.finditer(block):
-        if match.start() == 0 and not line_start:
-            continue
-        if match.start() > 0 and block[match.start() - 1] != "\n":
-            continue  # the regex may resume inside a line after a rejected match
-        line, following = match.group("line"), match.group("next").rstrip()
-        words = line.split()
-        last = words[-1].strip("()[]\"'“”‘’").lower() if words else ""
-        if (len(line) <= HEADLINE_MAX_CHARS and len(words) >= 2 and len(last) >= 2 and last not in STOPWORDS
-                and len(following) > max(WRAPPED_LINE_CHARS, len(line))):
-            ends.append(match.end() - 1)
-    return ends
+def _headline_end(block: str, line_start: bool = True) -> int | None:
+    """Offset of the line break in `block` that ends its first line when that line is a headline. `line_start`: the
+    block's first characters start a line (a streamed answer's unreleased text may start within one: its first line
+    is no headline)."""
+    match = _HEADLINE_RE.match(block)
+    if match is None or not line_start:
+        return None
+    line, next_line = match.group("line"), match.group("next").rstrip()
+    following = " ".join(block[match.end() :].split())
+    words = line.split()
+    last = words[-1].strip("()[]\"'“”‘’").lower() if words else ""
+    before_last = words[-2].strip("()[]\"'“”‘’").lower() if len(words) >= 2 else ""
+    open_quote = line.count('"') % 2 == 1 or line.count("“") > line.count("”")
+    if (len(line) <= HEADLINE_MAX_CHARS and len(words) >= 2 and len(last) >= 2 and last not in STOPWORDS
+            and before_last not in _MODALS and not open_quote
+            and len(line) <= HEADLINE_LINE_SHARE * len(next_line)
+            and len(following) > max(WRAPPED_LINE_CHARS, len(line))):
+        return match.end() - 1
+    return None
 
 
 @dataclass
@@ -113,7 +121,8 @@ def split_sentences(text: str, line_start: bool = True) -> list[str]:
     # Paragraphs and list items are always separate sentences.
     blocks = re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.)\s)", protected)
     for b, whole in enumerate(blocks):
-        cuts = _headline_ends(whole, line_start=line_start or b > 0)
+        headline_end = _headline_end(whole, line_start=line_start or b > 0)
+        cuts = [] if headline_end is None else [headline_end]
         for block in (whole[i + 1 if i >= 0 else 0 : j] for i, j in zip([-1, *cuts], [*cuts, len(whole)], strict=True)):
             start = 0
             for match in _BOUNDARY_RE.finditer(block):

@@ -551,3 +551,18 @@ def test_a_bad_date_is_one_warning_and_an_undated_document(root: Path, bad: str)
     assert doc.date is None and doc.text == "The text is kept." and doc.title == "Bad"
     if bad != "[2023, 5]":  # a list is not a date value at all, so nothing to warn about
         assert len(doc.warnings) == 1 and "unreadable date" in doc.warnings[0]
+
+
+def test_pdf_sentence_broken_before_a_capital_stays_one_sentence(root: Path) -> None:
+    # review2 item 4: a break before a capital is kept, and only a first line can be a headline, so the sentence
+    # runs from "The mayor" to "May." and the headline is a sentence apart even though the next line is short.
+    lines = ["Storm relief talks in Varnholm", "The mayor of Varnholm said on Tuesday that the city would ask",
+             "President Joe Biden for another 40 million dollars in flood relief after",
+             "the storm destroyed more than 300 homes along the river in May.",
+             "Officials said the money would go to families whose homes were lost."]
+    doc = load(put(root, "relief.pdf", make_pdf([lines])), root)
+    assert [" ".join(s.split()) for s in split_sentences(doc.text)] == [
+        "Storm relief talks in Varnholm",
+        "The mayor of Varnholm said on Tuesday that the city would ask President Joe Biden for another 40 million "
+        "dollars in flood relief after the storm destroyed more than 300 homes along the river in May.",
+        "Officials said the money would go to families whose homes were lost."]

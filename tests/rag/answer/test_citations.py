@@ -1,3 +1,5 @@
+import textwrap
+
 import pytest
 
 from rag.answer.citations import parse_citations, split_sentences, strip_citations
@@ -122,3 +124,58 @@ def test_a_streamed_headline_is_split_as_the_whole_text_is() -> None:
     stream = SentenceStream()
     released = [sentence for piece in pieces for sentence in stream.feed(piece)] + stream.close()
     assert released == split_sentences("".join(pieces)) == [CANAL_TITLE, CANAL_LEDE, "Then talks."]
+
+
+@pytest.mark.parametrize("text", [
+    # A line break inside a paragraph never ends a sentence, whatever starts the next line (review2 item 3).
+    "On Wednesday, Musk attended a ceremony for the Space Force which also included Secretary of Defense\n"
+    "Lloyd Austin and General Mark Milley, the Chairman of the Joint Chiefs of Staff, officials said.",
+    "The minister said the plan would cost\n40 million euros and would be paid for by the new tax on fuel, which "
+    "starts next year.",
+    "The government announced on Monday that it would raise\nThe minimum wage to 12 euros an hour from January, a "
+    "move that unions welcomed but employers criticised.",
+    'He said the result was "a victory for common sense\nAnd for every family that has fought for this change over '
+    'the last decade" before leaving.',
+    # A PDF's line broken before a capital (loaders.parse_pdf joins only breaks before a lower-case letter).
+    "The mayor of Varnholm said on Tuesday that the city would ask\nPresident Joe Biden for another 40 million "
+    "dollars in flood relief after the storm destroyed more than 300 homes along the river in May.",
+])
+def test_a_line_inside_a_paragraph_is_no_headline(text: str) -> None:
+    assert split_sentences(text) == [text]
+
+
+@pytest.mark.parametrize(("text", "sentences"), [
+    ("By Jane Smith, Staff Reporter\nThe city council voted on Tuesday to approve the new budget for the coming "
+     "year, officials said.", 2),
+    ("Photo: Firefighters at the scene in Springfield\nThe blaze broke out shortly after midnight and spread to three "
+     "neighbouring houses, officials said.", 2),
+    ("Key points\n\nTessa bridge repairs\nThe bridge will close for two weeks in March while workers replace its "
+     "deck and repaint the steel arches.", 3),
+    # The headline of a PDF whose lede is wrapped: its next line is short, the text after it is not.
+    ("Storm relief talks in Varnholm\nThe mayor of Varnholm said on Tuesday that the city would ask\nPresident Joe "
+     "Biden for another 40 million dollars in flood relief after the storm hit in May.", 2),
+])
+def test_a_first_line_before_a_longer_text_is_a_headline(text: str, sentences: int) -> None:
+    assert len(split_sentences(text)) == sentences
+
+
+WRAP_SENTENCES = [
+    "On Wednesday the minister attended a ceremony for the Space Force, which also included Secretary of Defense "
+    "Lloyd Austin and General Mark Milley.",
+    "The Chairman of the Joint Chiefs of Staff said the plan would cost 40 million euros and The Pentagon would pay.",
+    "Officials in Aldora said President Joe Biden, Prime Minister Rishi Sunak and Chancellor Olaf Scholz would meet "
+    "in Geneva on Tuesday.",
+    "Talks between the governments of Aldora and Vesmark about the Tidewater Canal tolls resume in October.",
+    "The Varnholm City Council voted to ask the European Union for help after the storm destroyed 300 homes.",
+    "“We have arrived at a deal that will let Screen Actors Guild members build careers,” the union said.",
+    "Vesmark Shipping Authority figures show Tidewater Canal traffic fell by 12 percent in August.",
+]
+
+
+@pytest.mark.parametrize("width", range(40, 125, 5))
+def test_hard_wrapped_paragraphs_split_as_unwrapped_ones(width: int) -> None:
+    # review2 item 3's measurement on constructed text: wrapping a paragraph at any width changes no sentence.
+    for first in range(len(WRAP_SENTENCES)):
+        paragraph = " ".join(WRAP_SENTENCES[first:] + WRAP_SENTENCES[:first])
+        wrapped = textwrap.fill(paragraph, width, break_on_hyphens=False, break_long_words=False)
+        assert [" ".join(s.split()) for s in split_sentences(wrapped)] == split_sentences(paragraph)
