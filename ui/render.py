@@ -8,6 +8,7 @@ import html
 import re
 
 from rag.answer.engine import Answer, Citation, as_sentence
+from rag.answer.text import headline_end
 from rag.stories import outlet
 from rag.timewindow import format_day
 
@@ -119,11 +120,9 @@ def _passage(text: str, spans: list[tuple[int, int]]) -> str:
 def _without_headline(text: str, title: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
     """A passage that opens with the article's headline (a .txt file's first line, a Markdown '# ' heading) loses
     that line: the card shows the headline already. The spans move with the text."""
-    first, newline, _ = text.partition("\n")
-    if not newline or " ".join(first.lstrip("# ").split()) != " ".join(title.split()):
+    cut = headline_end(text, title)
+    if not cut or "\n" not in text:
         return text, spans
-    rest = text[len(first):]
-    cut = len(first) + len(rest) - len(rest.lstrip())
     return text[cut:], [(max(a - cut, 0), b - cut) for a, b in spans if b > cut]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rag.answer.citations import split_sentences
 from rag.answer.policy import SentenceJudge, Verdict
-from rag.answer.text import lowered_opener
+from rag.answer.text import headline_end, lowered_opener
 from rag.timewindow import format_day
 from rag.types import Chunk, Hit
 from rag.verify import SupportChecker
@@ -58,23 +58,13 @@ def lede(chunk: Chunk, checker: SupportChecker) -> Verdict | None:
     """The passage's first sentence, past its headline, that the citation check accepts against the passage."""
     judge = SentenceJudge(checker, [chunk])
     for sentence in split_sentences(chunk.text)[:LEDE_SENTENCES]:
-        text = " ".join(_without_headline(sentence, chunk.title).split())
+        text = " ".join(sentence[headline_end(sentence, chunk.title) :].split())
         if len(text.split()) < _MIN_WORDS:
             continue
         verdict = judge.judge(f"{text} [1]", origin="quote")
         if verdict is not None and verdict.supported and verdict.citations == [1]:
             return verdict
     return None
-
-
-def _without_headline(sentence: str, title: str) -> str:
-    """A plain-text article repeats its headline as its first line, which reads as the start of the first sentence
-    when it has no full stop ("Dockworkers end strike\nDockworkers at Port Halvik returned …")."""
-    words = title.split()
-    if not words:
-        return sentence
-    match = re.match(r"\s*" + r"\s+".join(re.escape(w) for w in words) + r"\s*(?:\n|$)", sentence, re.IGNORECASE)
-    return sentence[match.end():] if match else sentence
 
 
 def opening(as_of: dt.date) -> str:

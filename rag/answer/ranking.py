@@ -21,6 +21,7 @@ from rag.answer.text import (
     answer_cue_for,
     asked_terms,
     content_terms,
+    headline_end,
     looks_like_instruction,
     weighted_share,
     without_context,
@@ -143,13 +144,9 @@ def text_sentences(chunk: Chunk) -> list[str]:
     the passage's title (an HTML or plain-text article's first line): the title is read apart (a passage's header
     in the prompt, title-aware coverage), never as a sentence that answers."""
     sentences = split_sentences(chunk.text)
-    if sentences and chunk.title and _heading_words(sentences[0]) == _heading_words(chunk.title):
+    if sentences and headline_end(sentences[0], chunk.title) == len(sentences[0]):
         return sentences[1:]
     return sentences
-
-
-def _heading_words(text: str) -> list[str]:
-    return text.lstrip("#").casefold().split()
 
 
 def passage_sentences(passages: list[Chunk]) -> list[SentenceRow]:

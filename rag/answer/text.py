@@ -174,6 +174,21 @@ def looks_like_instruction(text: str) -> bool:
     return bool(_INJECTION_RE.search(text))
 
 
+def headline_end(text: str, title: str) -> int:
+    """Where `text` goes on past its first line when that line is the article's headline `title` (a plain-text
+    article's first line, a Markdown heading: '#'s, case and spacing aside), else 0. The one rule for "is this line
+    the headline" of the candidate sentences (ranking.text_sentences), the digest's ledes and the sources panel."""
+    first = text.split("\n", 1)[0]
+    if not title.split() or _heading_words(first) != _heading_words(title):
+        return 0
+    rest = text[len(first) :]
+    return len(text) - len(rest.lstrip())
+
+
+def _heading_words(text: str) -> list[str]:
+    return text.strip().lstrip("#").casefold().split()
+
+
 def lowered_opener(text: str) -> str:
     """The sentence to follow a prefix ("As of 4 May 2023, …", "on 28 November, …"): its first word lower-cased only
     when it is a common sentence opener (_COMMON_FIRST: "However" → "however", "The" → "the", "That’s" → "that’s");
