@@ -115,7 +115,16 @@ def _publish_new(tmp: Path, target: Path) -> Path:
 def delete_document(settings: Settings, source: str) -> Path:
     """Delete a corpus file by its source path; the caller syncs to drop its chunks."""
     root = settings.corpus_dir.resolve()
-    target = (root / source).resolve()
+    path = root / source
+    link = path.parent.resolve() / path.name
+    if path.name not in ("", ".", "..") and link.is_symlink():
+        # A symbolic link the syncs skip (it points outside the corpus, or nowhere): the link itself goes, never its
+        # target; the folder holding it must still be inside the corpus.
+        if not link.parent.is_relative_to(root):
+            raise OutsideCorpus(f"{source}: not inside the corpus")
+        link.unlink()
+        return link
+    target = path.resolve()
     if not target.is_relative_to(root) or target == root:
         raise OutsideCorpus(f"{source}: not inside the corpus")
     if not target.is_file():

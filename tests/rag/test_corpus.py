@@ -60,6 +60,27 @@ def test_delete_refuses_paths_outside_the_corpus(make_settings, tmp_path: Path) 
     assert not (settings.corpus_dir / "a.md").exists()
 
 
+@pytest.mark.parametrize("points_to", ["outside", "nowhere", "inside"])
+def test_delete_removes_a_symbolic_link_never_its_target(make_settings, tmp_path: Path, points_to: str) -> None:
+    # review2 item 5: the Corpus tab lists skipped links ("fix or delete them") and offers them in Delete.
+    settings = make_settings()
+    target = {"outside": tmp_path / "victim.md", "nowhere": tmp_path / "gone.md",
+              "inside": settings.corpus_dir / "real.md"}[points_to]
+    if points_to != "nowhere":
+        target.write_text("keep me", encoding="utf-8")
+    (settings.corpus_dir / "sub").mkdir()
+    for name in ("linked.md", "sub/linked.md"):
+        (settings.corpus_dir / name).symlink_to(target)
+        delete_document(settings, name)
+        assert not (settings.corpus_dir / name).is_symlink()
+        assert target.exists() == (points_to != "nowhere")
+    outside_link = tmp_path / "outer.md"
+    outside_link.symlink_to(target)
+    with pytest.raises(ValueError, match="not inside"):
+        delete_document(settings, "../outer.md")
+    assert outside_link.is_symlink()
+
+
 def test_a_file_the_ingest_would_skip_is_refused_before_it_is_saved(make_settings, tmp_path: Path) -> None:
     settings = make_settings()
     bad = {"binary.txt": b"abc\x00def", "latin1.txt": "caf\u00e9 cr\u00e8me".encode("latin-1"),
