@@ -1034,13 +1034,16 @@ class LeadOrder:
         """`verdicts` less those that would say word for word what is shown (`repeated`): a sentence inside a shown
         one ("Vesmark announced it would raise tolls …" after the lede that says it in those words, a quotation and
         the model's copy of it), or one that holds a shown sentence of 6 words or more (it would say it twice; a
-        short answer, "In Geneva.", does not hide the sentence it is part of). Of two sentences shown together the
-        one that holds the other takes its place: it says all the other says."""
+        short answer, "In Geneva.", does not hide the sentence it is part of), unless it adds facts to it (_adds_facts:
+        "The Tessa bridge will close on Monday." does not hide "… on Monday and reopen in March after repairs costing
+        40 million euros."). Of two sentences shown together the one that holds the other takes its place: it says
+        all the other says."""
         out: list[Verdict] = []
         for verdict in verdicts:
             words = _word_list(verdict.text)
             if any(_holds(_word_list(v.text), words) or (len(_word_list(v.text)) >= REPEATED_MIN_WORDS
-                                                          and _holds(words, _word_list(v.text)))
+                                                          and _holds(words, _word_list(v.text))
+                                                          and not _adds_facts(verdict.text, v.text))
                    for v in self.released):
                 self.repeated.append(verdict)
                 continue
@@ -1120,6 +1123,15 @@ class LeadOrder:
 # A shown sentence of this many words or more that another sentence holds word for word hides that sentence
 # (LeadOrder._once, repeats_shown): it would say it twice.
 REPEATED_MIN_WORDS = 6
+
+
+# A sentence holding a shown one is still shown when it adds this many content terms the shown one lacks: it says
+# more than an attribution ("…, officials said on Friday.").
+ADDS_FACTS_MIN_TERMS = 4
+
+
+def _adds_facts(text: str, shown: str) -> bool:
+    return len(set(content_terms(text)) - set(content_terms(shown))) >= ADDS_FACTS_MIN_TERMS
 
 
 def _word_list(text: str) -> list[str]:

@@ -236,6 +236,18 @@ def test_a_sentence_already_shown_is_not_repeated_inside_a_later_one_but_a_short
     assert short.offer(verdict(GENEVA)) != [] and short.repeated == []
 
 
+def test_a_later_sentence_that_adds_facts_to_a_shown_one_is_shown() -> None:
+    # review2 item 7: a shown sentence inside a longer one hid it although it adds when and how much.
+    lead = LeadOrder(None)
+    close = verdict("The Tessa bridge will close on Monday.")
+    assert lead.offer(close) == [close]
+    longer = verdict("The Tessa bridge will close on Monday and reopen in March after repairs costing 40 million euros.")
+    assert lead.offer(longer) == [longer] and lead.repeated == []
+    # … but one that only adds an attribution or a word or two still says it twice.
+    assert lead.offer(verdict("The Tessa bridge will close on Monday, officials said on Friday.")) == []
+    assert len(lead.repeated) == 1
+
+
 def test_of_two_sentences_shown_together_the_one_holding_the_other_is_kept() -> None:
     lead = LeadOrder(ShownFilter(TALKS))
     tolls = verdict(TOLLS)
