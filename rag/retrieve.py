@@ -191,7 +191,6 @@ def check_vectors(manifest: Manifest, settings: Settings) -> None:
             "precision the index was built with, or run `rag ingest` to re-embed it")
 
 
-
 def feedback_terms(stories: list[list[str]], question: set[str], frequencies: dict[str, int], total: int,
                    m: int) -> dict[str, float]:
     """RM3-style expansion terms from pseudo-relevant stories (each a list of passage texts): the m stems with the
@@ -409,7 +408,6 @@ class HybridRetriever:
                 hit.also = [self._copy(catalog, src) for src in catalog.copies(chunk.source, as_of_int)]
             hits.append(hit)
         return hits
-
 
     def _pool(self, scope: _Scope, search_vector: np.ndarray, vector: np.ndarray, k: int,
               expansion: dict[str, float] | None = None, dense: list[tuple[str, float]] | None = None,
