@@ -64,6 +64,7 @@ def required_answer(shown_filter: ShownFilter | None) -> ShownFilter | None:
         return amount
     return None
 
+
 @dataclass
 class Citation:
     n: int
