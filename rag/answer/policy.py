@@ -37,6 +37,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from rag.answer.citations import CITATION_RE, NAME_TITLES, CitedSentence, _expand, split_sentences
@@ -837,8 +838,8 @@ class ShownFilter:
             return None  # the name written another way: "the Fed" for "Federal Reserve", "LA" for "Los Angeles"
         return "not about the question's subject"
 
-    @property
-    def subject_names(self) -> set[str]:
+    @cached_property  # the question's own: worked out once, not for every sentence off_subject judges
+    def subject_names(self) -> frozenset[str]:
         """The names of the sentence that asks (and of a follow-up's context note) when it names one of two or more
         words: "Platinum" and "Wolf" of "How many soldiers took part in Platinum Wolf?"; "Jacksonville" and "Duval"
         of "What year did consolidation cause Jacksonville to become part of Duval County?"; not the preamble's
@@ -849,9 +850,9 @@ class ShownFilter:
         asked = without_possessives(asking_sentence(without_context(self.question)))
         note = without_possessives(self.question[len(without_context(self.question)):])
         if not any(_multiword_name(text) for text in (asked, note)):
-            return set()
+            return frozenset()
         named = {w for w in _entities(asked) | _entities(note) if w not in _FUNCTION_WORDS}
-        return set(content_terms(" ".join(named))) - _TIME_AND_FRAME
+        return frozenset(content_terms(" ".join(named))) - _TIME_AND_FRAME
 
     def holds_asked(self, text: str) -> bool:
         """The sentence holds something of the asked kind, loosely (LeadOrder.require): for a time, any number, month,
